@@ -1,0 +1,101 @@
+"""`w2s-theory`: the theory report, Figure 1, and a verdict on a user's constant for Lemma 1 / Theorem 1."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from .divergences import InvalidInputError
+
+DEFAULT_OUT = Path("results") / "theory"
+
+
+def _cmd_report(args) -> int:
+    from tqdm import tqdm
+
+    from .checks import pointwise_checks
+    from .figure1 import DEFAULT_MIXTURE, write_figure1
+    from .report import write_report
+
+    results = []
+    checks = pointwise_checks(full=args.full)
+    for name, run in tqdm(checks, desc="theory checks", unit="check"):
+        results.extend(run())
+    write_figure1(DEFAULT_MIXTURE, args.out)
+    path = write_report(results, args.out, "w2s-theory report" + (" --full" if args.full else ""))
+    bad = [r for r in results if r.violations]
+    for r in results:
+        print(f"{r.item:<48} instances {r.instances:>6}  violations {r.violations:>3}  {r.tightness}")
+    print(f"report: {path}")
+    return 1 if bad else 0
+
+
+def _cmd_figure1(args) -> int:
+    from .figure1 import DEFAULT_MIXTURE, write_figure1
+    from .gaussian_mixture import Mixture
+
+    given = [args.weights, args.means, args.stds]
+    if any(v is not None for v in given):
+        if any(v is None for v in given):
+            raise InvalidInputError("give --weights, --means and --stds together (or none for the default)")
+        mix = Mixture(tuple(args.weights), tuple(args.means), tuple(args.stds))
+    else:
+        mix = DEFAULT_MIXTURE
+    fit = write_figure1(mix, args.out)
+    f = fit["forward_closed_form"]
+    print(f"forward fit (moment matching): m = {f['m']:.6f}, s = {f['s']:.6f}")
+    for r in fit["reverse_minima"]:
+        print(f"reverse fit {'global' if r['is_global'] else 'local '} minimum: m = {r['m']:.6f}, s = {r['s']:.6f}, "
+              f"KL(q||p) = {r['kl']:.8f}")
+    print(f"wrote {Path(args.out) / 'figure1.png'}, .pdf and .json")
+    return 0
+
+
+def _cmd_constant(args) -> int:
+    from .bounds import classify_constant
+
+    verdict = classify_constant(args.constant, args.gamma, args.witness_out)
+    print(json.dumps(verdict.to_json(), indent=2))
+    if verdict.verdict == "refuted":
+        print(f"witness saved to {args.witness_out}", file=sys.stderr)
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="w2s-theory", description=__doc__)
+    sub = p.add_subparsers(dest="command", required=True)
+
+    r = sub.add_parser("report", help="run every pointwise check and write the theory report + Figure 1")
+    r.add_argument("--out", type=Path, default=DEFAULT_OUT, help=f"output folder (default {DEFAULT_OUT})")
+    r.add_argument("--full", action="store_true", help="larger instance counts, k = 2 and 3, finer sweep")
+    r.set_defaults(func=_cmd_report)
+
+    f = sub.add_parser("figure1", help="regenerate Figure 1 (PNG, PDF, JSON) for a Gaussian mixture")
+    f.add_argument("--weights", type=float, nargs="+", help="mixture weights (sum to 1)")
+    f.add_argument("--means", type=float, nargs="+", help="component means")
+    f.add_argument("--stds", type=float, nargs="+", help="component standard deviations (> 0)")
+    f.add_argument("--out", type=Path, default=DEFAULT_OUT, help=f"output folder (default {DEFAULT_OUT})")
+    f.set_defaults(func=_cmd_figure1)
+
+    c = sub.add_parser("constant", help="is C a valid constant for |gap| <= C sqrt(d) at this gamma (k = 2)?")
+    c.add_argument("constant", type=float, help="the constant to test, e.g. the paper's")
+    c.add_argument("--gamma", type=float, required=True, help="probability floor, 0 < gamma < 1/2")
+    c.add_argument("--witness-out", type=Path, default=DEFAULT_OUT / "witness.json",
+                   help="where a refuting witness is saved")
+    c.set_defaults(func=_cmd_constant)
+    return p
+
+
+def main(argv=None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except InvalidInputError as exc:
+        print(f"w2s-theory: error: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())
