@@ -225,3 +225,14 @@ def evaluate_bound_mp(f_star, f_w, f_sw, gamma: float, constant: str | float = "
             p, q = (b, s) if direction == "forward" else (s, b)
             d += xi * mpmath.fsum(u * mpmath.log(u / v) for u, v in zip(p, q))
         return abs(gap), c * mpmath.sqrt(max(d, 0))
+
+
+def confirmed_sides(f_star, f_w, f_sw, gamma: float, constant: str | float, direction: str, loss: str = "kl",
+                    weights=None, slack: float = 1e-12) -> tuple[float, float, bool]:
+    """(lhs, rhs, rechecked) of the bound: float64 first; if that fails by more than `slack`, the 50-digit
+    values (THEORY.md R2: a float64 failure counts only once high precision confirms it)."""
+    ev = evaluate_bound(f_star, f_w, f_sw, gamma, constant, direction, loss, weights)
+    if ev.lhs <= ev.rhs + slack:
+        return ev.lhs, ev.rhs, False
+    lhs, rhs = evaluate_bound_mp(f_star, f_w, f_sw, gamma, constant, direction, weights)
+    return float(lhs), float(rhs), True

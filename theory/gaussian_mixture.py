@@ -27,6 +27,7 @@ from .divergences import InvalidInputError
 T_RANGE = 14.0  # integrate t over [-14, 14]: the normal mass outside is below 1e-43
 QUAD_OPTS = {"epsabs": 1e-13, "epsrel": 1e-12, "limit": 400}
 LOG_2PI_E = math.log(2 * math.pi * math.e)
+A_RANGE_THREE_MINIMA = (2.42, 4.0)  # THEORY.md R7: exactly three local minima for a in this range
 GRAD_TOL = 1e-7  # a reverse-KL local minimum is accepted when |grad| <= this (quadrature noise ~1e-12)
 
 

@@ -17,7 +17,7 @@ from typing import Callable
 import numpy as np
 import sympy as sp
 
-from .divergences import ce, check_distributions, check_same_shape, check_weights, entropy, kl
+from .divergences import ce, check_distributions, check_same_shape, check_weights, entropy, kl  # noqa: F401 (kl re-exported)
 
 
 @dataclass(frozen=True)

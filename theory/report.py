@@ -40,11 +40,15 @@ def _fmt(x) -> str:
     return f"{x:.3g}" if isinstance(x, float) else str(x)
 
 
+def _cell(x) -> str:
+    return str(x).replace("|", "\\|")  # absolute values in statements must not split the table
+
+
 def markdown_table(results: list[CheckResult]) -> str:
     head = ("| item | statement | provenance | instances | violations | worst slack | tightness |\n"
             "| --- | --- | --- | --- | --- | --- | --- |\n")
-    rows = [f"| {r.item} | {r.statement} | {r.provenance} | {r.instances} | {r.violations} | "
-            f"{_fmt(r.worst_slack)} | {r.tightness} |" for r in results]
+    rows = ["| " + " | ".join(_cell(c) for c in (r.item, r.statement, r.provenance, r.instances, r.violations,
+                                                  _fmt(r.worst_slack), r.tightness)) + " |" for r in results]
     return head + "\n".join(rows) + "\n"
 
 
