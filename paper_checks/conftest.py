@@ -24,10 +24,19 @@ def report_dir(request) -> Path:
     return path
 
 
+_EXTRAS = {}
+
+
 @pytest.fixture
 def record():
     """Call record(result) with each CheckResult a test computed; it goes into the theory report."""
     return _RECORDED.append
+
+
+@pytest.fixture
+def record_extra():
+    """Call record_extra(name, data) with table or plot data for the report (see theory.suite)."""
+    return _EXTRAS.__setitem__
 
 
 def pytest_sessionfinish(session, exitstatus):
@@ -35,9 +44,10 @@ def pytest_sessionfinish(session, exitstatus):
         return
     from theory.report import write_report
 
-    order = {"identity": 0, "binary": 1, "lemma1": 2, "theorem1": 3, "figure1": 4}
-    results = sorted(_RECORDED, key=lambda r: order.get(r.key.split("_")[0], 0 if r.key[0] in "IR" else 9))
-    path = write_report(results, session.config.getoption("--report-dir"), "pytest paper_checks")
+    order = ["I1", "I2", "I3", "R3", "binary", "lemma1", "theorem1", "figure1", "theorem2", "forward", "theorem3",
+             "finite", "convexity"]
+    results = sorted(_RECORDED, key=lambda r: next((i for i, p in enumerate(order) if r.key.startswith(p)), 99))
+    path = write_report(results, session.config.getoption("--report-dir"), "pytest paper_checks", _EXTRAS)
     reporter = session.config.pluginmanager.get_plugin("terminalreporter")
     if reporter is not None:
         reporter.write_line(f"theory report: {path}")

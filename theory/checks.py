@@ -208,24 +208,3 @@ def figure1_separation_check(sweep_step: float = 0.25) -> CheckResult:
                        np.full(2, FIGURE1_SEPARATION_TOL), 0.0, f"a_sn = {a_sn:.4f}, a* = {a_star:.4f}",
                        {"a_sn": a_sn, "a_star": a_star, "sweep": sweep})
 
-
-def pointwise_checks(full: bool = False):
-    """(name, thunk) pairs for every check above; each thunk returns a list of CheckResults.
-
-    The default sizes are those of `pytest paper_checks`; ``full`` is the larger run of the report command.
-    """
-    from .figure1 import DEFAULT_MIXTURE
-
-    n = 5000 if full else 1000
-    return [
-        *[(f"identity {k}", lambda k=k: [identity_check(k, n=n // 2)]) for k in ("I1", "I2", "I3", "R3")],
-        ("binary gradients", lambda: [binary_gradient_check()]),
-        ("Lemma 1", lambda: [bound_check("C1", n=n)]),
-        ("Theorem 1", lambda: [bound_check("C2", n=n)]),
-        ("Theorem 1 witness", lambda: [witness_check()]),
-        ("Theorem 1 adversarial", lambda: list(adversarial_check(ks=(2, 3) if full else (2,),
-                                                                  starts=24 if full else 8)[:2])),
-        ("Figure 1 forward", lambda: [figure1_forward_check(DEFAULT_MIXTURE)]),
-        ("Figure 1 reverse", lambda: [figure1_reverse_check(DEFAULT_MIXTURE)]),
-        ("Figure 1 separations", lambda: [figure1_separation_check(0.05 if full else 0.25)]),
-    ]

@@ -15,16 +15,19 @@ DEFAULT_OUT = Path("results") / "theory"
 def _cmd_report(args) -> int:
     from tqdm import tqdm
 
-    from .checks import pointwise_checks
     from .figure1 import DEFAULT_MIXTURE, write_figure1
     from .report import write_report
+    from .suite import all_checks
 
-    results = []
-    checks = pointwise_checks(full=args.full)
-    for name, run in tqdm(checks, desc="theory checks", unit="check"):
-        results.extend(run())
+    results, extras = [], {}
+    bar = tqdm(all_checks(full=args.full), desc="theory checks", unit="check")
+    for name, run in bar:
+        bar.set_postfix_str(name)
+        res, extra = run()
+        results.extend(res)
+        extras.update(extra)
     write_figure1(DEFAULT_MIXTURE, args.out)
-    path = write_report(results, args.out, "w2s-theory report" + (" --full" if args.full else ""))
+    path = write_report(results, args.out, "w2s-theory report" + (" --full" if args.full else ""), extras)
     bad = [r for r in results if r.violations]
     for r in results:
         print(f"{r.item:<48} instances {r.instances:>6}  violations {r.violations:>3}  {r.tightness}")
@@ -63,13 +66,23 @@ def _cmd_constant(args) -> int:
     return 0
 
 
+def _cmd_counterexamples(args) -> int:
+    from .counterexamples import recheck, write_fixtures
+
+    for path in write_fixtures(args.out, args.seed):
+        r = recheck(json.loads(path.read_text()))
+        print(f"{path}: slack {r['slack']:.4g} (certificate g = {r['gap']:.1e}), violated = {r['violated']}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="w2s-theory", description=__doc__)
     sub = p.add_subparsers(dest="command", required=True)
 
     r = sub.add_parser("report", help="run every pointwise check and write the theory report + Figure 1")
     r.add_argument("--out", type=Path, default=DEFAULT_OUT, help=f"output folder (default {DEFAULT_OUT})")
-    r.add_argument("--full", action="store_true", help="larger instance counts, k = 2 and 3, finer sweep")
+    r.add_argument("--full", action="store_true",
+                   help="larger instance counts everywhere (k = 2 and 3 in the search, finer sweep): ~10 minutes")
     r.set_defaults(func=_cmd_report)
 
     f = sub.add_parser("figure1", help="regenerate Figure 1 (PNG, PDF, JSON) for a Gaussian mixture")
@@ -85,6 +98,11 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--witness-out", type=Path, default=DEFAULT_OUT / "witness.json",
                    help="where a refuting witness is saved")
     c.set_defaults(func=_cmd_constant)
+
+    x = sub.add_parser("counterexamples", help="find and save forward-KL counterexamples to Theorem 2 (JSON)")
+    x.add_argument("--out", type=Path, default=Path("paper_checks") / "fixtures", help="output folder")
+    x.add_argument("--seed", type=int, default=0, help="search seed")
+    x.set_defaults(func=_cmd_counterexamples)
     return p
 
 

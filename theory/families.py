@@ -78,10 +78,11 @@ def weak_representation_teacher(f_star, z, gamma, rng, q_weak: int = 1, d_weak: 
     return solve_simplex(H_w, f_star, gamma, "forward_kl", weights).F
 
 
-def logit_noise_teacher(f_star, sigma: float, gamma: float, rng) -> np.ndarray:
-    """floor(softmax(log F* + sigma xi)), xi standard normal per point and class."""
+def logit_noise_teacher(f_star, sigma: float, gamma: float, rng, floored: bool = True) -> np.ndarray:
+    """floor(softmax(log F* + sigma xi)), xi standard normal per point and class (unfloored on request)."""
     logits = np.log(np.maximum(f_star, 1e-300)) + sigma * rng.standard_normal(f_star.shape)
-    return floor(softmax(logits, axis=1), gamma)
+    p = softmax(logits, axis=1)
+    return floor(p, gamma) if floored else p
 
 
 def label_noise(p: np.ndarray, rho: float, alpha: float, rng, gamma: float) -> np.ndarray:
@@ -103,7 +104,7 @@ def make_teacher(kind: str, f_star, z, gamma, rng, level: float, weights=None) -
     if kind == "logit_noise":
         return logit_noise_teacher(f_star, level, gamma, rng)
     if kind == "label_noise":
-        base = logit_noise_teacher(f_star, 0.1, gamma, rng)
+        base = logit_noise_teacher(f_star, 0.1, gamma, rng, floored=False)  # label_noise floors once
         alpha = -1.0 if f_star.shape[1] == 2 else -1.0 / (f_star.shape[1] - 1)
         return label_noise(base, level, alpha, rng, gamma)
     if kind == "weak_representation":
@@ -114,6 +115,7 @@ def make_teacher(kind: str, f_star, z, gamma, rng, level: float, weights=None) -
 @dataclass
 class LastLayerInstance:
     H: np.ndarray  # strong simplex representation (m, d)
+    W_star: np.ndarray | None  # (k, d) when F* = W* h_s is realizable, else None
     f_star: np.ndarray
     f_w: np.ndarray
     weights: np.ndarray
@@ -123,17 +125,23 @@ class LastLayerInstance:
     z: np.ndarray
 
 
-def random_realizable_instance(rng: np.random.Generator, teacher: str | None = None) -> LastLayerInstance:
-    """F* in the simplex class of a random strong representation; a weak teacher of a random kind and level."""
-    k = int(rng.integers(2, 5))
+def random_realizable_instance(rng: np.random.Generator, teacher: str | None = None,
+                               off_class: float = 0.0, level: float | None = None, k: int | None = None,
+                               m: int | None = None) -> LastLayerInstance:
+    """F* in the simplex class of a random strong representation (or, with off_class = lam > 0, mixed with a
+    function outside it); a weak teacher of a random kind and level, built from F*."""
+    k = int(k or rng.integers(2, 5))
     q = int(rng.integers(2, 5))
     d = int(rng.integers(3, 9))
     gamma = float(rng.choice([1e-3, 1e-2]))
-    dom = make_domain(rng, int(rng.integers(80, 200)), q)
+    dom = make_domain(rng, int(m or rng.integers(80, 200)), q)
     H = simplex_representation(dom.z, d, rng, tau=float(rng.uniform(0.5, 2.0)))
-    _, f_star = simplex_truth(H, k, gamma, rng, concentration=float(rng.choice([0.3, 1.0, 3.0])))
+    W_star, f_star = simplex_truth(H, k, gamma, rng, concentration=float(rng.choice([0.3, 1.0, 3.0])))
+    if off_class > 0:
+        W_star, f_star = None, off_class_truth(f_star, dom.z, off_class, rng)
     teacher = teacher or str(rng.choice(TEACHER_KINDS))
-    level = {"logit_noise": float(rng.uniform(0.1, 2.0)), "label_noise": float(rng.uniform(0.05, 0.5)),
-             "weak_representation": float(rng.integers(1, q))}[teacher]
+    if level is None:
+        level = {"logit_noise": float(rng.uniform(0.1, 2.0)), "label_noise": float(rng.uniform(0.05, 0.5)),
+                 "weak_representation": float(rng.integers(1, q))}[teacher]
     f_w = make_teacher(teacher, f_star, dom.z, gamma, rng, level, dom.weights)
-    return LastLayerInstance(H, f_star, f_w, dom.weights, gamma, teacher, level, dom.z)
+    return LastLayerInstance(H, W_star, f_star, f_w, dom.weights, gamma, teacher, level, dom.z)

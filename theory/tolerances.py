@@ -9,3 +9,4 @@ FIGURE1_FIT_TOL = 1e-6  # forward fit: closed form against direct quadrature min
 FIGURE1_MODE_MEAN_TOL = 0.1  # reverse fit mean within this of a mode
 FIGURE1_MODE_SD_REL = 0.10  # reverse fit sd within 10 % of that component's
 FIGURE1_SEPARATION_TOL = 0.005  # a_sn and a* within this of THEORY.md's values
+NONCONVEX_VIOLATION_TOL = 1e-9  # a non-convex fit (>= 10 starts agreeing to 1e-10) violates only beyond this

@@ -1,0 +1,94 @@
+"""Figures of the theory report, each drawn from saved check results (never by hand)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from .bounds import c1, c2, c_sharp
+
+
+def _plt():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def plot_tightness(searches: list[dict], path: Path) -> None:
+    """Measured supremum of |gap|/sqrt(d) against gamma, with C_1, C_2 and C* drawn."""
+    plt = _plt()
+    g = np.logspace(-4.2, np.log10(0.24), 200)
+    fig, ax = plt.subplots(figsize=(6, 4))
+    ax.loglog(g, [c1(x) for x in g], label="C_1 = 1/(sqrt 2 gamma)  (Lemma 1, reconstructed)")
+    ax.loglog(g, [c2(x) for x in g], label="C_2 = sqrt(2/gamma)  (Theorem 1, reconstructed)")
+    ax.loglog(g, [c_sharp(x) for x in g], "k:", label="C* = sqrt(2(1-gamma)/gamma)  (witness limit)")
+    for direction, marker in (("forward", "o"), ("reverse", "x")):
+        pts = [(s["gamma"], s["best_ratio"]) for s in searches if s["direction"] == direction]
+        if pts:
+            ax.loglog(*zip(*pts), marker, ms=7, mfc="none", label=f"measured sup, d = KL {direction} (50-digit)")
+    ax.set_xlabel("gamma (probability floor)")
+    ax.set_ylabel("sup |L(F*,F_sw) - L(F*,F_w)| / sqrt(d)")
+    ax.set_title("Tightness of Lemma 1 / Theorem 1")
+    ax.legend(fontsize=7)
+    fig.tight_layout()
+    fig.savefig(path, dpi=150)
+    plt.close(fig)
+
+
+def plot_gain_vs_disagreement(scatter: dict, path: Path) -> None:
+    """Gain KL(F*,F_w) - KL(F*,F_sw) against KL(F_sw,F_w), forward and reverse students, with y = x."""
+    plt = _plt()
+    fig, ax = plt.subplots(figsize=(5.2, 5))
+    top = 0.0
+    for name, color in (("forward", "tab:blue"), ("reverse", "tab:red")):
+        pts = np.array(scatter.get(name, []))
+        if len(pts):
+            ax.scatter(pts[:, 0], pts[:, 1], s=10, alpha=0.6, color=color, label=f"{name}-KL student")
+            top = max(top, pts.max())
+    ax.plot([0, top], [0, top], "k--", lw=1, label="y = x (Theorem 2: reverse on or above)")
+    ax.set_xlabel("disagreement KL(F_sw, F_w)")
+    ax.set_ylabel("gain KL(F*, F_w) - KL(F*, F_sw)")
+    ax.set_title("Gain vs disagreement (simplex head, F* realizable)")
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=150)
+    plt.close(fig)
+
+
+def plot_label_noise(sweep: dict, path: Path) -> None:
+    """True error and accuracy of teacher and students against the flip rate rho, 95 % intervals."""
+    plt = _plt()
+    fig, axes = plt.subplots(1, 2, figsize=(9, 3.6))
+    rhos = [r["rho"] for r in sweep["rows"]]
+    for ax, metric, label in ((axes[0], "kl", "KL(F*, model)"), (axes[1], "acc", "accuracy vs argmax F*")):
+        for name, color in (("teacher", "0.5"), ("forward", "tab:blue"), ("reverse", "tab:red")):
+            m = np.array([r[name][metric] for r in sweep["rows"]])
+            ax.errorbar(rhos, m[:, 0], yerr=[m[:, 0] - m[:, 1], m[:, 2] - m[:, 0]], color=color, marker="o",
+                        ms=4, capsize=3, label=name)
+        ax.set_xlabel("fraction of weak labels flipped (rho)")
+        ax.set_ylabel(label)
+        ax.legend(fontsize=8)
+    fig.suptitle("Weak-label noise (synthetic, k = 2, simplex head)")
+    fig.tight_layout()
+    fig.savefig(path, dpi=150)
+    plt.close(fig)
+
+
+def plot_finite_sample(details: dict, path: Path) -> None:
+    """Spread over seeds of the population slack against n, log-log, with the n^(-1/2) reference."""
+    plt = _plt()
+    ns, sd = np.array(details["ns"], float), np.array(details["sd"])
+    fig, ax = plt.subplots(figsize=(5.2, 4))
+    ax.loglog(ns, sd, "o-", label=f"sd over {details['seeds']} seeds (slope {details['slope']:.3f})")
+    ax.loglog(ns, sd[0] * (ns / ns[0]) ** -0.5, "k:", label="n^(-1/2)")
+    ax.set_xlabel("n (weak-labelled sample size)")
+    ax.set_ylabel("sd of population slack")
+    ax.set_title("Finite samples: Theorem 2 slack off-sample")
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=150)
+    plt.close(fig)
