@@ -46,3 +46,14 @@ def test_constant_command_refutes_a_too_small_constant(tmp_path, capsys):
     assert main(["constant", "40", "--gamma", "0.001", "--witness-out", str(tmp_path / "w.json")]) == 0
     verdict = json.loads(capsys.readouterr().out)
     assert verdict["verdict"] == "refuted" and (tmp_path / "w.json").exists()
+
+
+def test_counterexamples_command_writes_rechecked_fixtures(tmp_path, capsys):
+    from theory.counterexamples import recheck
+
+    assert main(["counterexamples", "--out", str(tmp_path)]) == 0
+    files = sorted(tmp_path.glob("*.json"))
+    assert len(files) == 3
+    for f in files:
+        assert recheck(json.loads(f.read_text()))["violated"]
+    assert "violated = True" in capsys.readouterr().out
