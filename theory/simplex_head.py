@@ -26,6 +26,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .barrier import barrier_solve, fraction_to_boundary
 from .divergences import InvalidInputError, check_distributions, check_gamma, check_weights
 
 OBJECTIVES = ("reverse_kl", "forward_kl", "reverse_ce")
@@ -104,50 +105,31 @@ def solve_simplex(H, T, gamma: float, objective: str = "reverse_kl", weights=Non
         W[G.argmin(axis=0), np.arange(d)] += 1 - k * g
         J, G = objective_and_gradient(objective, W, H, T, w)
         return SimplexSolution(W, H @ W.T, objective, J, max(frank_wolfe_gap(G, W, g), 0.0), 0, g)
-    W = np.full((k, d), 1.0 / k) if W0 is None else np.array(W0, np.float64)
-    mu, steps = mu0, 0
+    W0 = np.full((k, d), 1.0 / k) if W0 is None else np.array(W0, np.float64)
 
-    def barrier(Wc, mu_):
+    def phi(Wc, mu):
+        return _terms(objective, H @ Wc.T, T, w)[0] - mu * np.sum(np.log(Wc - g))
+
+    def newton(Wc, mu):
         J, dF, d2F = _terms(objective, H @ Wc.T, T, w)
-        return J - mu_ * np.sum(np.log(Wc - g)), dF, d2F
+        Y = Wc - g
+        grad_j = dF.T @ H
+        grad = grad_j - mu / Y
+        grad -= grad.mean(axis=0, keepdims=True)  # steps keep column sums: only the centred part matters
+        Minv = np.empty((k, d, d))
+        for i in range(k):  # the Hessian is block diagonal over classes
+            Mi = (H * d2F[:, i : i + 1]).T @ H
+            Mi[np.diag_indices(d)] += mu / Y[i] ** 2
+            Minv[i] = np.linalg.inv(Mi)
+        # column sums fixed: step_i = M_i^-1 (lam - grad_i) with sum_i step_i = 0 (a d x d Schur complement)
+        lam = np.linalg.solve(Minv.sum(axis=0), np.einsum("iab,ib->a", Minv, grad))
+        step = np.einsum("iab,ib->ia", Minv, lam[None, :] - grad)
+        return J - mu * np.sum(np.log(Y)), step, -float(np.sum(grad * step)), grad_j
 
-    while True:
-        for _ in range(60):  # Newton on J - mu sum log(W - gamma) with column sums fixed
-            phi, dF, d2F = barrier(W, mu)
-            Y = W - g
-            grad = dF.T @ H - mu / Y
-            grad -= grad.mean(axis=0, keepdims=True)  # steps keep column sums: only the centred part matters
-            Minv = np.empty((k, d, d))
-            for i in range(k):
-                Mi = (H * d2F[:, i : i + 1]).T @ H
-                Mi[np.diag_indices(d)] += mu / Y[i] ** 2
-                Minv[i] = np.linalg.inv(Mi)
-            S = Minv.sum(axis=0)
-            lam = np.linalg.solve(S, np.einsum("iab,ib->a", Minv, grad))
-            step = np.einsum("iab,ib->ia", Minv, lam[None, :] - grad)
-            decrement = -float(np.sum(grad * step))
-            steps += 1
-            if steps >= max_newton or decrement <= 0:
-                break
-            if mu > mu_final:  # approximate centring is enough on the way
-                if decrement < 0.1 * mu:
-                    break
-            else:  # on the last level, stop on the certificate itself (the decrement can be far smaller)
-                J = float(phi + mu * np.sum(np.log(Y)))
-                if frank_wolfe_gap(dF.T @ H, W, g) <= 0.01 * REQUIRED_GAP_REL * max(1.0, abs(J)):
-                    break
-            neg = step < 0
-            t = min(1.0, 0.99 * float(np.min(-Y[neg] / step[neg]))) if np.any(neg) else 1.0
-            tiny = decrement < 1e-12 * max(1.0, abs(phi))  # Armijo would compare rounding errors: full step
-            while t > 1e-12:
-                Wn = W + t * step
-                if np.all(Wn > g) and (tiny or barrier(Wn, mu)[0] <= phi - 0.25 * t * decrement):
-                    break
-                t *= 0.5
-            W = Wn
-        if mu <= mu_final or steps >= max_newton:
-            break
-        mu = max(mu * shrink, mu_final)
+    W, steps = barrier_solve(
+        W0, newton, lambda Wc, st: fraction_to_boundary(Wc - g, st), phi, lambda G, Wc: frank_wolfe_gap(G, Wc, g),
+        lambda Wc: objective_and_gradient(objective, Wc, H, T, w)[0], lambda J: REQUIRED_GAP_REL * max(1.0, abs(J)),
+        mu0, mu_final, shrink, max_newton)
     W = np.maximum(W, g)  # exact feasibility (the barrier keeps W > gamma; this only guards rounding)
     W /= W.sum(axis=0, keepdims=True)
     J, G = objective_and_gradient(objective, W, H, T, w)

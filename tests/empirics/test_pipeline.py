@@ -1,0 +1,129 @@
+"""The pipeline end to end on tiny random models: every loss, both modes, crash-and-resume, determinism."""
+
+import json
+from dataclasses import replace
+
+import numpy as np
+import pytest
+
+from empirics.finetune import FinetuneConfig
+from empirics.losses import LOSSES
+from empirics.models import cache_dir
+from empirics.pipeline import Experiment, Noise, Pipeline, RunSpec, student_specs, with_dependencies
+from empirics.sweep import Sweep, run_sweep
+from theory.divergences import InvalidInputError
+
+FT = FinetuneConfig(lr=1e-3, batch_size=8, epochs=1, max_length=48, eval_batch_size=16)
+
+
+def _exp(data_dir, mode="finetune", n=16):
+    return Experiment(dataset="jsonl", data_dir=str(data_dir), n_pairs=n, mode=mode, max_length=48, finetune=FT,
+                      head_steps=200, simplex_dim=8)
+
+
+@pytest.mark.parametrize("weak, strong", [("tiny-gpt2", "tiny-gpt-neox"), ("tiny-gpt-neox", "tiny-qwen2")])
+def test_finetune_end_to_end_every_loss(data_dir, tmp_path, weak, strong):
+    out = tmp_path / "res"
+    summary = run_sweep(Sweep(_exp(data_dir), ((weak, strong),), LOSSES, ("full",), (0,), (Noise(),)), out,
+                        log=lambda m: None)
+    assert summary["failures"] == 0 and summary["runs"] == len(LOSSES) + 2
+    for loss in LOSSES:
+        d = out / RunSpec("student", strong, 0, "full", loss, weak).name
+        cfg = json.loads((d / "config.json").read_text())
+        assert cfg["gamma"] == 1e-3 and "git_commit" in cfg["environment"]
+        assert cfg["environment"]["packages"]["transformers"] and "hardware" in cfg["environment"]
+        m = json.loads((d / "metrics.json").read_text())["test"]
+        for key in ("accuracy", "accuracy_se", "auroc", "cross_entropy", "kl_student_weak", "kl_weak_student", "pgr"):
+            assert key in m
+        assert np.isfinite(m["cross_entropy"]) and m["kl_student_weak"] >= 0
+        for split in ("test", "train_w2s"):
+            rows = [json.loads(x) for x in (d / f"predictions_{split}.jsonl").read_text().splitlines()]
+            assert len(rows) == 16 and {"id", "label", "weak_prob", "prob"} <= set(rows[0])
+            assert all(0 <= r["prob"] <= 1 and 0 <= r["weak_prob"] <= 1 for r in rows)
+    assert list((cache_dir() / "weak_labels").glob("*.jsonl"))
+    assert (out / "summary.md").read_text().count(f"{weak} -> {strong}") == 1
+
+
+def test_last_layer_both_heads_and_forward_kl_equals_forward_ce(data_dir, tmp_path):
+    out = tmp_path / "res"
+    sw = Sweep(_exp(data_dir, "last_layer"), (("tiny-bert", "tiny-qwen2"),), ("forward_ce", "forward_kl", "reverse_kl",
+               "confidence"), ("logistic", "simplex"), (0,), (Noise(),))
+    summary = run_sweep(sw, out, log=lambda m: None)
+    assert summary["failures"] == 0
+    assert (cache_dir() / "features").is_dir() and len(list((cache_dir() / "features").glob("*.npz"))) == 6
+    assert not (out / RunSpec("student", "tiny-qwen2", 0, "simplex", "confidence", "tiny-bert").name).exists()
+    simplex = json.loads((out / RunSpec("student", "tiny-qwen2", 0, "simplex", "reverse_kl", "tiny-bert").name
+                          / "metrics.json").read_text())
+    assert simplex["simplex_certified"] and simplex["simplex_certificate_gap"] <= 1e-10
+    for head in ("logistic", "simplex"):
+        probs = {}
+        for loss in ("forward_ce", "forward_kl"):
+            d = out / RunSpec("student", "tiny-qwen2", 0, head, loss, "tiny-bert").name
+            probs[loss] = np.array([json.loads(x)["prob"] for x in (d / "predictions_test.jsonl").read_text().splitlines()])
+        assert np.max(np.abs(probs["forward_ce"] - probs["forward_kl"])) <= 1e-6
+
+
+def test_crash_and_resume_loses_and_recomputes_nothing_finished(data_dir, tmp_path, monkeypatch):
+    out = tmp_path / "res"
+    sw = Sweep(_exp(data_dir), (("tiny-gpt2", "tiny-qwen2"),), ("forward_ce", "reverse_kl", "reverse_ce"), ("full",),
+               (0,), (Noise(), Noise("flip", 0.25)))
+    calls = []
+    original = Pipeline._fit_predict
+
+    def crashing(self, *a, **k):
+        calls.append(a)
+        if len(calls) == 4:
+            raise KeyboardInterrupt  # killed in the middle of the fourth training
+        return original(self, *a, **k)
+
+    monkeypatch.setattr(Pipeline, "_fit_predict", crashing)
+    with pytest.raises(KeyboardInterrupt):
+        run_sweep(sw, out, log=lambda m: None)
+    finished = {p.parent.name: p.read_text() for p in out.glob("*/metrics.json")}
+    assert len(finished) == 3
+    partial = out / RunSpec("student", "tiny-qwen2", 0, "full", "reverse_kl", "tiny-gpt2").name
+    partial.mkdir(exist_ok=True)
+    (partial / "config.json").write_text("{}")  # a half-written run without metrics.json is redone
+    calls.clear()
+    monkeypatch.setattr(Pipeline, "_fit_predict", lambda self, *a, **k: (calls.append(a), original(self, *a, **k))[1])
+    summary = run_sweep(sw, out, log=lambda m: None)
+    total = 2 + 3 * 2
+    assert summary["failures"] == 0 and len(calls) == total - 3
+    assert all((out / name / "metrics.json").read_text() == text for name, text in finished.items())
+    assert len(list(out.glob("*/metrics.json"))) == total
+
+
+def test_same_seed_same_numbers(data_dir, tmp_path):
+    sw = Sweep(_exp(data_dir), (("tiny-gpt2", "tiny-qwen2"),), ("reverse_kl",), ("full",), (0,), (Noise("flip", 0.25),))
+    a, b = tmp_path / "a", tmp_path / "b"
+    run_sweep(sw, a, log=lambda m: None)
+    run_sweep(sw, b, log=lambda m: None)
+    for d in a.iterdir():
+        if d.is_dir():
+            assert (d / "predictions_test.jsonl").read_text() == (b / d.name / "predictions_test.jsonl").read_text()
+
+
+def test_noise_models():
+    p = np.linspace(0.05, 0.95, 40)
+    flipped = Noise("flip", 0.25).apply(p, 0)
+    assert np.sum(flipped != p) == 10 and np.allclose(flipped[flipped != p], 1 - p[flipped != p])
+    np.testing.assert_allclose(Noise("shrink", 0.5).apply(p, 0), 0.5 + 0.5 * (p - 0.5))
+    assert Noise.parse("flip:0.1") == Noise("flip", 0.1) and Noise.parse("none") == Noise()
+    for bad in ("flip:2", "shrink:-3", "blur:0.1", "flip:x"):
+        with pytest.raises(InvalidInputError):
+            Noise.parse(bad)
+
+
+def test_bad_run_specs_are_clear_errors(data_dir, tmp_path):
+    pipe = Pipeline(_exp(data_dir, "last_layer"), tmp_path)
+    with pytest.raises(InvalidInputError, match="unknown model"):
+        pipe.run(RunSpec("ceiling", "bert-large"))
+    with pytest.raises(InvalidInputError, match="unknown loss"):
+        pipe.run(RunSpec("student", "tiny-qwen2", loss="hinge", weak_model="tiny-gpt2"))
+    with pytest.raises(InvalidInputError, match="simplex head supports"):
+        pipe.run(RunSpec("student", "tiny-qwen2", head="simplex", loss="confidence", weak_model="tiny-gpt2"))
+    with pytest.raises(InvalidInputError, match="unknown mode"):
+        replace(_exp(data_dir), mode="zero_shot")
+    specs = with_dependencies(student_specs([("tiny-gpt2", "tiny-qwen2")], ["forward_ce"], ["logistic"], [0, 1],
+                                            [Noise()]), pipe)
+    assert [s.role for s in specs] == ["weak", "weak", "ceiling", "ceiling", "student", "student"]

@@ -1,0 +1,108 @@
+"""Binary heads affine in their parameters over a box: P(class 1 | x) = c(x) + G(x) . w, w in [gamma, 1 - gamma]^d.
+
+Two members of THEORY.md R4's convex class (convex as sets of probability-valued functions):
+- the k = 2 simplex head, F_1 = h(x) . W_1 (c = 0, G = h, w = W_1);
+- the order-antisymmetric pair head of the empirics, F = 1/2 [W h(u)] + 1/2 flip[W h(-u)] with u = phi(first) -
+  phi(second): F_1 = 1/2 + 1/2 sum_l w_l (h_l(u) - h_l(-u)), i.e. c = 1/2, G = (h(u) - h(-u)) / 2. Swapping the two
+  texts maps F_1 to 1 - F_1 exactly.
+Both keep gamma <= F_1 <= 1 - gamma for every feasible w. Projections of soft targets y (floored at gamma) are solved
+by the shared barrier driver and certified by the box Frank-Wolfe gap g = sum_l [grad_l w_l - min(grad_l gamma,
+grad_l (1 - gamma))] >= J(w) - min J.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from .barrier import barrier_solve, fraction_to_boundary
+from .divergences import InvalidInputError, check_gamma, check_weights
+from .simplex_head import OBJECTIVES, REQUIRED_GAP_REL
+
+_LOSS_OBJECTIVE = {"forward_ce": "forward_kl", "forward_kl": "forward_kl", "reverse_ce": "reverse_ce",
+                   "reverse_kl": "reverse_kl"}
+
+
+def _xlogy(a, b):
+    return np.where(a > 0, a * np.log(np.where(a > 0, b, 1.0)), 0.0)
+
+
+def binary_terms(objective: str, p: np.ndarray, y: np.ndarray, w: np.ndarray):
+    """(J, dJ/dp, d2J/dp2) for P(class 1) = p against targets y, weights w."""
+    if objective == "reverse_kl":
+        J = w @ (_xlogy(p, p / y) + _xlogy(1 - p, (1 - p) / (1 - y)))
+        return float(J), w * (np.log(p / (1 - p)) - np.log(y / (1 - y))), w / (p * (1 - p))
+    if objective == "forward_kl":
+        J = w @ (_xlogy(y, y / p) + _xlogy(1 - y, (1 - y) / (1 - p)))
+        return float(J), w * (-y / p + (1 - y) / (1 - p)), w * (y / p**2 + (1 - y) / (1 - p) ** 2)
+    if objective == "reverse_ce":
+        J = -(w @ (p * np.log(y) + (1 - p) * np.log(1 - y)))
+        return float(J), -w * np.log(y / (1 - y)), np.zeros_like(p)
+    raise InvalidInputError(f"unknown objective {objective!r}; choose one of {OBJECTIVES}")
+
+
+def box_gap(grad: np.ndarray, x: np.ndarray, gamma: float) -> float:
+    return float(np.sum(grad * x - np.minimum(grad * gamma, grad * (1 - gamma))))
+
+
+@dataclass
+class BinarySolution:
+    w: np.ndarray
+    p: np.ndarray  # P(class 1) on the fitting points
+    objective: str
+    value: float
+    gap: float
+    newton_steps: int
+    gamma: float
+
+    @property
+    def certified(self) -> bool:
+        return self.gap <= REQUIRED_GAP_REL * max(1.0, abs(self.value))
+
+
+def solve_binary(c, G, y, gamma: float, objective: str = "reverse_kl", weights=None, w0=None,
+                 mu0: float = 1e-2, mu_final: float = 1e-14) -> BinarySolution:
+    """Project soft targets y (P(class 1), floored at gamma) onto {c + G w : w in [gamma, 1 - gamma]^d}."""
+    objective = _LOSS_OBJECTIVE.get(objective, objective)
+    G = np.asarray(G, np.float64)
+    c = np.broadcast_to(np.asarray(c, np.float64), (G.shape[0],))
+    y = np.asarray(y, np.float64)
+    g = check_gamma(gamma, 2)
+    if G.ndim != 2 or y.shape != (G.shape[0],) or not (np.all(np.isfinite(G)) and np.all(np.isfinite(y))):
+        raise InvalidInputError(f"need finite G (m, d) and targets y (m,); got {G.shape} and {y.shape}")
+    if np.any(y < g - 1e-12) or np.any(y > 1 - g + 1e-12):
+        raise InvalidInputError(f"targets must be floored at gamma = {g}: found values in [{y.min()}, {y.max()}]")
+    wts = check_weights(weights, G.shape[0])
+    d = G.shape[1]
+
+    def value_grad(x):
+        J, dp, d2p = binary_terms(objective, c + G @ x, y, wts)
+        return J, G.T @ dp, d2p
+
+    if objective == "reverse_ce":  # linear: each coordinate at the bound its coefficient prefers
+        _, grad, _ = value_grad(np.full(d, 0.5))
+        x = np.where(grad > 0, g, 1 - g)
+        J, grad, _ = value_grad(x)
+        return BinarySolution(x, c + G @ x, objective, J, max(box_gap(grad, x, g), 0.0), 0, g)
+
+    def barrier(x):
+        return np.sum(np.log(x - g) + np.log(1 - g - x))
+
+    def newton(x, mu):
+        J, grad_j, d2p = value_grad(x)
+        lo, hi = x - g, 1 - g - x
+        grad = grad_j - mu / lo + mu / hi
+        hess = (G * d2p[:, None]).T @ G
+        hess[np.diag_indices(d)] += mu / lo**2 + mu / hi**2
+        step = -np.linalg.solve(hess, grad)
+        return J - mu * barrier(x), step, -float(grad @ step), grad_j
+
+    x, steps = barrier_solve(
+        np.full(d, 0.5) if w0 is None else np.asarray(w0, np.float64), newton,
+        lambda x, st: min(fraction_to_boundary(x - g, st), fraction_to_boundary(1 - g - x, -st)),
+        lambda x, mu: value_grad(x)[0] - mu * barrier(x), lambda gr, x: box_gap(gr, x, g),
+        lambda x: value_grad(x)[0], lambda J: REQUIRED_GAP_REL * max(1.0, abs(J)), mu0, mu_final)
+    x = np.clip(x, g, 1 - g)
+    J, grad, _ = value_grad(x)
+    return BinarySolution(x, c + G @ x, objective, J, max(box_gap(grad, x, g), 0.0), steps, g)
