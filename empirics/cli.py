@@ -29,7 +29,7 @@ def _pairs(values):
 def _cmd_sweep(args) -> int:
     sw = override(preset(args.preset), dataset=args.dataset, data_dir=args.data_dir, n_pairs=args.n_pairs,
                   mode=args.mode, gamma=args.gamma, max_length=args.max_length, lr=args.lr, batch_size=args.batch_size,
-                  epochs=args.epochs, pairs=_pairs(args.pair), losses=args.losses, heads=args.heads, seeds=args.seeds,
+                  epochs=args.epochs, bf16=args.bf16, pairs=_pairs(args.pair), losses=args.losses, heads=args.heads, seeds=args.seeds,
                   noises=[Noise.parse(n) for n in args.noise] if args.noise else None)
     if args.max_length is not None:
         sw = override(sw, max_length=args.max_length)
@@ -101,6 +101,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--lr", type=float, help="fine-tuning learning rate")
     s.add_argument("--batch-size", type=int, help="fine-tuning batch size (pairs)")
     s.add_argument("--epochs", type=float, help="fine-tuning epochs")
+    s.add_argument("--bf16", choices=["auto", "on", "off"], help="fine-tuning bf16 autocast (auto: on with CUDA)")
     s.add_argument("--dry-run", action="store_true", help="list the runs and exit")
     s.set_defaults(func=_cmd_sweep)
     m = sub.add_parser("summarize", help="rewrite summary.md/json of a results folder and print the table")

@@ -2,8 +2,9 @@
 
 Defaults (THEORY.md section 4): Adam, lr 1e-5, cosine decay, batch 32 pairs, 1 epoch, max length 512 with left
 truncation, no dropout; bf16 autocast and gradient checkpointing when a GPU is present. Both texts of each pair go
-through one forward pass, padded dynamically per batch; the loss sees the whole batch (batch statistics of the
-confidence losses are never taken over a minibatch of one). One process by default; for several GPUs launch the
+through one forward pass, padded dynamically; in one process, each batch's pairs are sorted by length and run in
+small groups (each padded only to its own longest text), and the loss then sees the whole batch with one backward
+(batch statistics of the confidence losses are never taken over a minibatch of one). One process by default; for several GPUs launch the
 same command with ``accelerate launch`` (DDP, or FSDP via an accelerate config for 7B-14B models).
 """
 
@@ -18,7 +19,7 @@ from tqdm.auto import tqdm
 
 from .data import PreferencePair
 from .losses import Loss
-from .models import RewardModel, load_backbone, tokenize_pairs
+from .models import RewardModel, batch_pair_logits, load_backbone, tokenize_pairs
 
 
 @dataclass(frozen=True)
@@ -28,8 +29,9 @@ class FinetuneConfig:
     epochs: float = 1.0
     max_length: int = 512
     eval_batch_size: int = 64
-    bf16: str = "auto"  # "auto": on when a CUDA GPU is present
+    bf16: str = "auto"  # "auto": on when a CUDA GPU is present; "on" also on CPUs with native bf16 (avx512_bf16)
     gradient_checkpointing: str = "auto"
+    group_pairs: int = 4  # single process: pairs per length-sorted forward group (removes padding waste)
 
     def to_json(self) -> dict:
         return asdict(self)
@@ -68,12 +70,17 @@ def finetune(model_name: str, pairs: list[PreferencePair], labels: np.ndarray, l
     model, opt, sched = acc.prepare(model, opt, sched)
     model.train()
     y_all = torch.tensor(np.asarray(labels), dtype=torch.float32)
-    for step, idx in enumerate(tqdm(plan, desc=desc, unit="batch", disable=not acc.is_local_main_process, leave=False)):
-        enc = tokenize_pairs(tok, [pairs[i].first for i in idx], [pairs[i].second for i in idx], cfg.max_length)
-        enc = {k: v.to(acc.device) for k, v in enc.items()}
+    # several processes (accelerate launch / torchrun): each takes its shard of every batch; DDP averages the
+    # gradients, and the confidence losses' quantile is taken over the whole batch, gathered across processes
+    world, rank = acc.num_processes, acc.process_index
+    gather = acc.gather if world > 1 else None
+    for step, batch in enumerate(tqdm(plan, desc=desc, unit="batch", disable=not acc.is_local_main_process,
+                                      leave=False)):
+        idx = batch[: len(batch) - len(batch) % world][rank::world]  # equal shards for the gather
         with acc.autocast():
-            z = model(enc["input_ids"], enc["attention_mask"], pairs=True)
-            value = loss(z, y_all[idx].to(acc.device), step / len(plan))
+            z = batch_pair_logits(model, tok, [pairs[i].first for i in idx], [pairs[i].second for i in idx],
+                                  cfg.max_length, cfg.group_pairs if world == 1 else None)
+            value = loss(z, y_all[idx].to(acc.device), step / len(plan), gather)
         acc.backward(value)
         opt.step()
         sched.step()

@@ -67,14 +67,16 @@ def ce_to(p: torch.Tensor, log_q: torch.Tensor) -> torch.Tensor:
     return -(p * log_q).sum(-1)
 
 
-def hardened(q: torch.Tensor, p: torch.Tensor) -> torch.Tensor:
+def hardened(q: torch.Tensor, p: torch.Tensor, gather=None) -> torch.Tensor:
     """Hard student labels: class 1 where the student's P(class 1) is above its batch quantile at 1 - mean(p_1),
-    so the fraction of positives matches the mean weak label (binary; k-class: argmax). Detached."""
-    if q.shape[0] < 2:
-        raise LossError("the confidence loss needs batch statistics over at least 2 examples (got a batch of 1)")
+    so the fraction of positives matches the mean weak label (binary; k-class: argmax). Detached. With several
+    processes, `gather` concatenates a tensor across them, so the quantile is over the whole batch."""
     q = q.detach()
+    q1, p1 = (q[:, 1], p[:, 1]) if gather is None else (gather(q[:, 1].contiguous()), gather(p[:, 1].contiguous()))
+    if q1.shape[0] < 2:
+        raise LossError("the confidence loss needs batch statistics over at least 2 examples (got a batch of 1)")
     if q.shape[-1] == 2:
-        threshold = torch.quantile(q[:, 1], 1 - p[:, 1].mean())
+        threshold = torch.quantile(q1, 1 - p1.mean())
         pos = (q[:, 1] > threshold).float()
         return torch.stack([1 - pos, pos], dim=-1)
     return F.one_hot(q.argmax(-1), q.shape[-1]).float()
@@ -95,7 +97,8 @@ class Loss:
             return self.alpha_max * (step_frac if step_frac < self.warmup_frac else 1.0)
         raise LossError(f"unknown confidence schedule {self.schedule!r}; choose 'linear' or 'burns'")
 
-    def per_example(self, logits: torch.Tensor, labels: torch.Tensor, step_frac: float = 0.0) -> torch.Tensor:
+    def per_example(self, logits: torch.Tensor, labels: torch.Tensor, step_frac: float = 0.0,
+                    gather=None) -> torch.Tensor:
         log_q, p = _as_k_class(logits, labels)
         q = log_q.exp()
         n = self.name
@@ -108,7 +111,7 @@ class Loss:
         if n == "reverse_kl":
             return (q * (log_q - torch.log(_floored(p, self.gamma)))).sum(-1)
         a = self.alpha(step_frac)
-        yhat = hardened(q, p)
+        yhat = hardened(q, p, gather)
         if n == "confidence":
             return ce_to((1 - a) * p + a * yhat, log_q)
         if n == "reverse_confidence_mix":
@@ -117,8 +120,8 @@ class Loss:
             return ce_to(q, torch.log(_floored((1 - a) * p + a * yhat, self.gamma)))
         raise LossError(f"unknown loss {n!r}; known losses: {', '.join(LOSSES)}")
 
-    def __call__(self, logits: torch.Tensor, labels: torch.Tensor, step_frac: float = 0.0) -> torch.Tensor:
-        return self.per_example(logits, labels, step_frac).mean()
+    def __call__(self, logits: torch.Tensor, labels: torch.Tensor, step_frac: float = 0.0, gather=None) -> torch.Tensor:
+        return self.per_example(logits, labels, step_frac, gather).mean()
 
     @property
     def uses_batch_statistics(self) -> bool:

@@ -208,3 +208,24 @@ def tokenize_pairs(tokenizer, firsts: list[str], seconds: list[str], max_length:
     """Tokenise first texts then second texts in one padded batch (dynamic padding, left truncation)."""
     return tokenizer(list(firsts) + list(seconds), truncation=True, max_length=max_length, padding="longest",
                      return_tensors="pt")
+
+
+def batch_pair_logits(model: nn.Module, tokenizer, firsts: list[str], seconds: list[str], max_length: int,
+                      group_pairs: int | None = None) -> torch.Tensor:
+    """z for a whole batch of pairs. With group_pairs = g, pairs are sorted by length and run g at a time, each
+    group padded only to its own longest text (both texts of a pair still share one forward pass); the logits come
+    back in the batch's order, so the loss sees the whole batch and one backward follows. On CPU this removes most
+    padding waste. None: one forward pass for the whole batch (needed under DDP: one forward per backward)."""
+    if not group_pairs or group_pairs >= len(firsts):
+        enc = tokenize_pairs(tokenizer, firsts, seconds, max_length)
+        dev = next(model.parameters()).device
+        return model(enc["input_ids"].to(dev), enc["attention_mask"].to(dev), pairs=True)
+    lengths = [max(len(a), len(b)) for a, b in zip(firsts, seconds)]
+    order = sorted(range(len(firsts)), key=lengths.__getitem__)
+    z = [None] * len(firsts)
+    for start in range(0, len(order), group_pairs):
+        idx = order[start : start + group_pairs]
+        zg = batch_pair_logits(model, tokenizer, [firsts[i] for i in idx], [seconds[i] for i in idx], max_length)
+        for j, i in enumerate(idx):
+            z[i] = zg[j]
+    return torch.stack(z)

@@ -23,7 +23,7 @@ from theory.divergences import InvalidInputError
 
 from . import heads as H
 from .data import SPLITS, PreferencePair, content_hash, load_split
-from .features import pair_features
+from .features import atomic_save_npz, pair_features
 from .finetune import FinetuneConfig, finetune, predict_logits
 from .losses import CONVEX_FIXED_OBJECTIVES, LOSSES, get_loss
 from .metrics import pgr, run_metrics
@@ -87,7 +87,7 @@ class Experiment:
     finetune: FinetuneConfig = field(default_factory=FinetuneConfig)
     head_steps: int = 1500
     head_lr: float = 0.05
-    head_l2: float = 1e-3
+    head_l2: float = 0.1  # fixed a priori for every model and loss (not tuned on test)
     simplex_dim: int = 64
     feature_batch_size: int = 16
 
@@ -124,10 +124,6 @@ def atomic_write(path: Path, text: str) -> None:
     os.replace(tmp, path)
 
 
-def write_jsonl(path: Path, rows: list[dict]) -> None:
-    atomic_write(path, "".join(json.dumps(r) + "\n" for r in rows))
-
-
 def read_jsonl_rows(path: Path) -> list[dict]:
     return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
 
@@ -148,6 +144,17 @@ def environment() -> dict:
     env["hardware"] = {"machine": platform.machine(), "torch_threads": torch.get_num_threads(),
                        "cuda": torch.cuda.get_device_name(0) if torch.cuda.is_available() else None}
     return env
+
+
+def process_roles():
+    """(is this the main process, a barrier). One process unless launched by accelerate launch / torchrun: then
+    every process trains (DDP) and only the main one writes files, the others waiting for it."""
+    if int(os.environ.get("WORLD_SIZE", "1")) <= 1:
+        return True, lambda: None
+    from accelerate import PartialState
+
+    state = PartialState()
+    return state.is_main_process, state.wait_for_everyone
 
 
 class Pipeline:
@@ -204,10 +211,18 @@ class Pipeline:
         if model not in self._maps:
             self._maps[model] = H.SimplexMap.fit(u["train_w2s"], e.simplex_dim, seed=e.data_seed)
         m = self._maps[model]
-        sol = H.fit_simplex_head(m.design(u[train_split]), labels, loss, e.gamma)
+        design = {s: m.design(u[s]) for s in SPLITS}
+        path = self.simplex_design_path(model)
+        if not path.is_file() and process_roles()[0]:  # the class, once per model: audits compute in it
+            atomic_save_npz(path, **design)
+        sol = H.fit_simplex_head(design[train_split], labels, loss, e.gamma)
         extra = {"simplex_certificate_gap": sol.gap, "simplex_certified": sol.certified,
-                 "simplex_objective": sol.value}
-        return {s: H.logit(0.5 + m.design(u[s]) @ sol.w) for s in ("train_w2s", "test")}, extra
+                 "simplex_objective": sol.value, "simplex_w": sol.w.tolist()}
+        return {s: H.logit(0.5 + design[s] @ sol.w) for s in ("train_w2s", "test")}, extra
+
+    def simplex_design_path(self, model: str) -> Path:
+        """G per split with P(first chosen) = 1/2 + G w for the simplex head of `model` (fixed map h)."""
+        return self.out / "simplex_design" / f"{re.sub(r'[^A-Za-z0-9.]+', '-', model)}.npz"
 
     # ------------------------------------------------------------------------------------------ runs
     def run_dir(self, spec_: RunSpec) -> Path:
@@ -264,27 +279,34 @@ class Pipeline:
         self.log(f"run {s.name}")
         logits, extra = self._fit_predict(s.model, s.head, train_split, labels, s.loss, s.seed)
         d = self.run_dir(s)
-        atomic_write(d / "config.json", json.dumps({"experiment": asdict(e), "run": asdict(s), "name": s.name,
-                                                    "gamma": e.gamma, "environment": environment()}, indent=2))
+        files = {d / "config.json": json.dumps({"experiment": asdict(e), "run": asdict(s), "name": s.name,
+                                                "gamma": e.gamma, "environment": environment()}, indent=2)}
         metrics = {"run": s.name, "role": s.role, **extra}
         for split, z in logits.items():
             prob = 1 / (1 + np.exp(-z))
             wp = weak_prob.get(split)
             rows = [{"id": p.id, "label": p.label, "weak_prob": None if wp is None else float(wp[i]),
                      "prob": float(prob[i]), "logit": float(z[i])} for i, p in enumerate(self.split(split))]
-            write_jsonl(d / f"predictions_{split}.jsonl", rows)
+            if split == train_split:  # the soft label actually trained on (after noise, before the gamma-floor)
+                for r, t in zip(rows, labels):
+                    r["target"] = float(t)
+            files[d / f"predictions_{split}.jsonl"] = "".join(json.dumps(r) + "\n" for r in rows)
             metrics[split] = run_metrics(prob, self.labels(split), e.gamma, wp)
-        if s.role == "weak":  # the weak-label artifact, keyed by everything that affects it
-            key = self.weak_labels_key(s)
-            write_jsonl(cache_dir() / "weak_labels" / f"{key}.jsonl",
-                        [{"id": r["id"], "label": r["label"], "weak_logit": r["logit"], "weak_prob": r["prob"]}
-                         for r in read_jsonl_rows(d / "predictions_train_w2s.jsonl")])
-            metrics["weak_labels_artifact"] = key
+            if s.role == "weak" and split == "train_w2s":  # the weak-label artifact, keyed by what affects it
+                metrics["weak_labels_artifact"] = key = self.weak_labels_key(s)
+                files[cache_dir() / "weak_labels" / f"{key}.jsonl"] = "".join(
+                    json.dumps({"id": r["id"], "label": r["label"], "weak_logit": r["logit"], "weak_prob": r["prob"]})
+                    + "\n" for r in rows)
         if s.role == "student":
             weak_m, ceil_m = self.metrics(self.weak_spec(s)), self.metrics(self.ceiling_spec(s))
             metrics["test"].update(pgr(metrics["test"], weak_m["test"], ceil_m["test"]))
             metrics["weak_run"], metrics["ceiling_run"] = self.weak_spec(s).name, self.ceiling_spec(s).name
-        atomic_write(d / "metrics.json", json.dumps(metrics, indent=2))
+        files[d / "metrics.json"] = json.dumps(metrics, indent=2)  # last: a run is finished once this exists
+        main, barrier = process_roles()
+        if main:
+            for path, text in files.items():
+                atomic_write(path, text)
+        barrier()
         return metrics
 
 

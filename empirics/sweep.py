@@ -16,7 +16,7 @@ from theory.divergences import InvalidInputError
 
 from .finetune import FinetuneConfig
 from .losses import LOSSES
-from .pipeline import Experiment, Noise, Pipeline, atomic_write, student_specs, with_dependencies
+from .pipeline import Experiment, Noise, Pipeline, atomic_write, process_roles, student_specs, with_dependencies
 
 FOUR = ("forward_ce", "forward_kl", "reverse_ce", "reverse_kl")
 
@@ -76,14 +76,16 @@ def preset(name: str) -> Sweep:
 def run_sweep(sw: Sweep, out: str | Path, log=print) -> dict:
     """Run every run of the sweep that is not finished; a failing run is recorded and the sweep goes on."""
     out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
-    atomic_write(out / "sweep.json", json.dumps(sweep_to_json(sw), indent=2))
-    pipe = Pipeline(sw.experiment, out, log=lambda m: tqdm.write(m))
+    main, barrier = process_roles()
+    if main:
+        out.mkdir(parents=True, exist_ok=True)
+        atomic_write(out / "sweep.json", json.dumps(sweep_to_json(sw), indent=2))
+    pipe = Pipeline(sw.experiment, out, log=lambda m: tqdm.write(m) if main else None)
     runs = with_dependencies(student_specs(sw.pairs, sw.losses, sw.heads, sw.seeds, sw.noises), pipe)
     done = sum(pipe.finished(r) for r in runs)
     log(f"{len(runs)} runs ({done} already finished) -> {out}")
     failures, t0 = [], time.time()
-    for r in tqdm(runs, desc="sweep", unit="run"):
+    for r in tqdm(runs, desc="sweep", unit="run", disable=not main):
         if pipe.finished(r):
             continue
         try:
@@ -92,9 +94,11 @@ def run_sweep(sw: Sweep, out: str | Path, log=print) -> dict:
             raise
         except Exception as exc:  # keep going: what finished stays finished
             failures.append({"run": r.name, "error": f"{type(exc).__name__}: {exc}", "traceback": traceback.format_exc()})
-            atomic_write(out / "failures.json", json.dumps(failures, indent=2))
+            if main:
+                atomic_write(out / "failures.json", json.dumps(failures, indent=2))
             log(f"run {r.name} failed: {type(exc).__name__}: {exc}")
-    summary = summarize(out)
+    barrier()
+    summary = summarize(out) if main else {"rows": [], "warnings": [], "runs": 0}
     summary["wall_seconds"] = time.time() - t0
     summary["failures"] = len(failures)
     return summary
