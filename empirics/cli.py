@@ -45,6 +45,8 @@ def _cmd_sweep(args) -> int:
         print(f"{len(runs)} runs")
         return 0
     summary = run_sweep(sw, out)
+    if summary.get("not_main_process"):  # another process of accelerate launch / torchrun: rank 0 reports
+        return 0
     print(summary_markdown(summary))
     print(f"wall time {summary['wall_seconds']:.0f} s; results in {out}")
     return 1 if summary["failures"] else 0

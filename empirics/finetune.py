@@ -42,6 +42,8 @@ def _accelerator(cfg: FinetuneConfig):
 
     cuda = torch.cuda.is_available()
     bf16 = cfg.bf16 == "on" or (cfg.bf16 == "auto" and cuda)
+    # cpu=True without CUDA: under accelerate launch / torchrun that is multi-CPU (gloo); with CUDA, NCCL. The
+    # same flag as pipeline.process_roles, since both share Accelerate's process state
     return Accelerator(mixed_precision="bf16" if bf16 else "no", cpu=not cuda)
 
 

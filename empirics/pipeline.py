@@ -151,9 +151,10 @@ def process_roles():
     every process trains (DDP) and only the main one writes files, the others waiting for it."""
     if int(os.environ.get("WORLD_SIZE", "1")) <= 1:
         return True, lambda: None
+    import torch
     from accelerate import PartialState
 
-    state = PartialState()
+    state = PartialState(cpu=not torch.cuda.is_available())  # the same flag as finetune's Accelerator
     return state.is_main_process, state.wait_for_everyone
 
 

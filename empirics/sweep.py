@@ -41,9 +41,9 @@ def _paper(pairs, description):
 
 PRESETS: dict[str, Sweep] = {
     "cpu-demo": Sweep(
-        Experiment(n_pairs=600, mode="last_layer"), (("all-MiniLM-L6-v2", "gemma-3-270m"),), LOSSES,
+        Experiment(n_pairs=800, mode="last_layer"), (("all-MiniLM-L6-v2", "gemma-3-270m"),), LOSSES,
         ("logistic", "simplex"), (0,), (Noise(), Noise("flip", 0.3)),
-        "real packaged models (weak all-MiniLM-L6-v2, strong Gemma-3-270M) on 600 HH-RLHF harmless pairs per split, "
+        "real packaged models (weak all-MiniLM-L6-v2, strong Gemma-3-270M) on 800 HH-RLHF harmless pairs per split, "
         "last-layer mode: exercises the pipeline on real models and data; not expected to decide the paper's claims",
         ("needs --data-dir or $W2S_DATA_DIR (the HH-RLHF harmless JSONL splits) unless the hub is reachable",)),
     "cpu-full": Sweep(
@@ -98,7 +98,7 @@ def run_sweep(sw: Sweep, out: str | Path, log=print) -> dict:
                 atomic_write(out / "failures.json", json.dumps(failures, indent=2))
             log(f"run {r.name} failed: {type(exc).__name__}: {exc}")
     barrier()
-    summary = summarize(out) if main else {"rows": [], "warnings": [], "runs": 0}
+    summary = summarize(out) if main else {"rows": [], "warnings": [], "runs": 0, "not_main_process": True}
     summary["wall_seconds"] = time.time() - t0
     summary["failures"] = len(failures)
     return summary
