@@ -59,6 +59,33 @@ def _cmd_summarize(args) -> int:
     return 0
 
 
+def _cmd_audit(args) -> int:
+    from . import plots
+    from .audit import audit
+    from .claims import write_claims
+    from .planted import planted_truth
+
+    results = Path(args.results)
+    if not (results / "sweep.json").is_file():
+        raise InvalidInputError(f"{results} is not a sweep's results folder (no sweep.json)")
+    report = audit(results)
+    write_claims(results)
+    summary = summarize(results)
+    out = results / "audit"
+    plots.gain_vs_disagreement(report["rows"], out / "gain_vs_disagreement.png")
+    plots.accuracy_per_loss(summary, out / "accuracy_per_loss.png")
+    plots.accuracy_vs_noise(summary, out / "accuracy_vs_noise.png")
+    print((out / "audit.md").read_text())
+    print((out / "claims.md").read_text())
+    if args.planted:
+        planted = planted_truth(results)
+        print((out / "planted.md").read_text())
+        if not planted["theorem2_holds_in_sample"]:
+            report["failures"].append("planted truth: Theorem 2 violated in sample by the certified reverse-KL student")
+    print(f"audit written to {out}")
+    return 1 if report["failures"] else 0
+
+
 def _cmd_list(args) -> int:
     if args.what == "models":
         for m in MODELS.values():
@@ -109,6 +136,11 @@ def build_parser() -> argparse.ArgumentParser:
     m = sub.add_parser("summarize", help="rewrite summary.md/json of a results folder and print the table")
     m.add_argument("results", help="a sweep's results folder")
     m.set_defaults(func=_cmd_summarize)
+    a = sub.add_parser("audit", help="bounds on every run, the claims table and plots, from saved predictions")
+    a.add_argument("results", help="a sweep's results folder")
+    a.add_argument("--planted", action="store_true",
+                   help="also the planted-truth experiment (last-layer sweeps; uses the feature cache)")
+    a.set_defaults(func=_cmd_audit)
     ls = sub.add_parser("list", help="list models, datasets, losses or presets")
     ls.add_argument("what", choices=["models", "datasets", "losses", "presets"])
     ls.set_defaults(func=_cmd_list)

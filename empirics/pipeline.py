@@ -146,6 +146,11 @@ def environment() -> dict:
     return env
 
 
+def simplex_design_file(results: Path, model: str) -> Path:
+    """Where a results folder keeps G per split (P(first chosen) = 1/2 + G w) of `model`'s simplex head."""
+    return Path(results) / "simplex_design" / f"{re.sub(r'[^A-Za-z0-9.]+', '-', model)}.npz"
+
+
 def process_roles():
     """(is this the main process, a barrier). One process unless launched by accelerate launch / torchrun: then
     every process trains (DDP) and only the main one writes files, the others waiting for it."""
@@ -165,7 +170,7 @@ class Pipeline:
         self.exp, self.out, self.log = exp, Path(out), log
         self._splits: dict[str, list[PreferencePair]] = {}
         self._std: dict[str, H.Standardizer] = {}
-        self._maps: dict[str, H.SimplexMap] = {}
+        self._design: dict[str, dict[str, np.ndarray]] = {}
         self._feats: dict[str, dict] = {}
 
     # ------------------------------------------------------------------------------------------ data
@@ -202,28 +207,37 @@ class Pipeline:
                                   desc=f"{model} {loss}")
             return {s: predict_logits(rm, tok, self.split(s), e.finetune.max_length, e.finetune.eval_batch_size)
                     for s in ("train_w2s", "test")}, {}
-        feats = self.features(model)
-        if model not in self._std:  # fixed maps fit on unlabelled train_w2s features
-            self._std[model] = H.Standardizer.fit(*feats["train_w2s"])
-        u = {s: self._std[model](*feats[s]) for s in SPLITS}
         if head == "logistic":
+            u = self.standardized(model)
             v = H.train_logistic(u[train_split], labels, loss, e.gamma, e.head_steps, e.head_lr, e.head_l2, seed)
             return {s: u[s] @ v for s in ("train_w2s", "test")}, {}
-        if model not in self._maps:
-            self._maps[model] = H.SimplexMap.fit(u["train_w2s"], e.simplex_dim, seed=e.data_seed)
-        m = self._maps[model]
-        design = {s: m.design(u[s]) for s in SPLITS}
-        path = self.simplex_design_path(model)
-        if not path.is_file() and process_roles()[0]:  # the class, once per model: audits compute in it
-            atomic_save_npz(path, **design)
+        design = self.simplex_design(model)
         sol = H.fit_simplex_head(design[train_split], labels, loss, e.gamma)
         extra = {"simplex_certificate_gap": sol.gap, "simplex_certified": sol.certified,
                  "simplex_objective": sol.value, "simplex_w": sol.w.tolist()}
         return {s: H.logit(0.5 + design[s] @ sol.w) for s in ("train_w2s", "test")}, extra
 
+    def standardized(self, model: str) -> dict[str, np.ndarray]:
+        """u = (phi(first) - phi(second)) / sigma per split; sigma fit on unlabelled train_w2s features."""
+        feats = self.features(model)
+        if model not in self._std:
+            self._std[model] = H.Standardizer.fit(*feats["train_w2s"])
+        return {s: self._std[model](*feats[s]) for s in SPLITS}
+
+    def simplex_design(self, model: str) -> dict[str, np.ndarray]:
+        """The simplex head's class for `model`: G per split, P(first chosen) = 1/2 + G w. The fixed map h is fit
+        on unlabelled train_w2s features; the design is saved once per model so audits can compute in the class."""
+        if model not in self._design:
+            u = self.standardized(model)
+            h = H.SimplexMap.fit(u["train_w2s"], self.exp.simplex_dim, seed=self.exp.data_seed)
+            self._design[model] = {s: h.design(u[s]) for s in SPLITS}
+            path = self.simplex_design_path(model)
+            if not path.is_file() and process_roles()[0]:
+                atomic_save_npz(path, **self._design[model])
+        return self._design[model]
+
     def simplex_design_path(self, model: str) -> Path:
-        """G per split with P(first chosen) = 1/2 + G w for the simplex head of `model` (fixed map h)."""
-        return self.out / "simplex_design" / f"{re.sub(r'[^A-Za-z0-9.]+', '-', model)}.npz"
+        return simplex_design_file(self.out, model)
 
     # ------------------------------------------------------------------------------------------ runs
     def run_dir(self, spec_: RunSpec) -> Path:

@@ -15,6 +15,9 @@ _RECORDED = []
 def pytest_addoption(parser):
     parser.addoption("--report-dir", default=str(Path("results") / "theory"),
                      help="where paper_checks write the theory report and Figure 1 (default results/theory)")
+    parser.addoption("--results", action="append", default=None,
+                     help="results folder(s) of a sweep for the empirics checks (-m empirics); without it they run "
+                          "on a tiny-model sweep built for the session")
 
 
 @pytest.fixture(scope="session")

@@ -71,8 +71,9 @@ def solve_binary(c, G, y, gamma: float, objective: str = "reverse_kl", weights=N
     g = check_gamma(gamma, 2)
     if G.ndim != 2 or y.shape != (G.shape[0],) or not (np.all(np.isfinite(G)) and np.all(np.isfinite(y))):
         raise InvalidInputError(f"need finite G (m, d) and targets y (m,); got {G.shape} and {y.shape}")
-    if np.any(y < g - 1e-12) or np.any(y > 1 - g + 1e-12):
-        raise InvalidInputError(f"targets must be floored at gamma = {g}: found values in [{y.min()}, {y.max()}]")
+    lo = 0.0 if objective == "forward_kl" else g  # forward KL takes any target (a one-hot truth, for Theorem 3's R)
+    if np.any(y < lo - 1e-12) or np.any(y > 1 - lo + 1e-12):
+        raise InvalidInputError(f"targets must lie in [{lo}, {1 - lo}] for {objective}: found [{y.min()}, {y.max()}]")
     wts = check_weights(weights, G.shape[0])
     d = G.shape[1]
 

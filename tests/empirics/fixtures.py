@@ -22,3 +22,36 @@ def write_splits(folder: Path, n: int = 24) -> Path:
         rows = [pair(1000 * k + i) for i in range(n)]
         (folder / f"{split}.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
     return folder
+
+
+def write_claim_fixture(folder: Path, n: int, acc_reverse: float, acc_forward: float, seed: int = 0) -> Path:
+    """A minimal results folder with one reverse-KL and one forward-KL student on the same n test pairs, with the
+    given accuracies: the input of the claims' verdict logic (paper_checks/fixtures/claims/)."""
+    import numpy as np
+
+    rng = np.random.default_rng(seed)
+    label = rng.integers(0, 2, n)
+    (folder).mkdir(parents=True, exist_ok=True)
+    (folder / "sweep.json").write_text(json.dumps({"fixture": "claims verdict logic"}))
+    for loss, acc in (("reverse_kl", acc_reverse), ("forward_kl", acc_forward)):
+        correct = np.zeros(n, bool)
+        correct[rng.permutation(n)[: int(round(acc * n))]] = True
+        predicted = np.where(correct, label, 1 - label)
+        run = {"role": "student", "model": "strong", "seed": 0, "head": "logistic", "loss": loss,
+               "weak_model": "weak", "noise": {"kind": "none", "level": 0.0}}
+        d = folder / f"student__{loss}"
+        d.mkdir(exist_ok=True)
+        (d / "config.json").write_text(json.dumps({"run": run, "gamma": 1e-3, "experiment": {"mode": "last_layer"}}))
+        (d / "metrics.json").write_text(json.dumps({"test": {"accuracy": float(correct.mean())}}))
+        (d / "predictions_test.jsonl").write_text("".join(
+            json.dumps({"id": f"t{i}", "label": int(label[i]), "weak_prob": 0.5,
+                        "prob": 0.8 if predicted[i] == 1 else 0.2}) + "\n" for i in range(n)))
+    return folder
+
+
+def write_claim_fixtures(base: Path) -> None:
+    """reproduced: reverse KL 75 % vs forward KL 65 % on 800 pairs; contradicted: 62 % vs 72 %; inconclusive:
+    70 % vs 69 % on 200 pairs."""
+    write_claim_fixture(base / "reproduced", 800, 0.75, 0.65, seed=1)
+    write_claim_fixture(base / "contradicted", 800, 0.62, 0.72, seed=2)
+    write_claim_fixture(base / "inconclusive", 200, 0.70, 0.69, seed=3)

@@ -1,0 +1,92 @@
+"""Figures of a results folder, regenerated from saved results: gain vs disagreement over all real runs,
+accuracy per loss for each weak -> strong pair (the layout of the paper's Figures 2-4), accuracy against noise."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from .losses import LOSSES
+
+
+def _plt():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def gain_vs_disagreement(audit_rows: list[dict], path: Path) -> None:
+    plt = _plt()
+    fig, ax = plt.subplots(figsize=(5.5, 5))
+    top = 1e-6
+    for split, marker in (("test", "o"), ("train_w2s", "x")):
+        pts = np.array([(r["kl_sw_w"], r["gain"]) for r in audit_rows if r["split"] == split])
+        if len(pts):
+            ax.scatter(pts[:, 0], pts[:, 1], marker=marker, s=18, alpha=0.7, label=f"{split}")
+            top = max(top, float(np.abs(pts).max()))
+    ax.plot([0, top], [0, top], "k--", lw=1, label="y = x (gain = disagreement)")
+    ax.axhline(0, color="0.7", lw=0.8)
+    ax.set_xlabel("disagreement KL(F_sw, F_w)")
+    ax.set_ylabel("gain L(F*, F_w) - L(F*, F_sw)")
+    ax.set_title("Real runs: gain vs disagreement")
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=150)
+    plt.close(fig)
+
+
+def accuracy_per_loss(summary: dict, path: Path) -> None:
+    """Grouped bars: one group per (weak -> strong, head), one bar per loss, weak and ceiling as lines."""
+    rows = [r for r in summary["rows"] if r["noise"] == "none"]
+    if not rows:
+        return
+    plt = _plt()
+    fig, axes = plt.subplots(1, len(rows), figsize=(4.5 * len(rows), 4), squeeze=False)
+    for ax, r in zip(axes[0], rows):
+        losses = [loss for loss in LOSSES if loss in r]
+        x = np.arange(len(losses))
+        ax.bar(x, [100 * r[loss][0] for loss in losses], yerr=[100 * r[loss][1] for loss in losses], capsize=3,
+               color=["tab:blue" if "forward" in loss or loss == "confidence" else "tab:red" for loss in losses])
+        for key, style in (("weak", ":"), ("ceiling", "--")):
+            if key in r:
+                ax.axhline(100 * r[key][0], color="k", ls=style, lw=1, label=f"{key} {100 * r[key][0]:.1f}")
+        ax.set_xticks(x, [loss.replace("_", "\n") for loss in losses], fontsize=6)
+        ax.set_ylabel("test accuracy (%)")
+        ax.set_title(f"{r['weak_model']} -> {r['strong_model']}\n({r['head']} head)", fontsize=8)
+        ax.legend(fontsize=7)
+        lo = min([100 * r[loss][0] for loss in losses] + [100 * r.get("weak", (1, 0))[0]])
+        ax.set_ylim(max(0, lo - 10), None)
+    fig.tight_layout()
+    fig.savefig(path, dpi=150)
+    plt.close(fig)
+
+
+def accuracy_vs_noise(summary: dict, path: Path) -> None:
+    groups = {}
+    for r in summary["rows"]:
+        level = 0.0 if r["noise"] == "none" else float(r["noise"].removeprefix("flip")) if r["noise"].startswith("flip") else None
+        if level is not None:
+            groups.setdefault((r["weak_model"], r["strong_model"], r["head"]), []).append((level, r))
+    groups = {k: v for k, v in groups.items() if len(v) > 1}
+    if not groups:
+        return
+    plt = _plt()
+    fig, axes = plt.subplots(1, len(groups), figsize=(5 * len(groups), 4), squeeze=False)
+    for ax, ((w, st, head), pts) in zip(axes[0], sorted(groups.items())):
+        pts.sort(key=lambda t: t[0])
+        for loss in LOSSES:
+            have = [(lvl, r[loss]) for lvl, r in pts if loss in r]
+            if len(have) > 1:
+                ax.errorbar([h[0] for h in have], [100 * h[1][0] for h in have], yerr=[100 * h[1][1] for h in have],
+                            marker="o", ms=3, capsize=2, label=loss, ls="-" if "reverse" in loss else "--")
+        ax.set_xlabel("fraction of weak labels flipped")
+        ax.set_ylabel("test accuracy (%)")
+        ax.set_title(f"{w} -> {st} ({head} head)", fontsize=8)
+        ax.legend(fontsize=6)
+    fig.tight_layout()
+    fig.savefig(path, dpi=150)
+    plt.close(fig)
