@@ -167,6 +167,11 @@ def audit_markdown(report: dict) -> str:
                      f"{r['kl_sw_w']:.4f} | {r['kl_w_sw']:.4f} | {'yes' if not r['lemma1_violations'] else 'NO'} | "
                      f"{r['lemma1']['tightness_forward']:.3f} / {r['lemma1']['tightness_reverse']:.3f} | "
                      f"{r['theorem2_slack']:+.4f} | {t3s} |")
+    if report["rows"]:
+        binds_t = max(r["floor_binds_teacher"] for r in report["rows"])
+        binds_s = max(r["floor_binds_student"] for r in report["rows"])
+        lines += ["", f"The gamma-floor binds (prediction outside [gamma, 1 - gamma]) on at most {100 * binds_t:.2f} % of "
+                  f"teacher and {100 * binds_s:.2f} % of student predictions in any run and split."]
     lines += ["", f"Failures (bounds violated where their hypotheses hold): {len(report['failures'])}"]
     lines += [f"- {f}" for f in report["failures"]]
     return "\n".join(lines) + "\n"

@@ -7,20 +7,13 @@ from pathlib import Path
 
 import numpy as np
 
+from theory.plots import pyplot
+
 from .losses import LOSSES
 
 
-def _plt():
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    return plt
-
-
 def gain_vs_disagreement(audit_rows: list[dict], path: Path) -> None:
-    plt = _plt()
+    plt = pyplot()
     fig, ax = plt.subplots(figsize=(5.5, 5))
     top = 1e-6
     for split, marker in (("test", "o"), ("train_w2s", "x")):
@@ -44,7 +37,7 @@ def accuracy_per_loss(summary: dict, path: Path) -> None:
     rows = [r for r in summary["rows"] if r["noise"] == "none"]
     if not rows:
         return
-    plt = _plt()
+    plt = pyplot()
     fig, axes = plt.subplots(1, len(rows), figsize=(4.5 * len(rows), 4), squeeze=False)
     for ax, r in zip(axes[0], rows):
         losses = [loss for loss in LOSSES if loss in r]
@@ -74,7 +67,7 @@ def accuracy_vs_noise(summary: dict, path: Path) -> None:
     groups = {k: v for k, v in groups.items() if len(v) > 1}
     if not groups:
         return
-    plt = _plt()
+    plt = pyplot()
     fig, axes = plt.subplots(1, len(groups), figsize=(5 * len(groups), 4), squeeze=False)
     for ax, ((w, st, head), pts) in zip(axes[0], sorted(groups.items())):
         pts.sort(key=lambda t: t[0])

@@ -32,11 +32,9 @@ def _normal_pdf(x, m, s):
 
 def write_figure1(mix: Mixture, out_dir: str | Path) -> dict:
     """Fit, then write figure1.png, figure1.pdf and figure1.json under out_dir; returns the fit dict."""
-    import matplotlib
+    from .plots import pyplot
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
+    plt = pyplot()
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     fit = fit_figure1(mix)

@@ -9,7 +9,8 @@ import numpy as np
 from .bounds import c1, c2, c_sharp
 
 
-def _plt():
+def pyplot():
+    """matplotlib.pyplot on the headless Agg backend (imported lazily: plotting is never needed at import)."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -20,7 +21,7 @@ def _plt():
 
 def plot_tightness(searches: list[dict], path: Path) -> None:
     """Measured supremum of |gap|/sqrt(d) against gamma, with C_1, C_2 and C* drawn."""
-    plt = _plt()
+    plt = pyplot()
     g = np.logspace(-4.2, np.log10(0.24), 200)
     fig, ax = plt.subplots(figsize=(6, 4))
     ax.loglog(g, [c1(x) for x in g], label="C_1 = 1/(sqrt 2 gamma)  (Lemma 1, reconstructed)")
@@ -41,7 +42,7 @@ def plot_tightness(searches: list[dict], path: Path) -> None:
 
 def plot_gain_vs_disagreement(scatter: dict, path: Path) -> None:
     """Gain KL(F*,F_w) - KL(F*,F_sw) against KL(F_sw,F_w), forward and reverse students, with y = x."""
-    plt = _plt()
+    plt = pyplot()
     fig, ax = plt.subplots(figsize=(5.2, 5))
     top = 0.0
     for name, color in (("forward", "tab:blue"), ("reverse", "tab:red")):
@@ -61,7 +62,7 @@ def plot_gain_vs_disagreement(scatter: dict, path: Path) -> None:
 
 def plot_label_noise(sweep: dict, path: Path) -> None:
     """True error and accuracy of teacher and students against the flip rate rho, 95 % intervals."""
-    plt = _plt()
+    plt = pyplot()
     fig, axes = plt.subplots(1, 2, figsize=(9, 3.6))
     rhos = [r["rho"] for r in sweep["rows"]]
     for ax, metric, label in ((axes[0], "kl", "KL(F*, model)"), (axes[1], "acc", "accuracy vs argmax F*")):
@@ -80,7 +81,7 @@ def plot_label_noise(sweep: dict, path: Path) -> None:
 
 def plot_finite_sample(details: dict, path: Path) -> None:
     """Spread over seeds of the population slack against n, log-log, with the n^(-1/2) reference."""
-    plt = _plt()
+    plt = pyplot()
     ns, sd = np.array(details["ns"], float), np.array(details["sd"])
     fig, ax = plt.subplots(figsize=(5.2, 4))
     ax.loglog(ns, sd, "o-", label=f"sd over {details['seeds']} seeds (slope {details['slope']:.3f})")

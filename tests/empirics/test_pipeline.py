@@ -127,3 +127,21 @@ def test_bad_run_specs_are_clear_errors(data_dir, tmp_path):
     specs = with_dependencies(student_specs([("tiny-gpt2", "tiny-qwen2")], ["forward_ce"], ["logistic"], [0, 1],
                                             [Noise()]), pipe)
     assert [s.role for s in specs] == ["weak", "weak", "ceiling", "ceiling", "student", "student"]
+
+
+def test_two_processes_through_torchrun_train_together_and_write_once(data_dir, tmp_path):
+    """torchrun / accelerate launch on CPU (gloo): both processes train (each a shard of every batch, the confidence
+    quantile gathered over the whole batch), rank 0 alone writes the runs and prints the summary."""
+    import os
+    import subprocess
+    import sys
+
+    out = tmp_path / "ddp"
+    cmd = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2", "-m", "empirics.cli", "sweep",
+           "--preset", "tiny", "--data-dir", str(data_dir), "--out", str(out), "--losses", "forward_ce", "confidence",
+           "--noise", "none", "--n-pairs", "16"]
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=600, env=dict(os.environ))
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert proc.stdout.count("Test accuracy") == 1  # one report, from rank 0
+    assert len(list(out.glob("*/metrics.json"))) == 4
+    assert not list(out.rglob(".*.tmp*"))  # no half-written files left by a second writer
