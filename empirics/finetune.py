@@ -78,6 +78,8 @@ def finetune(model_name: str, pairs: list[PreferencePair], labels: np.ndarray, l
     gather = acc.gather if world > 1 else None
     for step, batch in enumerate(tqdm(plan, desc=desc, unit="batch", disable=not acc.is_local_main_process,
                                       leave=False)):
+        if len(batch) < world:  # a last batch too small to shard: every process skips it alike
+            continue
         idx = batch[: len(batch) - len(batch) % world][rank::world]  # equal shards for the gather
         with acc.autocast():
             z = batch_pair_logits(model, tok, [pairs[i].first for i in idx], [pairs[i].second for i in idx],

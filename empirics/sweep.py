@@ -77,6 +77,7 @@ def run_sweep(sw: Sweep, out: str | Path, log=print) -> dict:
     """Run every run of the sweep that is not finished; a failing run is recorded and the sweep goes on."""
     out = Path(out)
     main, barrier = process_roles()
+    check_same_experiment(sw, out)
     if main:
         out.mkdir(parents=True, exist_ok=True)
         atomic_write(out / "sweep.json", json.dumps(sweep_to_json(sw), indent=2))
@@ -102,6 +103,20 @@ def run_sweep(sw: Sweep, out: str | Path, log=print) -> dict:
     summary["wall_seconds"] = time.time() - t0
     summary["failures"] = len(failures)
     return summary
+
+
+def check_same_experiment(sw: Sweep, out: Path) -> None:
+    """Run names do not encode experiment-wide settings (data, pair count, mode, gamma, ...): resuming into a folder
+    made by a different experiment would take its runs for finished ones. The grid itself may grow."""
+    path = out / "sweep.json"
+    if not path.is_file():
+        return
+    old = json.loads(path.read_text()).get("experiment")
+    new = json.loads(json.dumps(sweep_to_json(sw)))["experiment"]
+    if old is not None and old != new:
+        changed = sorted(k for k in set(old) | set(new) if old.get(k) != new.get(k))
+        raise InvalidInputError(f"{out} holds runs of a different experiment (differs in {', '.join(changed)}); "
+                                "use another --out, or the same settings to resume")
 
 
 def sweep_to_json(sw: Sweep) -> dict:

@@ -145,3 +145,12 @@ def test_two_processes_through_torchrun_train_together_and_write_once(data_dir, 
     assert proc.stdout.count("Test accuracy") == 1  # one report, from rank 0
     assert len(list(out.glob("*/metrics.json"))) == 4
     assert not list(out.rglob(".*.tmp*"))  # no half-written files left by a second writer
+
+
+def test_resuming_into_a_folder_of_another_experiment_is_refused(data_dir, tmp_path):
+    out = tmp_path / "res"
+    sw = Sweep(_exp(data_dir), (("tiny-gpt2", "tiny-qwen2"),), ("forward_ce",), ("full",), (0,), (Noise(),))
+    run_sweep(sw, out, log=lambda m: None)
+    run_sweep(replace(sw, losses=("forward_ce", "reverse_kl")), out, log=lambda m: None)  # a larger grid: fine
+    with pytest.raises(InvalidInputError, match="different experiment.*n_pairs"):
+        run_sweep(replace(sw, experiment=replace(sw.experiment, n_pairs=8)), out, log=lambda m: None)
