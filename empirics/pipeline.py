@@ -14,7 +14,7 @@ import json
 import os
 import platform
 import re
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -346,4 +346,4 @@ def with_dependencies(students: list[RunSpec], pipeline: Pipeline) -> list[RunSp
     return weak + ceil + students
 
 
-__all__ = ["Experiment", "Noise", "Pipeline", "RunSpec", "student_specs", "with_dependencies", "replace"]
+__all__ = ["Experiment", "Noise", "Pipeline", "RunSpec", "student_specs", "with_dependencies"]

@@ -7,29 +7,16 @@ from pathlib import Path
 
 import numpy as np
 
-from theory.plots import pyplot
+from theory.plots import pyplot, scatter_gain_vs_disagreement
 
 from .losses import LOSSES
 
 
 def gain_vs_disagreement(audit_rows: list[dict], path: Path) -> None:
-    plt = pyplot()
-    fig, ax = plt.subplots(figsize=(5.5, 5))
-    top = 1e-6
-    for split, marker in (("test", "o"), ("train_w2s", "x")):
-        pts = np.array([(r["kl_sw_w"], r["gain"]) for r in audit_rows if r["split"] == split])
-        if len(pts):
-            ax.scatter(pts[:, 0], pts[:, 1], marker=marker, s=18, alpha=0.7, label=f"{split}")
-            top = max(top, float(np.abs(pts).max()))
-    ax.plot([0, top], [0, top], "k--", lw=1, label="y = x (gain = disagreement)")
-    ax.axhline(0, color="0.7", lw=0.8)
-    ax.set_xlabel("disagreement KL(F_sw, F_w)")
-    ax.set_ylabel("gain L(F*, F_w) - L(F*, F_sw)")
-    ax.set_title("Real runs: gain vs disagreement")
-    ax.legend(fontsize=8)
-    fig.tight_layout()
-    fig.savefig(path, dpi=150)
-    plt.close(fig)
+    groups = {split: [(r["kl_sw_w"], r["gain"]) for r in audit_rows if r["split"] == split]
+              for split in ("test", "train_w2s")}
+    scatter_gain_vs_disagreement(groups, path, "Real runs: gain vs disagreement", "gain L(F*, F_w) - L(F*, F_sw)",
+                                 "y = x (gain = disagreement)")
 
 
 def accuracy_per_loss(summary: dict, path: Path) -> None:

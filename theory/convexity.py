@@ -13,7 +13,6 @@ non-convex reverse softmax fit counts only when >= 10 of 12 starts agree to 1e-1
 from __future__ import annotations
 
 import numpy as np
-from scipy.special import softmax
 
 from .checks import CheckResult
 from .divergences import floor

@@ -40,24 +40,33 @@ def plot_tightness(searches: list[dict], path: Path) -> None:
     plt.close(fig)
 
 
-def plot_gain_vs_disagreement(scatter: dict, path: Path) -> None:
-    """Gain KL(F*,F_w) - KL(F*,F_sw) against KL(F_sw,F_w), forward and reverse students, with y = x."""
+def scatter_gain_vs_disagreement(groups: dict[str, np.ndarray], path: Path, title: str, ylabel: str,
+                                 diagonal: str) -> None:
+    """Gain against disagreement, one scatter per group of (disagreement, gain) points, with the y = x line."""
     plt = pyplot()
-    fig, ax = plt.subplots(figsize=(5.2, 5))
-    top = 0.0
-    for name, color in (("forward", "tab:blue"), ("reverse", "tab:red")):
-        pts = np.array(scatter.get(name, []))
+    fig, ax = plt.subplots(figsize=(5.3, 5))
+    top = 1e-6
+    for label, pts in groups.items():
+        pts = np.asarray(pts, np.float64).reshape(-1, 2)
         if len(pts):
-            ax.scatter(pts[:, 0], pts[:, 1], s=10, alpha=0.6, color=color, label=f"{name}-KL student")
-            top = max(top, pts.max())
-    ax.plot([0, top], [0, top], "k--", lw=1, label="y = x (Theorem 2: reverse on or above)")
+            ax.scatter(pts[:, 0], pts[:, 1], s=12, alpha=0.6, label=label)
+            top = max(top, float(pts.max()))  # the diagonal spans the positive range of the points
+    ax.plot([0, top], [0, top], "k--", lw=1, label=diagonal)
+    ax.axhline(0, color="0.7", lw=0.8)
     ax.set_xlabel("disagreement KL(F_sw, F_w)")
-    ax.set_ylabel("gain KL(F*, F_w) - KL(F*, F_sw)")
-    ax.set_title("Gain vs disagreement (simplex head, F* realizable)")
+    ax.set_ylabel(ylabel)
+    ax.set_title(title)
     ax.legend(fontsize=8)
     fig.tight_layout()
     fig.savefig(path, dpi=150)
     plt.close(fig)
+
+
+def plot_gain_vs_disagreement(scatter: dict, path: Path) -> None:
+    """Synthetic students (simplex head, F* realizable): Theorem 2 puts the reverse-KL ones on or above y = x."""
+    scatter_gain_vs_disagreement({f"{name}-KL student": scatter.get(name, []) for name in ("forward", "reverse")},
+                                 path, "Gain vs disagreement (simplex head, F* realizable)",
+                                 "gain KL(F*, F_w) - KL(F*, F_sw)", "y = x (Theorem 2: reverse on or above)")
 
 
 def plot_label_noise(sweep: dict, path: Path) -> None:
