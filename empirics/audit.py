@@ -128,15 +128,17 @@ def theorem3(label, teacher, G, w, gamma, loss, split, kl_star_w) -> dict:
 def audit(results: str | Path) -> dict:
     """Audit every student run of a results folder; writes audit/audit.json and audit/audit.md."""
     results = Path(results)
-    rows, failures = [], []
+    rows, failures, designs = [], [], {}
     for rec in load_runs(results):
         run = rec["run"]
         if run["role"] != "student":
             continue
         design = None
-        if run["head"] == "simplex":  # the class of the run's strong model, saved with the results
-            path = simplex_design_file(results, run["model"])
-            design = dict(np.load(path)) if path.is_file() else None
+        if run["head"] == "simplex":  # the class of the run's strong model, saved with the results (read once)
+            if run["model"] not in designs:
+                path = simplex_design_file(results, run["model"])
+                designs[run["model"]] = dict(np.load(path)) if path.is_file() else None
+            design = designs[run["model"]]
         for split in ("train_w2s", "test"):
             r = audit_split(rec, split, design)
             rows.append(r)

@@ -169,7 +169,7 @@ class Pipeline:
     def __init__(self, exp: Experiment, out: str | Path, log=print):
         self.exp, self.out, self.log = exp, Path(out), log
         self._splits: dict[str, list[PreferencePair]] = {}
-        self._std: dict[str, H.Standardizer] = {}
+        self._std: dict[str, dict[str, np.ndarray]] = {}  # standardised features per model and split
         self._design: dict[str, dict[str, np.ndarray]] = {}
         self._feats: dict[str, dict] = {}
 
@@ -219,10 +219,11 @@ class Pipeline:
 
     def standardized(self, model: str) -> dict[str, np.ndarray]:
         """u = (phi(first) - phi(second)) / sigma per split; sigma fit on unlabelled train_w2s features."""
-        feats = self.features(model)
         if model not in self._std:
-            self._std[model] = H.Standardizer.fit(*feats["train_w2s"])
-        return {s: self._std[model](*feats[s]) for s in SPLITS}
+            feats = self.features(model)
+            std = H.Standardizer.fit(*feats["train_w2s"])
+            self._std[model] = {s: std(*feats[s]) for s in SPLITS}
+        return self._std[model]
 
     def simplex_design(self, model: str) -> dict[str, np.ndarray]:
         """The simplex head's class for `model`: G per split, P(first chosen) = 1/2 + G w. The fixed map h is fit
