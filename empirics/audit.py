@@ -23,29 +23,17 @@ from pathlib import Path
 
 import numpy as np
 
+from core.io import atomic_write_text, load_runs, read_jsonl_rows
+from core.numerics import binary_ce_onehot, binary_kl, gamma_floor
 from theory.binary_head import binary_terms, box_gap, solve_binary
 from theory.bounds import c_sharp, confirmed_sides
 from theory.tolerances import CERTIFIED_SLACK, FP_INEQUALITY_SLACK
 
-from .metrics import binary_kl, floored
-from .pipeline import atomic_write, read_jsonl_rows, simplex_design_file
+from .run_folder import simplex_design_file
 
 
 def _two(p: np.ndarray) -> np.ndarray:
     return np.stack([1 - p, p], axis=1)
-
-
-def _ce_onehot(label: np.ndarray, p: np.ndarray) -> np.ndarray:
-    return -np.where(label == 1, np.log(p), np.log1p(-p))
-
-
-def load_runs(results: str | Path) -> list[dict]:
-    """Every finished run of a results folder: config, metrics and the folder."""
-    out = []
-    for m in sorted(Path(results).glob("*/metrics.json")):
-        cfg = json.loads((m.parent / "config.json").read_text())
-        out.append({"dir": m.parent, "config": cfg, "metrics": json.loads(m.read_text()), "run": cfg["run"]})
-    return out
 
 
 def hypotheses_failing(run: dict, split: str, mode: str) -> list[str]:
@@ -68,12 +56,12 @@ def audit_split(run_rec: dict, split: str, design: dict | None) -> dict:
     rows = read_jsonl_rows(run_rec["dir"] / f"predictions_{split}.jsonl")
     label = np.array([r["label"] for r in rows])
     p_w, p_s = np.array([r["weak_prob"] for r in rows]), np.array([r["prob"] for r in rows])
-    fw, fs = floored(p_w, gamma), floored(p_s, gamma)
+    fw, fs = gamma_floor(p_w, gamma), gamma_floor(p_s, gamma)
     f_star = _two(label.astype(float))
     out = {"run": run_rec["dir"].name, "split": split, "n": len(rows), "gamma": gamma,
            "floor_binds_teacher": float(np.mean((p_w < gamma) | (p_w > 1 - gamma))),
            "floor_binds_student": float(np.mean((p_s < gamma) | (p_s > 1 - gamma))),
-           "L_star_w": float(_ce_onehot(label, fw).mean()), "L_star_sw": float(_ce_onehot(label, fs).mean()),
+           "L_star_w": float(binary_ce_onehot(label, fw).mean()), "L_star_sw": float(binary_ce_onehot(label, fs).mean()),
            "kl_sw_w": float(binary_kl(fs, fw).mean()), "kl_w_sw": float(binary_kl(fw, fs).mean())}
     out["gain"] = out["L_star_w"] - out["L_star_sw"]
     lemma = {}
@@ -88,11 +76,11 @@ def audit_split(run_rec: dict, split: str, design: dict | None) -> dict:
     out["lemma1"] = lemma
     out["lemma1_violations"] = sum(not v["holds"] for k, v in lemma.items() if isinstance(v, dict))
     # Theorems 2 and 3: the teacher is the training target in sample, the weak model's prediction off sample
-    teacher = floored(np.array([r["target"] for r in rows]), gamma) if "target" in rows[0] else fw
-    kl_star_w = float(_ce_onehot(label, teacher).mean())
+    teacher = gamma_floor(np.array([r["target"] for r in rows]), gamma) if "target" in rows[0] else fw
+    kl_star_w = float(binary_ce_onehot(label, teacher).mean())
     kl_sw_t = float(binary_kl(fs, teacher).mean())
     out["theorem2_slack"] = kl_star_w - kl_sw_t - out["L_star_sw"]
-    out["theorem2_failing_hypotheses"] = hypotheses_failing(run, split, cfg["experiment"]["mode"])
+    out["theorem2_failing_hypotheses"] = hypotheses_failing(run, split, cfg["experiment"]["setup"]["mode"])
     if design is not None and run["head"] == "simplex":
         out["theorem3"] = theorem3(label, teacher, design[split], np.array(run_rec["metrics"]["simplex_w"]), gamma,
                                    run["loss"], split, kl_star_w)
@@ -111,12 +99,12 @@ def theorem3(label, teacher, G, w, gamma, loss, split, kl_star_w) -> dict:
     R = solve_binary(0.5, G, label.astype(float), gamma, "forward_kl")
     log_ratio, log_ratio_0 = np.log(teacher) - np.log(fs), np.log1p(-teacher) - np.log1p(-fs)
     inner = float(np.mean((label - R.p) * log_ratio + (R.p - label) * log_ratio_0))
-    eps = float(np.mean(_ce_onehot(label, R.p)))  # KL(F*, R) with F* one-hot
+    eps = float(np.mean(binary_ce_onehot(label, R.p)))  # KL(F*, R) with F* one-hot
     M = float(max(np.abs(log_ratio).max(), np.abs(log_ratio_0).max()))
     _, dp, _ = binary_terms("reverse_kl", fs, teacher, np.full(len(fs), 1 / len(fs)))
     g = max(box_gap(G.T @ dp, w, gamma), 0.0)
     base = kl_star_w - float(binary_kl(fs, teacher).mean())
-    lhs = float(np.mean(_ce_onehot(label, fs)))
+    lhs = float(np.mean(binary_ce_onehot(label, fs)))
     sharp, final = base + inner + g, base + M * math.sqrt(2 * eps) + g
     return {"lhs": lhs, "sharp_rhs": sharp, "final_rhs": final, "R_certified": R.certified, "R_gap": R.gap,
             "eps": eps, "M": M, "reverse_kl_gap": g, "final_vacuous": final >= math.log(1 / gamma),
@@ -149,8 +137,8 @@ def audit(results: str | Path) -> dict:
                 failures.append(f"{r['run']} [{split}]: Theorem 3 (certified form) violated by a simplex student")
     report = {"results": str(results), "rows": rows, "failures": failures}
     out = results / "audit"
-    atomic_write(out / "audit.json", json.dumps(report, indent=2, default=float))
-    atomic_write(out / "audit.md", audit_markdown(report))
+    atomic_write_text(out / "audit.json", json.dumps(report, indent=2, default=float))
+    atomic_write_text(out / "audit.md", audit_markdown(report))
     return report
 
 

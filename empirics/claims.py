@@ -17,9 +17,9 @@ from pathlib import Path
 
 import numpy as np
 
-from .audit import load_runs
+from core.io import atomic_write_text, load_runs, read_jsonl_rows
+
 from .metrics import accuracy
-from .pipeline import atomic_write, read_jsonl_rows
 
 ALPHA, EQUIVALENCE_MARGIN, BOOT = 0.05, 0.01, 2000
 SECONDARY = "secondary summary, unverified"
@@ -190,11 +190,11 @@ def evaluate_claims(results: str | Path) -> list[ClaimResult]:
 def write_claims(results: str | Path) -> list[ClaimResult]:
     results = Path(results)
     claims = evaluate_claims(results)
-    atomic_write(results / "audit" / "claims.json", json.dumps([asdict(c) for c in claims], indent=2, default=float))
+    atomic_write_text(results / "audit" / "claims.json", json.dumps([asdict(c) for c in claims], indent=2, default=float))
     lines = ["# The paper's empirical claims at the scale run", "",
              f"Paired bootstrap over test pairs stratified by setting and seed ({BOOT} resamples); Holm-corrected "
              f"one-sided p-values; MDE = minimum detectable effect. Paper numbers: {SECONDARY}.", "",
              "| claim | verdict | measured (a - b) | paper |", "| --- | --- | --- | --- |"]
     lines += [f"| {c.statement} | **{c.verdict}** | {c.numbers()} | {c.paper} |" for c in claims]
-    atomic_write(results / "audit" / "claims.md", "\n".join(lines) + "\n")
+    atomic_write_text(results / "audit" / "claims.md", "\n".join(lines) + "\n")
     return claims

@@ -1,49 +1,65 @@
-"""`w2s-empirics`: weak-to-strong training of pairwise reward models, sweeps and their summaries."""
+"""`w2s-empirics`: weak-to-strong training of pairwise reward models, sweeps and their summaries.
+
+The options of ``sweep`` are derived from the dataclasses of :mod:`empirics.config` (``HfArgumentParser``): a given
+option overrides the preset's value in the one section that owns it; nothing is mapped by hand.
+"""
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
+import logging
 import sys
 import warnings
 from pathlib import Path
 
-from theory.divergences import InvalidInputError
+from core.errors import InvalidInputError
 
-from .data import DATA_DIR_ENV, DATASETS
-from .losses import LOSSES
-from .models import MODELS, gemma_path, minilm_path
-from .pipeline import Noise
-from .sweep import PRESETS, override, preset, run_sweep, summarize, summary_markdown
+from .config import DATASETS, LOSSES, SECTIONS, Sweep
+from .presets import PRESETS, preset
+
+log = logging.getLogger("empirics")
 
 
-def _pairs(values):
-    out = []
-    for v in values or []:
-        weak, sep, strong = v.partition(":")
-        if not sep:
-            raise InvalidInputError(f"bad --pair {v!r}; use WEAK:STRONG, e.g. gpt2:gpt2-medium")
-        out.append((weak, strong))
-    return out or None
+class OneLineErrorParser(argparse.ArgumentParser):
+    """argparse, but a usage error is one line on stderr and exit status 2."""
+
+    def error(self, message: str):
+        self.exit(2, f"w2s-empirics: error: {message} (see {self.prog} --help)\n")
+
+
+def option_names() -> list[str]:
+    """Every option the sweep command derives from the config dataclasses (field names)."""
+    return [f.name for cls in SECTIONS for f in dataclasses.fields(cls)]
+
+
+def given_options(args: argparse.Namespace) -> dict:
+    """The config options the user gave (the others were suppressed, so the preset keeps its values)."""
+    return {k: getattr(args, k) for k in option_names() if hasattr(args, k)}
+
+
+def sweep_of(args) -> Sweep:
+    base = Sweep.from_json(args.from_sweep) if args.from_sweep else preset(args.preset)
+    return base.with_options(given_options(args))
 
 
 def _cmd_sweep(args) -> int:
-    sw = override(preset(args.preset), dataset=args.dataset, data_dir=args.data_dir, n_pairs=args.n_pairs,
-                  mode=args.mode, gamma=args.gamma, max_length=args.max_length, lr=args.lr, batch_size=args.batch_size,
-                  epochs=args.epochs, bf16=args.bf16, pairs=_pairs(args.pair), losses=args.losses, heads=args.heads, seeds=args.seeds,
-                  noises=[Noise.parse(n) for n in args.noise] if args.noise else None)
-    if args.max_length is not None:
-        sw = override(sw, max_length=args.max_length)
-    for note in sw.notes:
-        print(f"note: {note}")
-    out = args.out or Path("results") / args.preset
-    if args.dry_run:
-        from .pipeline import Pipeline, student_specs, with_dependencies
+    from .data import resolve_data_dir
+    from .sweep import planned_runs
 
-        runs = with_dependencies(student_specs(sw.pairs, sw.losses, sw.heads, sw.seeds, sw.noises),
-                                 Pipeline(sw.experiment, out))
+    sw = sweep_of(args)
+    if resolve_data_dir(sw.experiment.data.data_dir) is None:
+        for note in sw.notes:
+            log.warning("note: %s", note)
+    out = args.out or Path("results") / (Path(args.from_sweep).parent.name if args.from_sweep else args.preset)
+    if args.dry_run:
+        runs = planned_runs(sw)
         print("\n".join(r.name for r in runs))
         print(f"{len(runs)} runs")
         return 0
+    from .summary import summary_markdown
+    from .sweep import run_sweep
+
     summary = run_sweep(sw, out)
     if summary.get("not_main_process"):  # another process of accelerate launch / torchrun: rank 0 reports
         return 0
@@ -53,6 +69,8 @@ def _cmd_sweep(args) -> int:
 
 
 def _cmd_summarize(args) -> int:
+    from .summary import summarize, summary_markdown
+
     if not Path(args.results).is_dir():
         raise InvalidInputError(f"results folder not found: {args.results}")
     print(summary_markdown(summarize(args.results)))
@@ -63,7 +81,7 @@ def _cmd_audit(args) -> int:
     from . import plots
     from .audit import audit
     from .claims import write_claims
-    from .planted import planted_truth
+    from .summary import summarize
 
     results = Path(args.results)
     if not (results / "sweep.json").is_file():
@@ -78,6 +96,8 @@ def _cmd_audit(args) -> int:
     print((out / "audit.md").read_text())
     print((out / "claims.md").read_text())
     if args.planted:
+        from .planted import planted_truth
+
         planted = planted_truth(results)
         print((out / "planted.md").read_text())
         if not planted["theorem2_holds_in_sample"]:
@@ -88,6 +108,8 @@ def _cmd_audit(args) -> int:
 
 def _cmd_list(args) -> int:
     if args.what == "models":
+        from .registry import MODELS
+
         for m in MODELS.values():
             print(f"{m.name:<28} {m.kind:<8} {m.source:<8} {m.params}")
     elif args.what == "datasets":
@@ -102,6 +124,8 @@ def _cmd_list(args) -> int:
 
 
 def _cmd_prepare(args) -> int:
+    from .models import gemma_path, minilm_path
+
     for name in args.models:
         path = {"gemma-3-270m": gemma_path, "all-MiniLM-L6-v2": minilm_path}.get(name)
         if path is None:
@@ -110,27 +134,31 @@ def _cmd_prepare(args) -> int:
     return 0
 
 
+def config_parser() -> argparse.ArgumentParser:
+    """The options of every config dataclass, one group per section, defaults suppressed (the preset's stay)."""
+    from transformers import HfArgumentParser
+
+    p = HfArgumentParser(SECTIONS, add_help=False)
+    names = set(option_names())
+    for action in p._actions:  # (set_defaults would also store the marker as a value to convert)
+        if action.dest in names:
+            action.default = argparse.SUPPRESS
+    return p
+
+
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="w2s-empirics", description=__doc__)
-    sub = p.add_subparsers(dest="command", required=True)
-    s = sub.add_parser("sweep", help="run a preset grid (weak -> strong pairs x losses x seeds x noise), resumably")
+    p = OneLineErrorParser(prog="w2s-empirics", description=__doc__,
+                           formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("-v", "--verbose", action="count", default=0, help="more log output (-vv: debug)")
+    p.add_argument("-q", "--quiet", action="store_true", help="warnings and errors only")
+    sub = p.add_subparsers(dest="command", required=True, parser_class=OneLineErrorParser)
+    s = sub.add_parser("sweep", parents=[config_parser()],
+                       help="run a preset grid (weak -> strong pairs x losses x seeds x noise), resumably",
+                       description="Run a preset (or a saved sweep.json); every option below overrides the preset's "
+                                   "value. Unset options keep the preset's values.")
     s.add_argument("--preset", default="cpu-demo", help=f"one of {', '.join(PRESETS)} (default cpu-demo)")
+    s.add_argument("--from-sweep", metavar="SWEEP_JSON", help="start from a saved sweep.json instead of a preset")
     s.add_argument("--out", type=Path, help="results folder (default results/<preset>)")
-    s.add_argument("--data-dir", help=f"folder of train_gt/train_w2s/test.jsonl (or ${DATA_DIR_ENV}); else the hub")
-    s.add_argument("--dataset", help=f"one of {', '.join(DATASETS)}")
-    s.add_argument("--n-pairs", type=int, help="pairs per split (default: the preset's)")
-    s.add_argument("--mode", choices=["last_layer", "finetune"])
-    s.add_argument("--pair", nargs="+", metavar="WEAK:STRONG", help="weak -> strong model pairs")
-    s.add_argument("--losses", nargs="+", help=f"subset of {', '.join(LOSSES)}")
-    s.add_argument("--heads", nargs="+", help="last-layer heads: logistic, simplex")
-    s.add_argument("--seeds", nargs="+", type=int)
-    s.add_argument("--noise", nargs="+", help="none, flip:RHO, shrink:ALPHA")
-    s.add_argument("--gamma", type=float, help="probability floor (default 1e-3)")
-    s.add_argument("--max-length", type=int, help="max tokens per text (left truncation)")
-    s.add_argument("--lr", type=float, help="fine-tuning learning rate")
-    s.add_argument("--batch-size", type=int, help="fine-tuning batch size (pairs)")
-    s.add_argument("--epochs", type=float, help="fine-tuning epochs")
-    s.add_argument("--bf16", choices=["auto", "on", "off"], help="fine-tuning bf16 autocast (auto: on with CUDA)")
     s.add_argument("--dry-run", action="store_true", help="list the runs and exit")
     s.set_defaults(func=_cmd_sweep)
     m = sub.add_parser("summarize", help="rewrite summary.md/json of a results folder and print the table")
@@ -150,8 +178,14 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
+def setup_logging(verbose: int, quiet: bool) -> None:
+    level = logging.WARNING if quiet else logging.DEBUG if verbose > 1 else logging.INFO
+    logging.basicConfig(level=level, format="%(message)s", stream=sys.stderr, force=True)
+
+
 def main(argv=None) -> int:
     args = build_parser().parse_args(argv)
+    setup_logging(args.verbose, args.quiet)
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("default")

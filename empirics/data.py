@@ -21,16 +21,15 @@ import warnings
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from theory.divergences import InvalidInputError
+from core.errors import DataError
+from core.io import read_jsonl
+
+from .config import DATASETS
 
 SPLITS = ("train_gt", "train_w2s", "test")
 SPLIT_SIZE = 4000
 DATA_DIR_ENV = "W2S_DATA_DIR"
 HH_TURN, ASSISTANT_TURN = "\n\nHuman:", "\n\nAssistant:"
-
-
-class DataError(InvalidInputError):
-    """Bad data or a bad data option; the message names the file, line or option."""
 
 
 @dataclass(frozen=True)
@@ -93,20 +92,6 @@ def pairs_from_rows(rows, seed: int, source: str, id_prefix: str) -> tuple[list[
     report.kept = len(pairs)
     report.warn()
     return pairs, report
-
-
-def read_jsonl(path: Path):
-    """Yield (line_no, object) from a JSONL file; blank lines are allowed, malformed JSON is an error."""
-    if not path.is_file():
-        raise DataError(f"no such file: {path}")
-    with path.open(encoding="utf-8") as fh:
-        for line_no, line in enumerate(fh, start=1):
-            if not line.strip():
-                continue
-            try:
-                yield line_no, json.loads(line)
-            except json.JSONDecodeError as exc:
-                raise DataError(f"{path}, line {line_no}: malformed JSON ({exc.msg} at column {exc.colno})") from None
 
 
 def check_split(split: str) -> str:
@@ -183,14 +168,6 @@ def load_hub_split(dataset: str, split: str, seed: int = 0) -> list[PreferencePa
         raise DataError(f"dataset {dataset!r} has no hub loader")
     pairs, _ = pairs_from_rows(rows, seed, f"{dataset}/{split}", f"{dataset}-{split}")
     return pairs
-
-
-DATASETS = {
-    "hh-rlhf-harmless": "Anthropic/hh-rlhf harmless-base, single-turn (hub, or a local JSONL folder)",
-    "hh-rlhf-helpful": "Anthropic/hh-rlhf helpful-base, single-turn (hub, or a local JSONL folder)",
-    "cai-harmless": "HuggingFaceH4/cai-conversation-harmless (hub, or a local JSONL folder)",
-    "jsonl": "a local folder of train_gt/train_w2s/test.jsonl with chosen/rejected (needs --data-dir)",
-}
 
 
 def resolve_data_dir(data_dir: str | Path | None) -> Path | None:

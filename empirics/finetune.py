@@ -11,30 +11,14 @@ same command with ``accelerate launch`` (DDP, or FSDP via an accelerate config f
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass
-
 import numpy as np
 import torch
 from tqdm.auto import tqdm
 
+from .config import FinetuneConfig
 from .data import PreferencePair
 from .losses import Loss
 from .models import RewardModel, batch_pair_logits, load_backbone, tokenize_pairs
-
-
-@dataclass(frozen=True)
-class FinetuneConfig:
-    lr: float = 1e-5
-    batch_size: int = 32
-    epochs: float = 1.0
-    max_length: int = 512
-    eval_batch_size: int = 64
-    bf16: str = "auto"  # "auto": on when a CUDA GPU is present; "on" also on CPUs with native bf16 (avx512_bf16)
-    gradient_checkpointing: str = "auto"
-    group_pairs: int = 4  # single process: pairs per length-sorted forward group (removes padding waste)
-
-    def to_json(self) -> dict:
-        return asdict(self)
 
 
 def _accelerator(cfg: FinetuneConfig):
@@ -56,7 +40,7 @@ def batches(n: int, batch_size: int, epochs: float, seed: int):
 
 
 def finetune(model_name: str, pairs: list[PreferencePair], labels: np.ndarray, loss: Loss, cfg: FinetuneConfig,
-             seed: int = 0, desc: str = "fine-tuning") -> tuple[RewardModel, object, object]:
+             max_length: int, seed: int = 0, desc: str = "fine-tuning") -> tuple[RewardModel, object, object]:
     """Train backbone + head on soft labels P(first is chosen); returns (model, tokenizer, accelerator)."""
     torch.manual_seed(seed)
     backbone, tok, s = load_backbone(model_name, seed=seed)
@@ -83,7 +67,7 @@ def finetune(model_name: str, pairs: list[PreferencePair], labels: np.ndarray, l
         idx = batch[: len(batch) - len(batch) % world][rank::world]  # equal shards for the gather
         with acc.autocast():
             z = batch_pair_logits(model, tok, [pairs[i].first for i in idx], [pairs[i].second for i in idx],
-                                  cfg.max_length, cfg.group_pairs if world == 1 else None)
+                                  max_length, cfg.group_pairs if world == 1 else None)
             value = loss(z, y_all[idx].to(acc.device), step / len(plan), gather)
         acc.backward(value)
         opt.step()
@@ -94,9 +78,10 @@ def finetune(model_name: str, pairs: list[PreferencePair], labels: np.ndarray, l
 
 
 @torch.no_grad()
-def predict_logits(model: RewardModel, tok, pairs: list[PreferencePair], max_length: int, batch_size: int = 64,
+def predict_logits(model: RewardModel, tok, pairs: list[PreferencePair], max_length: int, batch_texts: int = 16,
                    desc: str = "predicting") -> np.ndarray:
-    """z = r(first) - r(second) for every pair (float32 on CPU)."""
+    """z = r(first) - r(second) for every pair (float32 on CPU), `batch_texts` texts (half as many pairs) a pass."""
+    batch_size = max(1, batch_texts // 2)
     model.eval()
     device = next(model.parameters()).device
     out = []

@@ -20,12 +20,13 @@ import numpy as np
 import torch
 from scipy.cluster.vq import kmeans2
 
+from core.numerics import gamma_floor
 from theory.binary_head import BinarySolution, solve_binary
 
-from .losses import CONVEX_FIXED_OBJECTIVES, LossError, get_loss
+from core.errors import LossError
 
-HEADS = ("logistic", "simplex")
-
+from .config import CONVEX_FIXED_OBJECTIVES
+from .losses import Loss
 
 @dataclass
 class Standardizer:
@@ -39,11 +40,10 @@ class Standardizer:
         return (first.astype(np.float64) - second.astype(np.float64)) / self.scale
 
 
-def train_logistic(u: np.ndarray, labels: np.ndarray, loss: str, gamma: float, steps: int = 1500, lr: float = 0.05,
+def train_logistic(u: np.ndarray, labels: np.ndarray, fn: Loss, steps: int = 1500, lr: float = 0.05,
                    l2: float = 1e-3, seed: int = 0) -> np.ndarray:
-    """Full-batch Adam on mean loss + l2/2 |v|^2 from v = 0 (deterministic); returns v."""
+    """Full-batch Adam on mean loss `fn` + l2/2 |v|^2 from v = 0 (deterministic); returns v."""
     torch.manual_seed(seed)
-    fn = get_loss(loss, gamma)
     x = torch.tensor(u, dtype=torch.float64)
     y = torch.tensor(labels, dtype=torch.float64)
     v = torch.zeros(x.shape[1], dtype=torch.float64, requires_grad=True)
@@ -85,9 +85,5 @@ def fit_simplex_head(G: np.ndarray, labels: np.ndarray, loss: str, gamma: float)
     if loss not in CONVEX_FIXED_OBJECTIVES:
         raise LossError(f"the simplex head supports {', '.join(CONVEX_FIXED_OBJECTIVES)}; {loss!r} uses batch "
                         "statistics (use the logistic head)")
-    y = (1 - 2 * gamma) * np.asarray(labels, np.float64) + gamma  # the gamma-floor of the targets
+    y = gamma_floor(labels, gamma)  # the gamma-floor of the targets
     return solve_binary(0.5, G, y, gamma, loss)
-
-
-def logit(p: np.ndarray) -> np.ndarray:
-    return np.log(p) - np.log1p(-p)

@@ -28,13 +28,12 @@ from dataclasses import dataclass
 import torch
 import torch.nn.functional as F
 
-from theory.divergences import InvalidInputError
+from core.errors import LossError
+from core.torch_numerics import ce_from_log, gamma_floor, kl_from_log
+
+from .config import CONVEX_FIXED_OBJECTIVES, LOSSES  # noqa: F401 (the loss names, re-exported)
 
 DEFAULT_GAMMA = 1e-3
-
-
-class LossError(InvalidInputError):
-    pass
 
 
 def _as_k_class(logits: torch.Tensor, labels: torch.Tensor):
@@ -55,16 +54,7 @@ def _floored(p: torch.Tensor, gamma: float) -> torch.Tensor:
     k = p.shape[-1]
     if not 0 < gamma < 1 / k:
         raise LossError(f"gamma = {gamma} is outside (0, 1/k) = (0, {1 / k:.4g})")
-    return (1 - k * gamma) * p + gamma
-
-
-def _xlogy(p: torch.Tensor, log_p: torch.Tensor) -> torch.Tensor:
-    return torch.where(p > 0, p * log_p, torch.zeros_like(p))
-
-
-def ce_to(p: torch.Tensor, log_q: torch.Tensor) -> torch.Tensor:
-    """Per-example CE(p, q) = -sum p log q."""
-    return -(p * log_q).sum(-1)
+    return gamma_floor(p, gamma)
 
 
 def hardened(q: torch.Tensor, p: torch.Tensor, gather=None) -> torch.Tensor:
@@ -103,21 +93,21 @@ class Loss:
         q = log_q.exp()
         n = self.name
         if n == "forward_ce":
-            return ce_to(p, log_q)
+            return ce_from_log(p, log_q)
         if n == "forward_kl":
-            return (_xlogy(p, torch.log(p.clamp_min(1e-45))) - p * log_q).sum(-1)
+            return kl_from_log(p, log_q)
         if n == "reverse_ce":
-            return ce_to(q, torch.log(_floored(p, self.gamma)))
+            return ce_from_log(q, torch.log(_floored(p, self.gamma)))
         if n == "reverse_kl":
             return (q * (log_q - torch.log(_floored(p, self.gamma)))).sum(-1)
         a = self.alpha(step_frac)
         yhat = hardened(q, p, gather)
         if n == "confidence":
-            return ce_to((1 - a) * p + a * yhat, log_q)
+            return ce_from_log((1 - a) * p + a * yhat, log_q)
         if n == "reverse_confidence_mix":
-            return (1 - a) * ce_to(q, torch.log(_floored(p, self.gamma))) + a * ce_to(q, torch.log(_floored(yhat, self.gamma)))
+            return (1 - a) * ce_from_log(q, torch.log(_floored(p, self.gamma))) + a * ce_from_log(q, torch.log(_floored(yhat, self.gamma)))
         if n == "reverse_confidence_target":
-            return ce_to(q, torch.log(_floored((1 - a) * p + a * yhat, self.gamma)))
+            return ce_from_log(q, torch.log(_floored((1 - a) * p + a * yhat, self.gamma)))
         raise LossError(f"unknown loss {n!r}; known losses: {', '.join(LOSSES)}")
 
     def __call__(self, logits: torch.Tensor, labels: torch.Tensor, step_frac: float = 0.0, gather=None) -> torch.Tensor:
@@ -128,9 +118,6 @@ class Loss:
         return "confidence" in self.name
 
 
-LOSSES = ("forward_ce", "forward_kl", "reverse_ce", "reverse_kl", "confidence", "reverse_confidence_mix",
-          "reverse_confidence_target")
-CONVEX_FIXED_OBJECTIVES = ("forward_ce", "forward_kl", "reverse_ce", "reverse_kl")  # no batch statistics
 
 
 def get_loss(name: str, gamma: float = DEFAULT_GAMMA, **kw) -> Loss:

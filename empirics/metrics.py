@@ -7,6 +7,8 @@ import math
 import numpy as np
 from scipy.stats import rankdata
 
+from core.numerics import binary_ce_onehot, binary_kl, gamma_floor
+
 
 def accuracy(prob: np.ndarray, label: np.ndarray) -> np.ndarray:
     """Per-example correctness; an exact tie at 1/2 counts one half."""
@@ -21,14 +23,6 @@ def auroc(prob: np.ndarray, label: np.ndarray) -> float | None:
     return float((ranks[pos].sum() - pos.sum() * (pos.sum() + 1) / 2) / (pos.sum() * neg.sum()))
 
 
-def floored(p: np.ndarray, gamma: float) -> np.ndarray:
-    return (1 - 2 * gamma) * np.asarray(p, np.float64) + gamma
-
-
-def binary_kl(p: np.ndarray, q: np.ndarray) -> np.ndarray:
-    return p * (np.log(p) - np.log(q)) + (1 - p) * (np.log1p(-p) - np.log1p(-q))
-
-
 def run_metrics(prob: np.ndarray, label: np.ndarray, gamma: float, weak_prob: np.ndarray | None = None) -> dict:
     """Accuracy with its standard error, AUROC, cross-entropy to the ground truth (model floored at gamma), and
     with a weak teacher, both disagreements KL(F_sw, F_w) and KL(F_w, F_sw) (both floored)."""
@@ -36,11 +30,11 @@ def run_metrics(prob: np.ndarray, label: np.ndarray, gamma: float, weak_prob: np
     correct = accuracy(prob, label)
     n = len(prob)
     acc = float(correct.mean())
-    pf = floored(prob, gamma)
+    pf = gamma_floor(prob, gamma)
     out = {"n": n, "accuracy": acc, "accuracy_se": math.sqrt(max(acc * (1 - acc), 0.0) / n), "auroc": auroc(prob, label),
-           "cross_entropy": float(-np.mean(np.where(label == 1, np.log(pf), np.log1p(-pf)))), "gamma": gamma}
+           "cross_entropy": float(np.mean(binary_ce_onehot(label, pf))), "gamma": gamma}
     if weak_prob is not None:
-        wf = floored(weak_prob, gamma)
+        wf = gamma_floor(weak_prob, gamma)
         out["kl_student_weak"] = float(np.mean(binary_kl(pf, wf)))
         out["kl_weak_student"] = float(np.mean(binary_kl(wf, pf)))
     return out

@@ -15,16 +15,18 @@ from pathlib import Path
 
 import numpy as np
 
-from theory.divergences import InvalidInputError
+from core.errors import InvalidInputError
+from core.io import atomic_write_text
+from core.numerics import binary_kl, gamma_floor
 from theory.tolerances import CERTIFIED_SLACK
 
-from . import heads as H
-from .metrics import binary_kl, floored
-from .pipeline import Experiment, Pipeline, atomic_write
-from .sweep import FOUR
+from . import heads
+from .config import CONVEX_FIXED_OBJECTIVES, Sweep
+from .losses import get_loss
+from .pipeline import Pipeline
 
 
-def _kl_onept(p, q):
+def _mean_kl(p, q) -> float:
     return float(np.mean(binary_kl(p, q)))
 
 
@@ -34,16 +36,13 @@ def bootstrap_ci(values: np.ndarray, reps: int = 2000, seed: int = 0) -> tuple[f
     return float(np.percentile(means, 2.5)), float(np.percentile(means, 97.5))
 
 
-def experiment_of(results: Path) -> tuple[Experiment, list]:
+def experiment_of(results: Path) -> tuple:
+    """(Experiment, [(weak, strong), ...]) of a results folder, from its sweep.json."""
     path = results / "sweep.json"
     if not path.is_file():
         raise InvalidInputError(f"{results} has no sweep.json: run a sweep into it first")
-    sw = json.loads(path.read_text())
-    e = sw["experiment"]
-    from .finetune import FinetuneConfig
-
-    exp = Experiment(**{**e, "finetune": FinetuneConfig(**e["finetune"])})
-    return exp, [tuple(p) for p in sw["pairs"]]
+    sw = Sweep.from_json(path)
+    return sw.experiment, sw.grid.model_pairs
 
 
 def planted_truth(results: str | Path) -> dict:
@@ -55,23 +54,23 @@ def planted_truth(results: str | Path) -> dict:
     weak, strong = pairs[0]
     G = pipe.simplex_design(strong)
     y_gt = pipe.labels("train_gt")
-    w_star = H.fit_simplex_head(G["train_gt"], y_gt, "forward_ce", exp.gamma).w  # the simplex ceiling
+    w_star = heads.fit_simplex_head(G["train_gt"], y_gt, "forward_ce", exp.gamma).w  # the simplex ceiling
     f_star = {s: 0.5 + G[s] @ w_star for s in ("train_gt", "train_w2s", "test")}
     u_weak = pipe.standardized(weak)
-    v = H.train_logistic(u_weak["train_gt"], f_star["train_gt"], "forward_ce", exp.gamma, exp.head_steps, exp.head_lr,
-                         exp.head_l2)
+    v = heads.train_logistic(u_weak["train_gt"], f_star["train_gt"], get_loss("forward_ce", exp.gamma),
+                             exp.head.head_steps, exp.head.head_lr, exp.head.head_l2)
     raw = {s: 1 / (1 + np.exp(-u_weak[s] @ v)) for s in ("train_w2s", "test")}
-    teacher = {s: floored(raw[s], exp.gamma) for s in raw}  # exactly the targets the students project
+    teacher = {s: gamma_floor(raw[s], exp.gamma) for s in raw}  # exactly the targets the students project
     out = {"weak_model": weak, "strong_model": strong, "gamma": exp.gamma, "n": {s: len(f_star[s]) for s in f_star},
-           "kl_star_teacher": {s: _kl_onept(f_star[s], teacher[s]) for s in teacher}, "students": {}}
-    for loss in FOUR:
-        sol = H.fit_simplex_head(G["train_w2s"], raw["train_w2s"], loss, exp.gamma)  # floors them itself
+           "kl_star_teacher": {s: _mean_kl(f_star[s], teacher[s]) for s in teacher}, "students": {}}
+    for loss in CONVEX_FIXED_OBJECTIVES:
+        sol = heads.fit_simplex_head(G["train_w2s"], raw["train_w2s"], loss, exp.gamma)  # floors them itself
         rec = {"certified": sol.certified, "gap": sol.gap}
         for s in ("train_w2s", "test"):
             fs = 0.5 + G[s] @ sol.w
             per = (binary_kl(f_star[s], teacher[s]) - binary_kl(fs, teacher[s]) - binary_kl(f_star[s], fs))
-            rec[s] = {"kl_star_sw": _kl_onept(f_star[s], fs), "kl_sw_teacher": _kl_onept(fs, teacher[s]),
-                      "gain": _kl_onept(f_star[s], teacher[s]) - _kl_onept(f_star[s], fs), "slack": float(per.mean())}
+            rec[s] = {"kl_star_sw": _mean_kl(f_star[s], fs), "kl_sw_teacher": _mean_kl(fs, teacher[s]),
+                      "gain": _mean_kl(f_star[s], teacher[s]) - _mean_kl(f_star[s], fs), "slack": float(per.mean())}
             if s == "test":
                 rec[s]["slack_ci95"] = bootstrap_ci(per)
         # the in-sample check where the hypotheses hold: a certified reverse-KL student
@@ -81,8 +80,8 @@ def planted_truth(results: str | Path) -> dict:
     out["theorem2_holds_in_sample"] = bool(rk["certified"] and rk["theorem2_in_sample_holds"])
     out["theorem2_test_ci_upper_nonnegative"] = rk["test"]["slack_ci95"][1] >= 0
     folder = results / "audit"
-    atomic_write(folder / "planted.json", json.dumps(out, indent=2, default=float))
-    atomic_write(folder / "planted.md", planted_markdown(out))
+    atomic_write_text(folder / "planted.json", json.dumps(out, indent=2, default=float))
+    atomic_write_text(folder / "planted.md", planted_markdown(out))
     return out
 
 

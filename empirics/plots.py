@@ -9,7 +9,7 @@ import numpy as np
 
 from theory.plots import pyplot, scatter_gain_vs_disagreement
 
-from .losses import LOSSES
+from .config import LOSSES
 
 
 def gain_vs_disagreement(audit_rows: list[dict], path: Path) -> None:

@@ -14,13 +14,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from empirics.audit import audit, load_runs
+from core.io import load_runs, read_jsonl_rows
+from empirics.audit import audit
 from empirics.claims import CLAIMS, evaluate_claims
-from empirics.finetune import FinetuneConfig
-from empirics.losses import LOSSES
-from empirics.pipeline import Experiment, Noise, read_jsonl_rows
+from empirics.config import LOSSES
 from empirics.planted import planted_truth
-from empirics.sweep import Sweep, run_sweep
+from empirics.sweep import run_sweep
 
 pytestmark = pytest.mark.empirics
 FIXTURES = Path(__file__).parent / "fixtures" / "claims"
@@ -28,18 +27,15 @@ LAST_LAYER_AGREEMENT, FINETUNE_AGREEMENT, FINETUNE_DECISION_BAND = 1e-6, 1e-3, 1
 
 
 def _tiny_sweeps(base: Path) -> list[Path]:
-    from tests.empirics.fixtures import write_splits
+    from tests.empirics.fixtures import tiny_sweep, write_splits
 
     data = write_splits(base / "data", n=32)
     os.environ["W2S_CACHE"] = str(base / "cache")
-    ft = FinetuneConfig(lr=1e-3, batch_size=8, epochs=1, max_length=48, eval_batch_size=16)
-    common = {"dataset": "jsonl", "data_dir": str(data), "n_pairs": 32, "max_length": 48, "finetune": ft,
-              "head_steps": 300, "simplex_dim": 8}
     ll, fine = base / "tiny-last-layer", base / "tiny-finetune"
-    run_sweep(Sweep(Experiment(mode="last_layer", **common), (("tiny-bert", "tiny-qwen2"),), LOSSES,
-                    ("logistic", "simplex"), (0, 1), (Noise(), Noise("flip", 0.25))), ll, log=lambda m: None)
-    run_sweep(Sweep(Experiment(mode="finetune", **common), (("tiny-gpt2", "tiny-gpt-neox"),),
-                    ("forward_ce", "forward_kl"), ("full",), (0,), (Noise(),)), fine, log=lambda m: None)
+    run_sweep(tiny_sweep(data, "last_layer", 32, ["tiny-bert:tiny-qwen2"], LOSSES, ["logistic", "simplex"], [0, 1],
+                         ["none", "flip:0.25"], head_steps=300), ll, log=lambda m: None)
+    run_sweep(tiny_sweep(data, "finetune", 32, ["tiny-gpt2:tiny-gpt-neox"], ["forward_ce", "forward_kl"]), fine,
+              log=lambda m: None)
     return [ll, fine]
 
 
@@ -68,7 +64,7 @@ def audits(results_dirs) -> dict[Path, dict]:
 
 
 def _mode(d: Path) -> str:
-    return json.loads((d / "sweep.json").read_text())["experiment"]["mode"]
+    return json.loads((d / "sweep.json").read_text())["experiment"]["setup"]["mode"]
 
 
 def test_lemma1_holds_on_every_run(audits):

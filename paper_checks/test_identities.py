@@ -3,8 +3,9 @@
 import numpy as np
 import pytest
 
+from core.numerics import logit
 from theory import checks
-from theory.divergences import grad_forward, grad_reverse_ce, grad_reverse_kl, logit
+from theory.divergences import grad_forward, grad_reverse_ce, grad_reverse_kl
 from theory.tolerances import GRADIENT_TOL, IDENTITY_TOL
 
 

@@ -6,8 +6,8 @@ import mpmath
 import numpy as np
 import pytest
 
+from core.errors import InvalidInputError
 from theory import gaussian_mixture as gm
-from theory.divergences import InvalidInputError
 
 
 @pytest.mark.parametrize("weights, means, stds", [

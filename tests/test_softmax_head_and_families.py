@@ -4,8 +4,9 @@ import numpy as np
 import pytest
 from scipy.optimize import approx_fprime
 
+from core.errors import InvalidInputError
+from core.numerics import kl
 from theory import families as fam
-from theory.divergences import InvalidInputError, kl
 from theory.softmax_head import _reverse_terms, fit_softmax_forward, fit_softmax_reverse, predict
 
 

@@ -57,6 +57,8 @@ class SearchResult:
 def _models(theta: np.ndarray, k: int, gamma: float):
     x = np.clip(theta.reshape(3, k), 0.0, 1.0) + 1e-300
     fs = x[0] / x[0].sum()
+    # the search's coordinates: x in the box -> (1 - k gamma) x / sum(x) + gamma on the floored simplex (a map
+    # of its own, not the floor of a distribution; its rounding order is what the saved suprema were found with)
     fw = (1 - k * gamma) * x[1] / x[1].sum() + gamma
     fsw = (1 - k * gamma) * x[2] / x[2].sum() + gamma
     return fs, fw, fsw

@@ -16,25 +16,24 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from core.errors import InvalidInputError
+from core.numerics import xlogy
+
 from .barrier import barrier_solve, fraction_to_boundary
-from .divergences import InvalidInputError, check_gamma, check_weights
+from .divergences import check_gamma, check_weights
 from .simplex_head import OBJECTIVES, REQUIRED_GAP_REL
 
 _LOSS_OBJECTIVE = {"forward_ce": "forward_kl", "forward_kl": "forward_kl", "reverse_ce": "reverse_ce",
                    "reverse_kl": "reverse_kl"}
 
 
-def _xlogy(a, b):
-    return np.where(a > 0, a * np.log(np.where(a > 0, b, 1.0)), 0.0)
-
-
 def binary_terms(objective: str, p: np.ndarray, y: np.ndarray, w: np.ndarray):
     """(J, dJ/dp, d2J/dp2) for P(class 1) = p against targets y, weights w."""
     if objective == "reverse_kl":
-        J = w @ (_xlogy(p, p / y) + _xlogy(1 - p, (1 - p) / (1 - y)))
+        J = w @ (xlogy(p, p / y) + xlogy(1 - p, (1 - p) / (1 - y)))
         return float(J), w * (np.log(p / (1 - p)) - np.log(y / (1 - y))), w / (p * (1 - p))
     if objective == "forward_kl":
-        J = w @ (_xlogy(y, y / p) + _xlogy(1 - y, (1 - y) / (1 - p)))
+        J = w @ (xlogy(y, y / p) + xlogy(1 - y, (1 - y) / (1 - p)))
         return float(J), w * (-y / p + (1 - y) / (1 - p)), w * (y / p**2 + (1 - y) / (1 - p) ** 2)
     if objective == "reverse_ce":
         J = -(w @ (p * np.log(y) + (1 - p) * np.log(1 - y)))

@@ -18,15 +18,16 @@ from pathlib import Path
 import mpmath
 import numpy as np
 
+from core.errors import InvalidInputError
+from core.numerics import kl_bregman
+
 from .divergences import (
-    InvalidInputError,
     check_distributions,
     check_floored,
     check_gamma,
     check_same_shape,
     check_weights,
     divergence,
-    kl_bregman,
 )
 
 DIRECTIONS = ("forward", "reverse")  # forward: d = KL(F_w, F_sw); reverse: d = KL(F_sw, F_w)

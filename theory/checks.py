@@ -10,7 +10,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from . import bounds, gaussian_mixture as gm, identities
+from . import bounds, identities
+from . import gaussian_mixture as gm
 from .adversarial import search
 from .divergences import grad_forward, grad_reverse_ce, grad_reverse_kl
 from .instances import random_bound_instance

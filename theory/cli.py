@@ -7,7 +7,7 @@ import json
 import sys
 from pathlib import Path
 
-from .divergences import InvalidInputError
+from core.errors import InvalidInputError
 
 DEFAULT_OUT = Path("results") / "theory"
 

@@ -14,10 +14,12 @@ from __future__ import annotations
 
 import numpy as np
 
+from core.numerics import expected_kl
+
 from .checks import CheckResult
 from .divergences import floor
 from .families import logit_noise_teacher, make_domain, random_realizable_instance, softmax_truth
-from .last_layer import K, non_degenerate
+from .last_layer import non_degenerate
 from .simplex_head import solve_simplex
 from .softmax_head import fit_softmax_forward, fit_softmax_reverse
 from .tolerances import CERTIFIED_SLACK, NONCONVEX_VIOLATION_TOL
@@ -27,11 +29,11 @@ CELLS = ("reverse/simplex", "forward/simplex", "reverse/softmax", "forward/softm
 
 
 def _p_slack(f_star, f_w, f_sw, w):
-    return K(f_star, f_w, w) - K(f_sw, f_w, w) - K(f_star, f_sw, w)
+    return expected_kl(f_star, f_w, w) - expected_kl(f_sw, f_w, w) - expected_kl(f_star, f_sw, w)
 
 
 def _d_slack(f_star, f_w, f_sw, w):
-    return K(f_w, f_star, w) - K(f_w, f_sw, w) - K(f_sw, f_star, w)
+    return expected_kl(f_w, f_star, w) - expected_kl(f_w, f_sw, w) - expected_kl(f_sw, f_star, w)
 
 
 def _simplex_cells(rng, sigma):

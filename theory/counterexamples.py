@@ -12,7 +12,8 @@ from pathlib import Path
 
 import numpy as np
 
-from .divergences import InvalidInputError
+from core.errors import InvalidInputError
+
 from .families import random_realizable_instance
 from .last_layer import non_degenerate, pythagorean_sides
 from .simplex_head import solve_simplex

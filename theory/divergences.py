@@ -1,4 +1,6 @@
-"""KL, cross-entropy and entropy for k-class distributions and for models on a weighted finite domain.
+"""Validation, the checked gamma-floor, and KL / CE / entropy of *models* on a weighted finite domain.
+
+The pointwise functions (kl, ce, entropy, sigmoid, logit, ...) are the vocabulary of :mod:`core.numerics`.
 
 Conventions (THEORY.md section 1 and 2):
 - a distribution is a length-k vector; a *model* on a finite domain of m points is an (m, k) array whose
@@ -15,13 +17,11 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from scipy.special import expit, rel_entr, xlogy
+
+from core.errors import InvalidInputError
+from core.numerics import ce, entropy, expected_kl, gamma_floor, logit, sigmoid
 
 ROW_SUM_TOL = 1e-9  # how far a row may sum from 1 before it is rejected
-
-
-class InvalidInputError(ValueError):
-    """Bad input given to the suite: the message says exactly what is wrong."""
 
 
 # ---------------------------------------------------------------------------------------------- validation
@@ -105,46 +105,13 @@ def floor(p, gamma: float, method: str = "mix") -> np.ndarray:
     k = arr.shape[-1]
     g = check_gamma(gamma, k)
     if method == "mix":
-        return (1.0 - k * g) * arr + g
+        return gamma_floor(arr, g, k)
     if method == "clip":
         if k != 2:
             raise InvalidInputError(f"floor method 'clip' is for k = 2 only; got k = {k} (use 'mix')")
         p1 = np.clip(arr[..., 1], g, 1.0 - g)
         return np.stack([1.0 - p1, p1], axis=-1)
     raise InvalidInputError(f"unknown floor method {method!r}; choose 'mix' or 'clip'")
-
-
-# ---------------------------------------------------------------------------------------------- pointwise
-def kl(p, q) -> np.ndarray:
-    """KL(p, q) along the last axis (0 log 0 = 0; +inf where q_j = 0 < p_j)."""
-    p, q = np.asarray(p, np.float64), np.asarray(q, np.float64)
-    return rel_entr(p, q).sum(axis=-1)
-
-
-def kl_bregman(p, q) -> np.ndarray:
-    """KL(p, q) as sum_j q_j phi(p_j / q_j), phi(t) = t log t - t + 1 >= 0, computed through u = t - 1.
-
-    Equal to :func:`kl` for normalised p, q, but without the cancellation of the plain sum when p ~ q
-    (THEORY.md R2, numerics): every term is non-negative. Needs q > 0.
-    """
-    p, q = np.asarray(p, np.float64), np.asarray(q, np.float64)
-    u = (p - q) / q
-    phi = (1.0 + u) * np.log1p(u) - u
-    small = np.abs(u) < 1e-4  # series phi = u^2/2 - u^3/6 + u^4/12: exact to rounding there
-    phi = np.where(small, u * u * (0.5 - u / 6.0 + u * u / 12.0), phi)
-    return (q * phi).sum(axis=-1)
-
-
-def ce(p, q) -> np.ndarray:
-    """CE(p, q) = -sum_j p_j log q_j along the last axis."""
-    p, q = np.asarray(p, np.float64), np.asarray(q, np.float64)
-    return -xlogy(p, q).sum(axis=-1)
-
-
-def entropy(p) -> np.ndarray:
-    """H(p) = -sum_j p_j log p_j along the last axis."""
-    p = np.asarray(p, np.float64)
-    return -xlogy(p, p).sum(axis=-1)
 
 
 # ---------------------------------------------------------------------------------------------- models
@@ -159,7 +126,7 @@ def _model_pair(a, b, weights, names=("A", "B")):
 def kl_models(a, b, weights=None) -> float:
     """KL(A, B) = E_x KL(A(x), B(x)) over a weighted finite domain."""
     a2, b2, w = _model_pair(a, b, weights)
-    return float(w @ kl(a2, b2))
+    return expected_kl(a2, b2, w)
 
 
 def ce_models(a, b, weights=None) -> float:
@@ -204,21 +171,6 @@ def reverse_ce(teacher, student, weights=None) -> float:
 
 
 # ---------------------------------------------------------------------------------------------- binary
-def sigmoid(z) -> np.ndarray:
-    return expit(np.asarray(z, np.float64))
-
-
-def logit(y) -> np.ndarray:
-    y = np.asarray(y, np.float64)
-    return np.log(y) - np.log1p(-y)
-
-
-def binary_probs(z) -> np.ndarray:
-    """(m, 2) class probabilities [1 - s, s] of logits z, s = sigmoid(z), computed without 1 - s cancellation."""
-    z = np.asarray(z, np.float64)
-    return np.stack([expit(-z), expit(z)], axis=-1)
-
-
 def grad_forward(z, y) -> np.ndarray:
     """d/dz of forward CE (and forward KL) CE(y, sigma(z)): s - y."""
     return sigmoid(z) - np.asarray(y, np.float64)

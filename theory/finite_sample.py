@@ -13,9 +13,11 @@ from __future__ import annotations
 
 import numpy as np
 
+from core.numerics import expected_kl
+
 from .checks import CheckResult
 from .families import logit_noise_teacher, make_domain, simplex_representation, simplex_truth
-from .last_layer import K, pythagorean_sides
+from .last_layer import pythagorean_sides
 from .simplex_head import solve_simplex
 from .tolerances import CERTIFIED_SLACK
 
@@ -44,7 +46,7 @@ def interior_population(seed: int = 0, M: int = 400, k: int = 3, d: int = 5, gam
         _, f_star = simplex_truth(H, k, gamma, rng, concentration=concentration)
         f_w = logit_noise_teacher(tempered(f_star, temper), sigma, gamma, rng)
         pop = solve_simplex(H, f_w, gamma, "reverse_kl", dom.weights)
-        if pop.certified and pop.interior and K(pop.F, f_star, dom.weights) > 1e-4:
+        if pop.certified and pop.interior and expected_kl(pop.F, f_star, dom.weights) > 1e-4:
             return {"H": H, "f_star": f_star, "f_w": f_w, "weights": dom.weights, "gamma": gamma, "pop": pop,
                     "family_seed": s}
     raise RuntimeError("no interior population family found in 50 seeds")

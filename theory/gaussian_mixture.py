@@ -22,7 +22,7 @@ import numpy as np
 from scipy.integrate import quad
 from scipy.optimize import brentq, minimize, minimize_scalar
 
-from .divergences import InvalidInputError
+from core.errors import InvalidInputError
 
 T_RANGE = 14.0  # integrate t over [-14, 14]: the normal mass outside is below 1e-43
 QUAD_OPTS = {"epsabs": 1e-13, "epsrel": 1e-12, "limit": 400}

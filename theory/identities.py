@@ -17,7 +17,9 @@ from typing import Callable
 import numpy as np
 import sympy as sp
 
-from .divergences import ce, check_distributions, check_same_shape, check_weights, entropy, kl  # noqa: F401 (kl re-exported)
+from core.numerics import ce, entropy, kl
+
+from .divergences import check_distributions, check_same_shape, check_weights
 
 
 @dataclass(frozen=True)

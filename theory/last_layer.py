@@ -11,8 +11,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from core.numerics import expected_kl
+
 from .checks import CheckResult
-from .divergences import kl
 from .families import LastLayerInstance, random_realizable_instance
 from .simplex_head import SimplexSolution, solve_simplex
 from .tolerances import CERTIFIED_SLACK
@@ -22,13 +23,8 @@ THEOREM2_SLACK_FLOOR = -1e-9  # the issue's bound on the signed slack of Theorem
 INTERIOR_EQUALITY_TOL = 1e-9  # |slack| where the reverse solution is interior (equality case)
 
 
-def K(a: np.ndarray, b: np.ndarray, w: np.ndarray) -> float:
-    """E_x KL(a(x), b(x)) on the weighted domain."""
-    return float(w @ kl(a, b))
-
-
 def non_degenerate(f_star, f_w, f_sw, w) -> bool:
-    return K(f_sw, f_w, w) >= MIN_DISAGREEMENT and K(f_star, f_w, w) >= MIN_TEACHER_ERROR
+    return expected_kl(f_sw, f_w, w) >= MIN_DISAGREEMENT and expected_kl(f_star, f_w, w) >= MIN_TEACHER_ERROR
 
 
 @dataclass
@@ -50,8 +46,8 @@ def fit_students(inst: LastLayerInstance) -> Students:
 
 def pythagorean_sides(f_star, f_w, f_sw, w, disagreement: str = "reverse") -> tuple[float, float]:
     """(KL(F*,F_sw), KL(F*,F_w) - d) with d = KL(F_sw,F_w) ("reverse", Theorem 2) or KL(F_w,F_sw) ("forward")."""
-    d = K(f_sw, f_w, w) if disagreement == "reverse" else K(f_w, f_sw, w)
-    return K(f_star, f_sw, w), K(f_star, f_w, w) - d
+    d = expected_kl(f_sw, f_w, w) if disagreement == "reverse" else expected_kl(f_w, f_sw, w)
+    return expected_kl(f_star, f_sw, w), expected_kl(f_star, f_w, w) - d
 
 
 def _counted_instances(n: int, seed: int, off_class=None):
@@ -86,7 +82,7 @@ def theorem2_check(n: int = 200, seed: int = 0) -> tuple[CheckResult, dict]:
         if st.reverse.interior:
             interior_slack.append(b - a)
         for name, sol in (("reverse", st.reverse), ("forward", st.forward)):
-            scatter[name].append((K(sol.F, i.f_w, w), K(i.f_star, i.f_w, w) - K(i.f_star, sol.F, w)))
+            scatter[name].append((expected_kl(sol.F, i.f_w, w), expected_kl(i.f_star, i.f_w, w) - expected_kl(i.f_star, sol.F, w)))
     counted = len(lhs)
     res = CheckResult(
         "theorem2", "Theorem 2", "reverse-KL projection onto a convex class containing F*: "
@@ -146,12 +142,12 @@ def theorem3_check(n: int = 100, seed: int = 2) -> tuple[CheckResult, CheckResul
         if not R.certified:
             continue
         f_sw, g = st.reverse.F, st.reverse.gap
-        base = K(i.f_star, i.f_w, w) - K(f_sw, i.f_w, w)
+        base = expected_kl(i.f_star, i.f_w, w) - expected_kl(f_sw, i.f_w, w)
         log_ratio = np.log(i.f_w) - np.log(f_sw)
         sharp = base + float(w @ np.sum((i.f_star - R.F) * log_ratio, axis=1))
-        eps = K(i.f_star, R.F, w)
+        eps = expected_kl(i.f_star, R.F, w)
         final = base + float(np.max(np.abs(log_ratio))) * np.sqrt(2 * eps)
-        sharp_l.append(K(i.f_star, f_sw, w))
+        sharp_l.append(expected_kl(i.f_star, f_sw, w))
         sharp_r.append(sharp + g)
         final_r.append(final + g)
         eps_list.append(eps)

@@ -14,8 +14,10 @@ from dataclasses import replace
 import numpy as np
 from scipy import stats
 
+from core.numerics import expected_kl
+
 from .families import label_noise, logit_noise_teacher, random_realizable_instance
-from .last_layer import K, fit_students
+from .last_layer import fit_students
 
 RHOS = (0.0, 0.1, 0.2, 0.3, 0.4, 0.5)
 
@@ -51,7 +53,7 @@ def label_noise_sweep(instances: int = 30, rhos=RHOS, seed: int = 4) -> dict:
                 uncertified += 1
                 continue
             for name, f in (("teacher", f_w), ("forward", st.forward.F), ("reverse", st.reverse.F)):
-                rec[rho][name]["kl"].append(K(base.f_star, f, base.weights))
+                rec[rho][name]["kl"].append(expected_kl(base.f_star, f, base.weights))
                 rec[rho][name]["acc"].append(accuracy(base.f_star, f, base.weights))
     rows = []
     for rho in rhos:

@@ -26,8 +26,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from core.errors import InvalidInputError
+
 from .barrier import barrier_solve, fraction_to_boundary
-from .divergences import InvalidInputError, check_distributions, check_gamma, check_weights
+from .divergences import check_distributions, check_gamma, check_weights
 
 OBJECTIVES = ("reverse_kl", "forward_kl", "reverse_ce")
 REQUIRED_GAP_REL = 1e-10  # certified when g <= 1e-10 * max(1, J)

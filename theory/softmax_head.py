@@ -17,7 +17,10 @@ import numpy as np
 from scipy.optimize import minimize
 from scipy.special import log_softmax, softmax
 
-from .divergences import InvalidInputError, check_distributions, check_gamma, check_weights
+from core.errors import InvalidInputError
+from core.numerics import gamma_floor
+
+from .divergences import check_distributions, check_gamma, check_weights
 
 AGREE_TOL = 1e-10
 
@@ -25,7 +28,7 @@ AGREE_TOL = 1e-10
 def predict(V: np.ndarray, Phi: np.ndarray, gamma: float = 0.0) -> np.ndarray:
     """(1 - k gamma) softmax(Phi V^T) + gamma; gamma = 0 is the unfloored family."""
     k = V.shape[0]
-    return (1 - k * gamma) * softmax(Phi @ V.T, axis=1) + gamma
+    return gamma_floor(softmax(Phi @ V.T, axis=1), gamma, k)
 
 
 @dataclass
@@ -100,7 +103,7 @@ def fit_softmax_forward(Phi, T, weights=None, max_iter: int = 100) -> SoftmaxSol
 def _reverse_terms(theta, Phi, T, w, k, gamma):
     p = Phi.shape[1]
     s = softmax(Phi @ _full(theta, k, p).T, axis=1)
-    F = (1 - k * gamma) * s + gamma
+    F = gamma_floor(s, gamma, k)
     logr = np.log(F) - np.log(T)
     J = float(np.sum(w[:, None] * F * logr))
     b = (1 - k * gamma) * w[:, None] * (logr + 1.0)  # dJ/ds

@@ -41,7 +41,7 @@ def write_claim_fixture(folder: Path, n: int, acc_reverse: float, acc_forward: f
                "weak_model": "weak", "noise": {"kind": "none", "level": 0.0}}
         d = folder / f"student__{loss}"
         d.mkdir(exist_ok=True)
-        (d / "config.json").write_text(json.dumps({"run": run, "gamma": 1e-3, "experiment": {"mode": "last_layer"}}))
+        (d / "config.json").write_text(json.dumps({"run": run, "gamma": 1e-3, "experiment": {"setup": {"mode": "last_layer"}}}))
         (d / "metrics.json").write_text(json.dumps({"test": {"accuracy": float(correct.mean())}}))
         (d / "predictions_test.jsonl").write_text("".join(
             json.dumps({"id": f"t{i}", "label": int(label[i]), "weak_prob": 0.5,
@@ -55,3 +55,15 @@ def write_claim_fixtures(base: Path) -> None:
     write_claim_fixture(base / "reproduced", 800, 0.75, 0.65, seed=1)
     write_claim_fixture(base / "contradicted", 800, 0.62, 0.72, seed=2)
     write_claim_fixture(base / "inconclusive", 200, 0.70, 0.69, seed=3)
+
+
+def tiny_sweep(data_dir, mode: str = "finetune", n: int = 16, pairs=("tiny-gpt2:tiny-qwen2",),
+               losses=("forward_ce",), heads=("full",), seeds=(0,), noises=("none",), **options):
+    """A Sweep on the tiny JSONL fixture, built from option names exactly as the CLI spells them."""
+    from empirics.config import Sweep
+
+    base = {"dataset": "jsonl", "data_dir": str(data_dir), "n_pairs": n, "mode": mode, "max_length": 48,
+            "eval_batch_size": 32, "lr": 1e-3, "batch_size": 8, "epochs": 1, "head_steps": 200, "simplex_dim": 8}
+    grid = {"pairs": list(pairs), "losses": list(losses), "heads": list(heads), "seeds": list(seeds),
+            "noises": list(noises)}
+    return Sweep().with_options({**base, **grid, **options})

@@ -8,8 +8,9 @@ import pytest
 from empirics.audit import hypotheses_failing
 from empirics.claims import bootstrap, holm
 from empirics.cli import main
-from empirics.pipeline import Experiment, Noise
-from empirics.sweep import Sweep, run_sweep
+from empirics.sweep import run_sweep
+
+from .fixtures import tiny_sweep
 
 
 def test_holm_adjustment():
@@ -37,10 +38,9 @@ def test_failing_hypotheses_are_named():
 
 def test_audit_command_end_to_end(data_dir, tmp_path, capsys):
     out = tmp_path / "res"
-    exp = Experiment(dataset="jsonl", data_dir=str(data_dir), n_pairs=24, mode="last_layer", max_length=48,
-                     head_steps=200, simplex_dim=8)
-    run_sweep(Sweep(exp, (("tiny-bert", "tiny-qwen2"),), ("forward_kl", "reverse_kl"), ("logistic", "simplex"), (0,),
-                    (Noise(), Noise("flip", 0.25))), out, log=lambda m: None)
+    sw = tiny_sweep(data_dir, "last_layer", 24, ["tiny-bert:tiny-qwen2"], ["forward_kl", "reverse_kl"],
+                    ["logistic", "simplex"], noises=["none", "flip:0.25"])
+    run_sweep(sw, out, log=lambda m: None)
     assert main(["audit", str(out), "--planted"]) == 0
     for name in ("audit.md", "audit.json", "claims.md", "claims.json", "planted.md", "gain_vs_disagreement.png",
                  "accuracy_per_loss.png", "accuracy_vs_noise.png"):

@@ -3,8 +3,9 @@
 import numpy as np
 import pytest
 
-from empirics import heads as H
-from empirics.losses import LossError
+from empirics import heads
+from core.errors import LossError
+from empirics.losses import get_loss
 
 
 def _features(seed=0, n=120, dim=6):
@@ -17,10 +18,10 @@ def _features(seed=0, n=120, dim=6):
 
 def test_logistic_head_is_antisymmetric_and_fkl_equals_fce():
     first, second, y = _features()
-    std = H.Standardizer.fit(first, second)
+    std = heads.Standardizer.fit(first, second)
     u = std(first, second)
-    v_ce = H.train_logistic(u, y, "forward_ce", 1e-3, steps=300)
-    v_kl = H.train_logistic(u, y, "forward_kl", 1e-3, steps=300)
+    v_ce = heads.train_logistic(u, y, get_loss("forward_ce"), steps=300)
+    v_kl = heads.train_logistic(u, y, get_loss("forward_kl"), steps=300)
     assert np.max(np.abs(1 / (1 + np.exp(-u @ v_ce)) - 1 / (1 + np.exp(-u @ v_kl)))) <= 1e-6
     np.testing.assert_allclose(std(second, first) @ v_ce, -(u @ v_ce))
 
@@ -28,10 +29,10 @@ def test_logistic_head_is_antisymmetric_and_fkl_equals_fce():
 @pytest.mark.parametrize("loss", ["forward_ce", "forward_kl", "reverse_ce", "reverse_kl"])
 def test_simplex_head_is_certified_antisymmetric_and_floored(loss):
     first, second, y = _features(1)
-    std = H.Standardizer.fit(first, second)
+    std = heads.Standardizer.fit(first, second)
     u = std(first, second)
-    m = H.SimplexMap.fit(u, d=16, seed=0)
-    sol = H.fit_simplex_head(m.design(u), y, loss, 1e-3)
+    m = heads.SimplexMap.fit(u, d=16, seed=0)
+    sol = heads.fit_simplex_head(m.design(u), y, loss, 1e-3)
     assert sol.certified
     p = 0.5 + m.design(u) @ sol.w
     p_swapped = 0.5 + m.design(std(second, first)) @ sol.w
@@ -42,6 +43,6 @@ def test_simplex_head_is_certified_antisymmetric_and_floored(loss):
 
 def test_simplex_head_refuses_batch_statistics_losses():
     first, second, y = _features(2)
-    u = H.Standardizer.fit(first, second)(first, second)
+    u = heads.Standardizer.fit(first, second)(first, second)
     with pytest.raises(LossError, match="simplex head supports"):
-        H.fit_simplex_head(H.SimplexMap.fit(u, 8).design(u), y, "confidence", 1e-3)
+        heads.fit_simplex_head(heads.SimplexMap.fit(u, 8).design(u), y, "confidence", 1e-3)

@@ -4,12 +4,14 @@ import pytest
 import torch
 
 from empirics import models as M
+from empirics import registry
 
 
 def test_unknown_model_lists_the_known_ones():
-    with pytest.raises(M.ModelError, match="unknown model 'gpt5'; known models: gpt2, gpt2-medium"):
-        M.spec("gpt5")
-    assert {"gpt2-xl", "EleutherAI/pythia-2.8b", "Qwen/Qwen2.5-14B", "all-MiniLM-L6-v2", "gemma-3-270m"} <= set(M.MODELS)
+    with pytest.raises(registry.ModelError, match="unknown model 'gpt5'; known models: gpt2, gpt2-medium"):
+        registry.spec("gpt5")
+    assert {"gpt2-xl", "EleutherAI/pythia-2.8b", "Qwen/Qwen2.5-14B", "all-MiniLM-L6-v2",
+            "gemma-3-270m"} <= set(registry.MODELS)
 
 
 def test_last_token_index_uses_the_mask_not_token_ids():

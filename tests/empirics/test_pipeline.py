@@ -1,31 +1,23 @@
 """The pipeline end to end on tiny random models: every loss, both modes, crash-and-resume, determinism."""
 
 import json
-from dataclasses import replace
-
 import numpy as np
 import pytest
 
-from empirics.finetune import FinetuneConfig
-from empirics.losses import LOSSES
-from empirics.models import cache_dir
-from empirics.pipeline import Experiment, Noise, Pipeline, RunSpec, student_specs, with_dependencies
-from empirics.sweep import Sweep, run_sweep
-from theory.divergences import InvalidInputError
+from core.errors import InvalidInputError
+from empirics.config import LOSSES, Noise, RunSpec
+from empirics.grid import student_specs, with_dependencies
+from empirics.pipeline import Pipeline
+from empirics.registry import cache_dir
+from empirics.sweep import run_sweep
 
-FT = FinetuneConfig(lr=1e-3, batch_size=8, epochs=1, max_length=48, eval_batch_size=16)
-
-
-def _exp(data_dir, mode="finetune", n=16):
-    return Experiment(dataset="jsonl", data_dir=str(data_dir), n_pairs=n, mode=mode, max_length=48, finetune=FT,
-                      head_steps=200, simplex_dim=8)
+from .fixtures import tiny_sweep
 
 
 @pytest.mark.parametrize("weak, strong", [("tiny-gpt2", "tiny-gpt-neox"), ("tiny-gpt-neox", "tiny-qwen2")])
 def test_finetune_end_to_end_every_loss(data_dir, tmp_path, weak, strong):
     out = tmp_path / "res"
-    summary = run_sweep(Sweep(_exp(data_dir), ((weak, strong),), LOSSES, ("full",), (0,), (Noise(),)), out,
-                        log=lambda m: None)
+    summary = run_sweep(tiny_sweep(data_dir, pairs=[f"{weak}:{strong}"], losses=LOSSES), out, log=lambda m: None)
     assert summary["failures"] == 0 and summary["runs"] == len(LOSSES) + 2
     for loss in LOSSES:
         d = out / RunSpec("student", strong, 0, "full", loss, weak).name
@@ -46,8 +38,8 @@ def test_finetune_end_to_end_every_loss(data_dir, tmp_path, weak, strong):
 
 def test_last_layer_both_heads_and_forward_kl_equals_forward_ce(data_dir, tmp_path):
     out = tmp_path / "res"
-    sw = Sweep(_exp(data_dir, "last_layer"), (("tiny-bert", "tiny-qwen2"),), ("forward_ce", "forward_kl", "reverse_kl",
-               "confidence"), ("logistic", "simplex"), (0,), (Noise(),))
+    sw = tiny_sweep(data_dir, "last_layer", pairs=["tiny-bert:tiny-qwen2"],
+                    losses=["forward_ce", "forward_kl", "reverse_kl", "confidence"], heads=["logistic", "simplex"])
     summary = run_sweep(sw, out, log=lambda m: None)
     assert summary["failures"] == 0
     assert (cache_dir() / "features").is_dir() and len(list((cache_dir() / "features").glob("*.npz"))) == 6
@@ -65,8 +57,7 @@ def test_last_layer_both_heads_and_forward_kl_equals_forward_ce(data_dir, tmp_pa
 
 def test_crash_and_resume_loses_and_recomputes_nothing_finished(data_dir, tmp_path, monkeypatch):
     out = tmp_path / "res"
-    sw = Sweep(_exp(data_dir), (("tiny-gpt2", "tiny-qwen2"),), ("forward_ce", "reverse_kl", "reverse_ce"), ("full",),
-               (0,), (Noise(), Noise("flip", 0.25)))
+    sw = tiny_sweep(data_dir, losses=["forward_ce", "reverse_kl", "reverse_ce"], noises=["none", "flip:0.25"])
     calls = []
     original = Pipeline._fit_predict
 
@@ -94,7 +85,7 @@ def test_crash_and_resume_loses_and_recomputes_nothing_finished(data_dir, tmp_pa
 
 
 def test_same_seed_same_numbers(data_dir, tmp_path):
-    sw = Sweep(_exp(data_dir), (("tiny-gpt2", "tiny-qwen2"),), ("reverse_kl",), ("full",), (0,), (Noise("flip", 0.25),))
+    sw = tiny_sweep(data_dir, losses=["reverse_kl"], noises=["flip:0.25"])
     a, b = tmp_path / "a", tmp_path / "b"
     run_sweep(sw, a, log=lambda m: None)
     run_sweep(sw, b, log=lambda m: None)
@@ -115,17 +106,17 @@ def test_noise_models():
 
 
 def test_bad_run_specs_are_clear_errors(data_dir, tmp_path):
-    pipe = Pipeline(_exp(data_dir, "last_layer"), tmp_path)
+    pipe = Pipeline(tiny_sweep(data_dir, "last_layer").experiment, tmp_path)
     with pytest.raises(InvalidInputError, match="unknown model"):
         pipe.run(RunSpec("ceiling", "bert-large"))
     with pytest.raises(InvalidInputError, match="unknown loss"):
         pipe.run(RunSpec("student", "tiny-qwen2", loss="hinge", weak_model="tiny-gpt2"))
     with pytest.raises(InvalidInputError, match="simplex head supports"):
         pipe.run(RunSpec("student", "tiny-qwen2", head="simplex", loss="confidence", weak_model="tiny-gpt2"))
-    with pytest.raises(InvalidInputError, match="unknown mode"):
-        replace(_exp(data_dir), mode="zero_shot")
-    specs = with_dependencies(student_specs([("tiny-gpt2", "tiny-qwen2")], ["forward_ce"], ["logistic"], [0, 1],
-                                            [Noise()]), pipe)
+    with pytest.raises(InvalidInputError, match="invalid choice: 'zero_shot'"):
+        tiny_sweep(data_dir, mode="zero_shot")
+    grid = tiny_sweep(data_dir, "last_layer", heads=["logistic"], seeds=[0, 1]).grid
+    specs = with_dependencies(student_specs(grid, "last_layer"), "last_layer")
     assert [s.role for s in specs] == ["weak", "weak", "ceiling", "ceiling", "student", "student"]
 
 
@@ -149,8 +140,8 @@ def test_two_processes_through_torchrun_train_together_and_write_once(data_dir, 
 
 def test_resuming_into_a_folder_of_another_experiment_is_refused(data_dir, tmp_path):
     out = tmp_path / "res"
-    sw = Sweep(_exp(data_dir), (("tiny-gpt2", "tiny-qwen2"),), ("forward_ce",), ("full",), (0,), (Noise(),))
+    sw = tiny_sweep(data_dir)
     run_sweep(sw, out, log=lambda m: None)
-    run_sweep(replace(sw, losses=("forward_ce", "reverse_kl")), out, log=lambda m: None)  # a larger grid: fine
+    run_sweep(sw.with_options({"losses": ["forward_ce", "reverse_kl"]}), out, log=lambda m: None)  # a larger grid
     with pytest.raises(InvalidInputError, match="different experiment.*n_pairs"):
-        run_sweep(replace(sw, experiment=replace(sw.experiment, n_pairs=8)), out, log=lambda m: None)
+        run_sweep(sw.with_options({"n_pairs": 8}), out, log=lambda m: None)

@@ -1,0 +1,332 @@
+"""Every option of a sweep, in typed dataclasses: the one source of the CLI, the presets, sweep.json and configs.
+
+The command line is derived from these classes by ``transformers.HfArgumentParser`` (see :mod:`empirics.cli`):
+each field is one option (``--max-length`` for ``SetupConfig.max_length``), its type and help come from here, and
+an option that several stages use (max length, gamma, the training and inference batch sizes) is one field. A
+:class:`Sweep` is saved as ``sweep.json`` and read back by :meth:`Sweep.from_json`. Nothing here imports torch.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import math
+import re
+import typing
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Literal
+
+from core.errors import ConfigError, InvalidInputError
+
+# ---------------------------------------------------------------------------------------------- names
+MODES = ("last_layer", "finetune")
+HEADS = ("logistic", "simplex")  # last-layer heads; fine-tuning trains the "full" model
+LOSSES = ("forward_ce", "forward_kl", "reverse_ce", "reverse_kl", "confidence", "reverse_confidence_mix",
+          "reverse_confidence_target")
+CONVEX_FIXED_OBJECTIVES = ("forward_ce", "forward_kl", "reverse_ce", "reverse_kl")  # no batch statistics
+DATASETS = {
+    "hh-rlhf-harmless": "Anthropic/hh-rlhf harmless-base, single-turn (hub, or a local JSONL folder)",
+    "hh-rlhf-helpful": "Anthropic/hh-rlhf helpful-base, single-turn (hub, or a local JSONL folder)",
+    "cai-harmless": "HuggingFaceH4/cai-conversation-harmless (hub, or a local JSONL folder)",
+    "jsonl": "a local folder of train_gt/train_w2s/test.jsonl with chosen/rejected (needs --data-dir)",
+}
+
+
+def _opt(default=dataclasses.MISSING, help: str = "", **kw):  # noqa: A002 (argparse's word)
+    """A dataclass field with the help text the CLI shows."""
+    if isinstance(default, list):
+        return field(default_factory=lambda: list(default), metadata={"help": help, **kw})
+    return field(default=default, metadata={"help": help, **kw})
+
+
+def _positive(name: str, value, allow_none: bool = False) -> None:
+    if value is None and allow_none:
+        return
+    if not isinstance(value, (int, float)) or isinstance(value, bool) or not math.isfinite(value) or value <= 0:
+        raise ConfigError(f"--{name.replace('_', '-')} must be a positive finite number, got {value!r}")
+
+
+def _check_choices(section) -> None:
+    """Literal-typed fields hold one of their choices (argparse checks the CLI; this checks presets and JSON)."""
+    for name, t in typing.get_type_hints(type(section)).items():
+        if typing.get_origin(t) is Literal and getattr(section, name) not in typing.get_args(t):
+            raise ConfigError(f"--{name.replace('_', '-')}: invalid choice: {getattr(section, name)!r} "
+                              f"(choose from {', '.join(typing.get_args(t))})")
+
+
+# ---------------------------------------------------------------------------------------------- sections
+@dataclass(frozen=True)
+class DataConfig:
+    _argument_group_name = "data"
+    dataset: Literal[tuple(DATASETS)] = _opt("hh-rlhf-harmless", "which preference data")
+    data_dir: str | None = _opt(None, "folder of train_gt/train_w2s/test.jsonl (or $W2S_DATA_DIR); else the hub")
+    n_pairs: int | None = _opt(None, "pairs per split (default: all)")
+    data_seed: int = _opt(0, "seed of each pair's order swap")
+
+    def __post_init__(self):
+        _check_choices(self)
+        _positive("n_pairs", self.n_pairs, allow_none=True)
+        if self.data_seed < 0:
+            raise ConfigError(f"--data-seed must be >= 0, got {self.data_seed}")
+
+
+@dataclass(frozen=True)
+class SetupConfig:
+    _argument_group_name = "setup"
+    mode: Literal[MODES] = _opt("last_layer", "last_layer: heads on frozen features; finetune: full fine-tuning")
+    max_length: int = _opt(512, "max tokens per text (left truncation), in every stage")
+    eval_batch_size: int = _opt(16, "texts per inference forward pass (feature extraction and prediction)")
+
+    def __post_init__(self):
+        _check_choices(self)
+        _positive("max_length", self.max_length)
+        _positive("eval_batch_size", self.eval_batch_size)
+
+
+@dataclass(frozen=True)
+class LossConfig:
+    _argument_group_name = "losses"
+    gamma: float = _opt(1e-3, "probability floor of the reverse losses, the metrics and the audit, in (0, 1/2)")
+    confidence_alpha_max: float = _opt(0.5, "confidence losses: final weight of the hardened student labels")
+    confidence_warmup_frac: float = _opt(0.2, "confidence losses: fraction of training over which the weight warms up")
+    confidence_schedule: Literal["linear", "burns"] = _opt(
+        "linear", "confidence warm-up: linear ramp, or Burns et al.'s ramp then jump")
+
+    def __post_init__(self):
+        _check_choices(self)
+        if not (isinstance(self.gamma, (int, float)) and 0 < self.gamma < 0.5):
+            raise ConfigError(f"gamma = {self.gamma} is outside (0, 1/2)")
+        if not 0 <= self.confidence_alpha_max <= 1:
+            raise ConfigError(f"--confidence-alpha-max must lie in [0, 1], got {self.confidence_alpha_max}")
+        if not 0 <= self.confidence_warmup_frac <= 1:
+            raise ConfigError(f"--confidence-warmup-frac must lie in [0, 1], got {self.confidence_warmup_frac}")
+
+
+@dataclass(frozen=True)
+class HeadConfig:
+    _argument_group_name = "last-layer heads"
+    head_steps: int = _opt(1500, "logistic head: full-batch Adam steps")
+    head_lr: float = _opt(0.05, "logistic head: Adam learning rate")
+    head_l2: float = _opt(0.1, "logistic head: L2 penalty, fixed a priori for every model and loss")
+    simplex_dim: int = _opt(64, "simplex head: number of simplex coordinates (k-means centroids)")
+
+    def __post_init__(self):
+        for name in ("head_steps", "head_lr", "simplex_dim"):
+            _positive(name, getattr(self, name))
+        if not (math.isfinite(self.head_l2) and self.head_l2 >= 0):
+            raise ConfigError(f"--head-l2 must be a finite number >= 0, got {self.head_l2}")
+
+
+@dataclass(frozen=True)
+class FinetuneConfig:
+    _argument_group_name = "fine-tuning"
+    lr: float = _opt(1e-5, "learning rate (Adam, cosine decay)")
+    batch_size: int = _opt(32, "pairs per optimiser step")
+    epochs: float = _opt(1.0, "passes over the training split (a fraction is allowed)")
+    bf16: Literal["auto", "on", "off"] = _opt("auto", "bf16 autocast; auto: on when a CUDA GPU is present")
+    gradient_checkpointing: Literal["auto", "on", "off"] = _opt("auto", "auto: on when a CUDA GPU is present")
+    group_pairs: int = _opt(4, "single process: pairs per length-sorted forward group (less padding)")
+
+    def __post_init__(self):
+        _check_choices(self)
+        for name in ("lr", "batch_size", "epochs", "group_pairs"):
+            _positive(name, getattr(self, name))
+
+
+@dataclass(frozen=True)
+class GridConfig:
+    _argument_group_name = "grid"
+    pairs: list[str] = _opt(["all-MiniLM-L6-v2:gemma-3-270m"], "weak -> strong model pairs, as WEAK:STRONG",
+                            aliases=["--pair"])
+    losses: list[str] = _opt(list(LOSSES), f"student losses, from: {', '.join(LOSSES)}")
+    heads: list[str] = _opt(["logistic"], "last-layer heads (logistic, simplex); fine-tuning uses full")
+    seeds: list[int] = _opt([0], "seeds of the runs")
+    noises: list[str] = _opt(["none"], "weak-label noise: none, flip:RHO or shrink:ALPHA", aliases=["--noise"])
+
+    def __post_init__(self):
+        for p in self.pairs:
+            weak, sep, strong = p.partition(":")
+            if not sep or not weak or not strong:
+                raise ConfigError(f"bad --pairs {p!r}; use WEAK:STRONG, e.g. gpt2:gpt2-medium")
+        for loss in self.losses:
+            if loss not in LOSSES:
+                raise ConfigError(f"unknown loss {loss!r}; known losses: {', '.join(LOSSES)}")
+        for head in self.heads:
+            if head not in (*HEADS, "full"):
+                raise ConfigError(f"unknown head {head!r}; choose from {', '.join(HEADS)} (or full)")
+        for seed in self.seeds:
+            if seed < 0:
+                raise ConfigError(f"seeds must be >= 0, got {seed}")
+        for n in self.noises:
+            Noise.parse(n)
+
+    @property
+    def model_pairs(self) -> list[tuple[str, str]]:
+        return [tuple(p.split(":", 1)) for p in self.pairs]
+
+    @property
+    def noise_list(self) -> list[Noise]:
+        return [Noise.parse(n) for n in self.noises]
+
+
+SECTIONS = (DataConfig, SetupConfig, LossConfig, HeadConfig, FinetuneConfig, GridConfig)  # the CLI's option groups
+
+
+@dataclass(frozen=True)
+class Experiment:
+    """Settings shared by every run of a sweep."""
+
+    data: DataConfig = field(default_factory=DataConfig)
+    setup: SetupConfig = field(default_factory=SetupConfig)
+    loss: LossConfig = field(default_factory=LossConfig)
+    head: HeadConfig = field(default_factory=HeadConfig)
+    finetune: FinetuneConfig = field(default_factory=FinetuneConfig)
+
+    @property
+    def mode(self) -> str:
+        return self.setup.mode
+
+    @property
+    def gamma(self) -> float:
+        return self.loss.gamma
+
+
+@dataclass(frozen=True)
+class Sweep:
+    experiment: Experiment = field(default_factory=Experiment)
+    grid: GridConfig = field(default_factory=GridConfig)
+    description: str = ""
+    notes: tuple[str, ...] = ()
+
+    def section(self, cls: type):
+        """The instance of one of :data:`SECTIONS` in this sweep."""
+        if cls is GridConfig:
+            return self.grid
+        return next(getattr(self.experiment, f.name) for f in dataclasses.fields(Experiment) if f.type == cls.__name__)
+
+    def with_options(self, given: dict) -> Sweep:
+        """This sweep with options set by name (the CLI's parsed values): each goes to the one section that has
+        it. An unknown name is a ConfigError."""
+        owners = {f.name: cls for cls in SECTIONS for f in dataclasses.fields(cls)}
+        unknown = sorted(set(given) - set(owners))
+        if unknown:
+            raise ConfigError(f"unknown option(s): {', '.join(unknown)}")
+        sw = self
+        for cls in SECTIONS:
+            mine = {k: v for k, v in given.items() if owners[k] is cls}
+            if not mine:
+                continue
+            new = dataclasses.replace(sw.section(cls), **mine)
+            if cls is GridConfig:
+                sw = dataclasses.replace(sw, grid=new)
+            else:
+                name = next(f.name for f in dataclasses.fields(Experiment) if f.type == cls.__name__)
+                sw = dataclasses.replace(sw, experiment=dataclasses.replace(sw.experiment, **{name: new}))
+        return sw
+
+    def to_json(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_json(cls, data: dict | str | Path) -> Sweep:
+        """A Sweep from its JSON form (a dict, or the path of a sweep.json)."""
+        if isinstance(data, (str, Path)):
+            path = Path(data)
+            try:
+                data = json.loads(path.read_text())
+            except FileNotFoundError:
+                raise ConfigError(f"no such file: {path}") from None
+            except json.JSONDecodeError as exc:
+                raise ConfigError(f"{path}: malformed JSON ({exc.msg}, line {exc.lineno})") from None
+        return _build(cls, data, "sweep")
+
+
+def _build(cls: type, data, where: str):
+    """Recursively build a dataclass from its asdict() form, with one-line errors naming the field."""
+    if not isinstance(data, dict):
+        raise ConfigError(f"{where}: expected an object, got {type(data).__name__}")
+    hints = typing.get_type_hints(cls)
+    names = {f.name for f in dataclasses.fields(cls)}
+    unknown = sorted(set(data) - names)
+    if unknown:
+        raise ConfigError(f"{where}: unknown field(s) {', '.join(unknown)}")
+    kw = {}
+    for name, value in data.items():
+        t = hints[name]
+        if dataclasses.is_dataclass(t):
+            value = _build(t, value, f"{where}.{name}")
+        elif typing.get_origin(t) is tuple and isinstance(value, list):
+            value = tuple(value)
+        kw[name] = value
+    try:
+        return cls(**kw)
+    except TypeError as exc:
+        raise ConfigError(f"{where}: {exc}") from None
+
+
+# ---------------------------------------------------------------------------------------------- runs
+@dataclass(frozen=True)
+class Noise:
+    """Label noise on the weak labels: flip a seeded fraction (p -> 1 - p), or shrink all towards 1/2 by alpha."""
+
+    kind: str = "none"  # none | flip | shrink
+    level: float = 0.0
+
+    def __post_init__(self):
+        if self.kind not in ("none", "flip", "shrink"):
+            raise InvalidInputError(f"unknown noise kind {self.kind!r}; use none, flip:RHO or shrink:ALPHA")
+        if self.kind == "flip" and not 0 <= self.level <= 1:
+            raise InvalidInputError(f"flip fraction must lie in [0, 1], got {self.level}")
+        if self.kind == "shrink" and not -1 <= self.level <= 1:
+            raise InvalidInputError(f"shrink factor must lie in [-1, 1], got {self.level}")
+
+    @classmethod
+    def parse(cls, text: str) -> Noise:
+        if text == "none":
+            return cls()
+        kind, _, level = text.partition(":")
+        try:
+            value = float(level)
+        except ValueError:
+            raise InvalidInputError(f"bad noise {text!r}; use none, flip:RHO or shrink:ALPHA") from None
+        return cls(kind, value)
+
+    @property
+    def tag(self) -> str:
+        return "none" if self.kind == "none" else f"{self.kind}{self.level:g}"
+
+    def apply(self, p, seed: int):
+        import numpy as np
+
+        p = np.asarray(p, np.float64).copy()
+        if self.kind == "flip":
+            rng = np.random.default_rng([seed, 7919])
+            hit = rng.permutation(len(p))[: int(round(self.level * len(p)))]
+            p[hit] = 1 - p[hit]
+        elif self.kind == "shrink":
+            p = 0.5 + self.level * (p - 0.5)
+        return p
+
+
+@dataclass(frozen=True)
+class RunSpec:
+    role: str  # weak | ceiling | student
+    model: str
+    seed: int = 0
+    head: str = "logistic"  # last-layer head; "full" in fine-tuning mode
+    loss: str = "forward_ce"
+    weak_model: str | None = None
+    noise: Noise = field(default_factory=Noise)
+
+    @property
+    def name(self) -> str:
+        parts = [self.role, slug(self.model), self.head]
+        if self.role == "student":
+            parts += [f"from-{slug(self.weak_model)}", self.loss, self.noise.tag]
+        return "__".join(parts + [f"s{self.seed}"])
+
+
+def slug(name: str) -> str:
+    """A model name as one safe path component."""
+    return re.sub(r"[^A-Za-z0-9.]+", "-", name)

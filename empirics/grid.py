@@ -1,0 +1,40 @@
+"""Grid expansion: the students of a sweep and the weak and ceiling runs they depend on (pure, no I/O)."""
+
+from __future__ import annotations
+
+from .config import CONVEX_FIXED_OBJECTIVES, GridConfig, RunSpec
+
+
+def student_specs(grid: GridConfig, mode: str) -> list[RunSpec]:
+    """The grid of students; the simplex head only takes the fixed convex objectives, fine-tuning uses "full"."""
+    heads = ["full"] if mode == "finetune" else list(grid.heads)
+    out = []
+    for weak, strong in grid.model_pairs:
+        for head in heads:
+            for loss in grid.losses:
+                if head == "simplex" and loss not in CONVEX_FIXED_OBJECTIVES:
+                    continue
+                for seed in grid.seeds:
+                    for noise in grid.noise_list:
+                        out.append(RunSpec("student", strong, seed, head, loss, weak, noise))
+    return out
+
+
+def weak_spec(student: RunSpec, mode: str) -> RunSpec:
+    return RunSpec("weak", student.weak_model, student.seed, "logistic" if mode == "last_layer" else "full")
+
+
+def ceiling_spec(student: RunSpec) -> RunSpec:
+    return RunSpec("ceiling", student.model, student.seed, student.head)
+
+
+def dependencies(spec: RunSpec, mode: str) -> list[RunSpec]:
+    """What must be finished before `spec` runs."""
+    return [weak_spec(spec, mode), ceiling_spec(spec)] if spec.role == "student" else []
+
+
+def with_dependencies(students: list[RunSpec], mode: str) -> list[RunSpec]:
+    """Weak runs, then ceilings, then students: each once, in that order."""
+    weak = list(dict.fromkeys(weak_spec(s, mode) for s in students))
+    ceil = list(dict.fromkeys(ceiling_spec(s) for s in students))
+    return weak + ceil + students

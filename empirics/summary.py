@@ -1,0 +1,96 @@
+"""The summary table of a results folder: weak, ceiling and every student's test accuracy with a 95 % interval.
+
+Intervals: over seeds when a setting has several (Student t, ``scipy.stats.ttest_1samp``), else the Wilson
+interval of the single run's accuracy (``scipy.stats.binomtest``). Reads saved files only (no torch).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+import numpy as np
+from scipy import stats
+
+from core.io import atomic_write_text, load_runs
+
+from .config import LOSSES
+
+CONFIDENCE = 0.95
+
+
+def wilson_interval(accuracy: float, n: int) -> tuple[float, float]:
+    """Wilson score interval of an accuracy over n examples (a tie counted 1/2 is rounded to whole examples)."""
+    ci = stats.binomtest(int(round(accuracy * n)), n).proportion_ci(CONFIDENCE, method="wilson")
+    return float(ci.low), float(ci.high)
+
+
+def accuracy_interval(runs: list[dict]) -> tuple[float, float, float]:
+    """(mean, low, high) of the test accuracy of one setting's runs."""
+    values = [r["metrics"]["test"]["accuracy"] for r in runs]
+    if len(values) > 1:
+        ci = stats.ttest_1samp(values, 0.0).confidence_interval(CONFIDENCE)
+        return float(np.mean(values)), float(ci.low), float(ci.high)
+    return (values[0], *wilson_interval(values[0], runs[0]["metrics"]["test"]["n"]))
+
+
+def _noise_tag(noise: dict) -> str:
+    return "none" if noise["kind"] == "none" else f"{noise['kind']}{noise['level']:g}"
+
+
+def summarize(out: str | Path) -> dict:
+    """summary.json and summary.md: weak, ceiling and every student's test accuracy with a 95 % interval, per
+    (weak -> strong, head, noise); warns when the weak model is not really weaker (ceiling - weak < 2 SE)."""
+    out = Path(out)
+    runs = load_runs(out)
+    test = lambda r: r["metrics"]["test"]  # noqa: E731
+    weak = {(r["run"]["model"], r["run"]["seed"]): r for r in runs if r["run"]["role"] == "weak"}
+    ceil = {(r["run"]["model"], r["run"]["head"], r["run"]["seed"]): r for r in runs if r["run"]["role"] == "ceiling"}
+    groups: dict[tuple, dict[str, list]] = {}
+    for r in runs:
+        if r["run"]["role"] != "student":
+            continue
+        s = r["run"]
+        g = groups.setdefault((s["weak_model"], s["model"], s["head"], _noise_tag(s["noise"])), {})
+        g.setdefault(s["loss"], []).append(r)
+        g.setdefault("_weak", []).append(weak.get((s["weak_model"], s["seed"])))
+        g.setdefault("_ceiling", []).append(ceil.get((s["model"], s["head"], s["seed"])))
+    rows, warnings = [], []
+    for (w, st, head, noise), g in sorted(groups.items()):
+        row = {"weak_model": w, "strong_model": st, "head": head, "noise": noise}
+        for name in ("_weak", "_ceiling"):
+            rs = list({id(x): x for x in g[name] if x}.values())
+            if rs:
+                row[name[1:]] = accuracy_interval(rs)
+        if "weak" in row and "ceiling" in row:
+            wr = next(x for x in g["_weak"] if x)
+            cr = next(x for x in g["_ceiling"] if x)
+            gap = test(cr)["accuracy"] - test(wr)["accuracy"]
+            gse = math.sqrt(test(cr)["accuracy_se"] ** 2 + test(wr)["accuracy_se"] ** 2)
+            row["weak_really_weaker"] = gap >= 2 * gse
+            if gap < 2 * gse:
+                warnings.append(f"{w} -> {st} ({head}): ceiling - weak = {gap:.4f} < 2 SE = {2 * gse:.4f}; the weak "
+                                "model is not clearly weaker on this test split")
+        for loss in LOSSES:
+            if loss in g:
+                row[loss] = accuracy_interval(g[loss])
+        rows.append(row)
+    summary = {"rows": rows, "warnings": list(dict.fromkeys(warnings)), "runs": len(runs)}
+    atomic_write_text(out / "summary.json", json.dumps(summary, indent=2))
+    atomic_write_text(out / "summary.md", summary_markdown(summary))
+    return summary
+
+
+def summary_markdown(summary: dict) -> str:
+    cols = ["weak", "ceiling", *LOSSES]
+    lines = ["| weak -> strong | head | noise | " + " | ".join(cols) + " |", "|" + " --- |" * (3 + len(cols))]
+    for r in summary["rows"]:
+        cells = [f"{100 * r[c][0]:.1f} [{100 * r[c][1]:.1f}, {100 * r[c][2]:.1f}]" if c in r else "" for c in cols]
+        lines.append(f"| {r['weak_model']} -> {r['strong_model']} | {r['head']} | {r['noise']} | "
+                     + " | ".join(cells) + " |")
+    text = ("Test accuracy (%) with 95 % intervals (Student t over seeds, or Wilson for one run).\n\n"
+            + "\n".join(lines) + "\n")
+    if summary["warnings"]:
+        text += "\n" + "\n".join(f"- WARNING: {w}" for w in summary["warnings"]) + "\n"
+    return text
