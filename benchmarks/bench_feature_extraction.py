@@ -20,7 +20,7 @@ import torch
 from empirics.data import load_split
 from empirics.features import embed_texts
 from empirics.models import load_backbone
-from empirics.pipeline import environment
+from empirics.pipeline import run_environment as environment
 
 
 def main():

@@ -25,7 +25,7 @@ import torch
 from empirics.data import load_split
 from empirics.losses import get_loss
 from empirics.models import RewardModel, batch_pair_logits, load_backbone
-from empirics.pipeline import environment
+from empirics.pipeline import run_environment as environment
 
 
 def our_step(model, tok, pairs, labels, loss, opt, max_length, group_pairs=None, bf16=False):

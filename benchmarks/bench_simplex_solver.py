@@ -19,7 +19,7 @@ from scipy.optimize import minimize
 
 from theory.divergences import floor
 from theory.families import make_domain, simplex_representation, simplex_truth
-from theory.report import environment
+from core.io import environment
 from theory.simplex_head import frank_wolfe_gap, objective_and_gradient, solve_simplex
 
 

@@ -27,7 +27,7 @@ from core.io import atomic_write_text, load_runs, read_jsonl_rows
 from core.numerics import binary_ce_onehot, binary_kl, gamma_floor
 from theory.binary_head import binary_terms, box_gap, solve_binary
 from theory.bounds import c_sharp, confirmed_sides
-from theory.tolerances import CERTIFIED_SLACK, FP_INEQUALITY_SLACK
+from theory.tolerances import CERTIFIED_SLACK, FP_INEQUALITY_SLACK, REQUIRED_GAP_REL
 
 from .run_folder import simplex_design_file
 
@@ -108,7 +108,7 @@ def theorem3(label, teacher, G, w, gamma, loss, split, kl_star_w) -> dict:
     sharp, final = base + inner + g, base + M * math.sqrt(2 * eps) + g
     return {"lhs": lhs, "sharp_rhs": sharp, "final_rhs": final, "R_certified": R.certified, "R_gap": R.gap,
             "eps": eps, "M": M, "reverse_kl_gap": g, "final_vacuous": final >= math.log(1 / gamma),
-            "student_is_reverse_kl_projection": split == "train_w2s" and loss == "reverse_kl" and g <= 1e-10,
+            "student_is_reverse_kl_projection": split == "train_w2s" and loss == "reverse_kl" and g <= REQUIRED_GAP_REL,
             "sharp_holds": lhs <= sharp + CERTIFIED_SLACK, "final_holds": lhs <= final + CERTIFIED_SLACK,
             "sharp_looseness": sharp - lhs, "final_looseness": final - lhs}
 

@@ -27,7 +27,7 @@ def report_dir(request) -> Path:
     return path
 
 
-_EXTRAS = {}
+_PARTS = []
 
 
 @pytest.fixture
@@ -37,9 +37,9 @@ def record():
 
 
 @pytest.fixture
-def record_extra():
-    """Call record_extra(name, data) with table or plot data for the report (see theory.suite)."""
-    return _EXTRAS.__setitem__
+def record_part():
+    """Call record_part(part) with a ReportPart (a table or plot of a check) for the report (see theory.suite)."""
+    return _PARTS.append
 
 
 def pytest_sessionfinish(session, exitstatus):
@@ -50,7 +50,7 @@ def pytest_sessionfinish(session, exitstatus):
     order = ["I1", "I2", "I3", "R3", "binary", "lemma1", "theorem1", "figure1", "theorem2", "forward", "theorem3",
              "finite", "convexity"]
     results = sorted(_RECORDED, key=lambda r: next((i for i, p in enumerate(order) if r.key.startswith(p)), 99))
-    path = write_report(results, session.config.getoption("--report-dir"), "pytest paper_checks", _EXTRAS)
+    path = write_report(results, session.config.getoption("--report-dir"), "pytest paper_checks", _PARTS)
     reporter = session.config.pluginmanager.get_plugin("terminalreporter")
     if reporter is not None:
         reporter.write_line(f"theory report: {path}")

@@ -11,6 +11,9 @@ from hypothesis import given, settings
 from theory import bounds, checks
 from theory.divergences import floor
 from theory.tolerances import FP_INEQUALITY_SLACK, HIGH_PRECISION_REL
+from theory.suite import SIZES
+
+SIZE = SIZES["default"]
 
 from .strategies import bound_instances
 
@@ -19,17 +22,17 @@ def test_lemma1_two_sided_bound_random_instances(record):
     """Lemma 1 (form: paper; constant C_1 = 1/(sqrt(2) gamma): reconstruction): for F_w, F_sw >= gamma and
     d = KL(F_w,F_sw) or KL(F_sw,F_w), |L(F*,F_sw) - L(F*,F_w)| <= C_1 sqrt(d), L = KL or CE.
     1,000 seeded random instances x 2 directions x 2 losses; float failures count only if 50 digits confirm."""
-    res = checks.bound_check("C1")
+    res = checks.bound_check("C1", n=SIZE["n"])
     record(res)
-    assert res.instances == 4000
+    assert res.instances == 4 * SIZE["n"]  # x 2 directions x 2 losses
     assert np.all(res.lhs <= res.rhs + FP_INEQUALITY_SLACK), f"worst slack {res.worst_slack:.3e}"
 
 
 def test_theorem1_two_sided_bound_random_instances(record):
     """Theorem 1 (reconstruction): the same with the tighter C_2 = sqrt(2/gamma)."""
-    res = checks.bound_check("C2")
+    res = checks.bound_check("C2", n=SIZE["n"])
     record(res)
-    assert res.instances == 4000
+    assert res.instances == 4 * SIZE["n"]  # x 2 directions x 2 losses
     assert np.all(res.lhs <= res.rhs + FP_INEQUALITY_SLACK), f"worst slack {res.worst_slack:.3e}"
 
 
@@ -92,17 +95,17 @@ def test_theorem1_witness_reaches_sharp_constant(record):
         ratios = [bounds.witness_ratio(gamma, mpmath.mpf(10) ** -e) for e in (2, 4, 8, 16)]
         assert all(a < b for a, b in zip(ratios, ratios[1:]))
         assert ratios[-1] <= bounds.c_sharp(gamma) * (1 + HIGH_PRECISION_REL)
-        assert ratios[-1] >= bounds.c_sharp(gamma) * (1 - 1e-9)
+        assert ratios[-1] >= bounds.c_sharp(gamma) * (1 - HIGH_PRECISION_REL)
 
 
 def test_theorem1_adversarial_supremum_is_sharp_constant(record):
     """Theorem 1 sharpness (THEORY.md R2, numerical finding): a multi-start search over (F*, F_w, F_sw) on the
     floored simplex, for gamma in {1e-4, 1e-3, 1e-2, 0.05, 0.1, 0.2} and both directions, finds a 50-digit
     verified supremum of |gap| / sqrt(d) that never exceeds C* (1 + 1e-9) and comes within 2 % of it."""
-    upper, lower, results = checks.adversarial_check()
+    upper, lower, results = checks.adversarial_check(ks=SIZE["ks"], starts=SIZE["starts"])
     record(upper)
     record(lower)
-    assert len(results) == 12
+    assert len(results) == len(checks.GAMMAS) * len(SIZE["ks"]) * len(bounds.DIRECTIONS)
     assert all(r.candidates_verified == r.starts for r in results)
     assert np.all(upper.lhs <= upper.rhs), upper.tightness
     assert np.all(lower.lhs <= lower.rhs), lower.tightness

@@ -20,6 +20,7 @@ from empirics.claims import CLAIMS, evaluate_claims
 from empirics.config import LOSSES
 from empirics.planted import planted_truth
 from empirics.sweep import run_sweep
+from theory.tolerances import CERTIFIED_SLACK, FP_INEQUALITY_SLACK, REQUIRED_GAP_REL
 
 pytestmark = pytest.mark.empirics
 FIXTURES = Path(__file__).parent / "fixtures" / "claims"
@@ -75,7 +76,7 @@ def test_lemma1_holds_on_every_run(audits):
     for r in rows:
         for key, v in r["lemma1"].items():
             if isinstance(v, dict):
-                assert v["lhs"] <= v["rhs"] + 1e-12, (r["run"], r["split"], key, v)
+                assert v["lhs"] <= v["rhs"] + FP_INEQUALITY_SLACK, (r["run"], r["split"], key, v)
 
 
 def test_theorem3_certified_forms_hold_for_simplex_students(audits):
@@ -87,9 +88,9 @@ def test_theorem3_certified_forms_hold_for_simplex_students(audits):
     for r in rows:
         t = r["theorem3"]
         assert t["R_certified"], r["run"]
-        assert t["lhs"] <= t["sharp_rhs"] + 1e-12 and t["lhs"] <= t["final_rhs"] + 1e-12, (r["run"], r["split"], t)
+        assert t["lhs"] <= t["sharp_rhs"] + CERTIFIED_SLACK and t["lhs"] <= t["final_rhs"] + CERTIFIED_SLACK, (r["run"], r["split"], t)
     in_sample = [r["theorem3"] for r in rows if r["theorem3"]["student_is_reverse_kl_projection"]]
-    assert all(t["reverse_kl_gap"] <= 1e-10 for t in in_sample)
+    assert all(t["reverse_kl_gap"] <= REQUIRED_GAP_REL for t in in_sample)
 
 
 def test_theorem2_planted_truth_on_real_representations(results_dirs):
@@ -103,7 +104,7 @@ def test_theorem2_planted_truth_on_real_representations(results_dirs):
     for d in dirs:
         p = planted_truth(d)
         rk = p["students"]["reverse_kl"]
-        assert rk["certified"] and rk["train_w2s"]["slack"] >= -(rk["gap"] + 1e-12), rk
+        assert rk["certified"] and rk["train_w2s"]["slack"] >= -(rk["gap"] + CERTIFIED_SLACK), rk
         assert rk["test"]["slack_ci95"][1] >= 0, rk["test"]
 
 

@@ -7,6 +7,9 @@ import numpy as np
 from theory import checks
 from theory.figure1 import DEFAULT_MIXTURE, write_figure1
 from theory.gaussian_mixture import A_RANGE_THREE_MINIMA, Mixture, reverse_local_minima
+from theory.suite import SIZES
+
+SIZE = SIZES["default"]
 
 
 def test_figure1_forward_fit_is_moment_matching(record):
@@ -30,7 +33,7 @@ def test_figure1_mode_seeking_onset_and_dominance(record):
     """Figure 1 (THEORY.md R7, numerical finding): for 1/2 N(-a,1) + 1/2 N(a,1) the reverse fit is central only
     for a < a_sn = 2.413 +- 0.005; mode-seeking minima become global at a* = 2.800 +- 0.005. The sweep over
     a in [1.5, 4] finds one certified local minimum (central) below a_sn and exactly three from 2.42 to 4."""
-    res = checks.figure1_separation_check(0.25)
+    res = checks.figure1_separation_check(SIZE["sweep"])
     record(res)
     assert np.all(res.lhs <= res.rhs), res.tightness
     a_sn, a_star = res.details["a_sn"], res.details["a_star"]

@@ -10,33 +10,40 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from theory.convexity import convexity_table
+from theory.convexity import convexity_part, convexity_table
 from theory.counterexamples import recheck
-from theory.finite_sample import SLOPE_TARGET, finite_sample_check
+from theory.finite_sample import finite_sample_check
 from theory.last_layer import (
-    INTERIOR_EQUALITY_TOL,
-    THEOREM2_SLACK_FLOOR,
     forward_converse_check,
+    gain_part,
     theorem2_check,
     theorem3_check,
 )
-from theory.noise import label_noise_sweep
+from theory.noise import label_noise_part, label_noise_sweep
 from theory.suite import SIZES
-from theory.tolerances import CERTIFIED_SLACK
+from theory.tolerances import (
+    CERTIFIED_SLACK,
+    FINITE_SAMPLE_SLOPE_TARGET,
+    FIXTURE_RECHECK_TOL,
+    FP_INEQUALITY_SLACK,
+    INTERIOR_EQUALITY_TOL,
+    REQUIRED_GAP_REL,
+    THEOREM2_SLACK_FLOOR,
+)
 
 SIZE = SIZES["default"]
 FIXTURES = sorted((Path(__file__).parent / "fixtures").glob("forward_counterexample_*.json"))
 
 
-def test_theorem2_reverse_kl_student_beats_teacher_by_disagreement(record, record_extra):
+def test_theorem2_reverse_kl_student_beats_teacher_by_disagreement(record, record_part):
     """Theorem 2 (paper's claim; precise form reconstructed, THEORY.md R4): if the class {f o h_s} is convex in
     probability space and contains F*, the reverse-KL projection F_sw of F_w satisfies
     KL(F*,F_sw) <= KL(F*,F_w) - KL(F_sw,F_w), with equality when F_sw is interior. Checked on >= 200 certified
     non-degenerate realizable instances of the simplex head: slack >= -(g + 1e-12) and >= -1e-9."""
     res, scatter = theorem2_check(SIZE["thm2"])
     record(res)
-    record_extra("scatter", scatter)
-    assert res.details["counted"] >= 200 and res.details["max_gap"] <= 1e-10
+    record_part(gain_part(scatter))
+    assert res.details["counted"] >= 200 and res.details["max_gap"] <= REQUIRED_GAP_REL
     assert np.all(res.lhs <= res.rhs + res.tol), res.tightness
     assert min(res.details["slack"]) >= THEOREM2_SLACK_FLOOR
     interior = np.abs(res.details["interior_slack"])
@@ -63,7 +70,7 @@ def test_forward_counterexample_fixture_rechecks(path):
     r = recheck(inst)
     assert r["certified"] and r["non_degenerate"]
     assert r["slack"] < -(r["gap"] + CERTIFIED_SLACK)
-    assert r["slack"] == pytest.approx(inst["recorded"]["slack"], abs=1e-9)
+    assert r["slack"] == pytest.approx(inst["recorded"]["slack"], abs=FIXTURE_RECHECK_TOL)
 
 
 def test_fixtures_cover_both_inequalities_and_a_low_noise_teacher():
@@ -84,7 +91,7 @@ def test_theorem3_non_realizable_sharp_and_final_forms(record):
     assert sharp.instances >= 100 and final.instances == sharp.instances
     assert np.all(sharp.lhs <= sharp.rhs + sharp.tol), sharp.tightness
     assert np.all(final.lhs <= final.rhs + final.tol), final.tightness
-    assert np.all(final.rhs >= sharp.rhs - 1e-12)  # the final form is the looser one
+    assert np.all(final.rhs >= sharp.rhs - FP_INEQUALITY_SLACK)  # the final form is the looser one
 
 
 def test_finite_samples_exact_in_sample_and_sqrt_n_off_sample(record):
@@ -97,11 +104,11 @@ def test_finite_samples_exact_in_sample_and_sqrt_n_off_sample(record):
     assert in_sample.details["uncertified"] == 0
     assert np.all(in_sample.lhs <= in_sample.rhs + in_sample.tol)
     lo, hi = rate.details["slope_ci95"]
-    assert hi >= SLOPE_TARGET[0] and lo <= SLOPE_TARGET[1], rate.tightness
-    assert abs(rate.details["population_slack_of_population_solution"]) <= 1e-10  # interior: equality
+    assert hi >= FINITE_SAMPLE_SLOPE_TARGET[0] and lo <= FINITE_SAMPLE_SLOPE_TARGET[1], rate.tightness
+    assert abs(rate.details["population_slack_of_population_solution"]) <= REQUIRED_GAP_REL  # interior: equality
 
 
-def test_convexity_table_reverse_simplex_and_forward_softmax_exact(record, record_extra):
+def test_convexity_table_reverse_simplex_and_forward_softmax_exact(record, record_part):
     """R8 (beyond the paper): reverse KL on the simplex head satisfies Theorem 2's inequality at every teacher
     noise level; forward KL on the softmax head satisfies the dual identity KL(F_w,F*) = KL(F_w,F_sw) +
     KL(F_sw,F*) to within its certificate. The other two cells fail: forward/simplex and reverse/softmax violate
@@ -109,7 +116,7 @@ def test_convexity_table_reverse_simplex_and_forward_softmax_exact(record, recor
     p_exact, d_exact, table = convexity_table(SIZE["convexity"])
     record(p_exact)
     record(d_exact)
-    record_extra("convexity_table", table)
+    record_part(convexity_part(table))
     assert np.all(p_exact.lhs <= p_exact.rhs) and p_exact.instances >= 80
     assert np.all(d_exact.lhs <= d_exact.rhs) and d_exact.instances >= 80
     for cell in ("forward/simplex", "reverse/softmax"):
@@ -118,12 +125,12 @@ def test_convexity_table_reverse_simplex_and_forward_softmax_exact(record, recor
         assert all(r["uncertified"] <= r["tried"] // 5 for r in levels.values()), (cell, levels)
 
 
-def test_label_noise_forward_and_reverse_students(record_extra):
+def test_label_noise_forward_and_reverse_students(record_part):
     """R9 (synthetic analogue of the paper's noise table): flipping a fraction rho of weak labels; the teacher's
     true error rises with rho (paired instances, nested flips); forward and reverse students' errors and
     accuracies with 95 % intervals go to the report."""
     sweep = label_noise_sweep(SIZE["noise"])
-    record_extra("label_noise", sweep)
+    record_part(label_noise_part(sweep))
     assert sweep["uncertified"] == 0
     teacher = [row["teacher"]["kl"][0] for row in sweep["rows"]]
     assert all(a < b for a, b in zip(teacher, teacher[1:])), teacher

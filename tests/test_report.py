@@ -4,15 +4,17 @@ import json
 
 import numpy as np
 
-from theory.checks import CheckResult
+from theory.check_result import CheckResult, ReportPart
+from theory.checks import render_suprema
 from theory.report import markdown_table, write_report
 
 
 def _fixture():
+    searches = [{"gamma": 0.01, "k": 2, "direction": "forward", "best_ratio": 14.07, "c_sharp": 14.0712,
+                 "c2": 14.1421, "c1": 70.71, "ratio_to_c_sharp": 0.99992}]
     return CheckResult("lemma1", "Lemma 1", "|gap| <= C sqrt(d)", "paper form", np.array([0.1, 0.5, 0.2]),
-                       np.array([1.0, 0.4, 0.3]), 1e-12, "max ratio 1.25", {"searches": [
-                           {"gamma": 0.01, "k": 2, "direction": "forward", "best_ratio": 14.07, "c_sharp": 14.0712,
-                            "c2": 14.1421, "c1": 70.71, "ratio_to_c_sharp": 0.99992}]})
+                       np.array([1.0, 0.4, 0.3]), 1e-12, "max ratio 1.25", {"searches": searches},
+                       [ReportPart(10, "adversarial_suprema", searches, render_suprema)])
 
 
 def test_violations_and_worst_slack_are_computed_from_both_sides():
@@ -33,4 +35,6 @@ def test_write_report_files(tmp_path):
     assert path.read_text().startswith("# Theory report")
     data = json.loads((tmp_path / "theory_report.json").read_text())
     assert data["checks"][0]["violations"] == 1 and data["environment"]["packages"]["numpy"]
+    assert data["adversarial_suprema"][0]["best_ratio"] == 14.07  # the part's data, under its key
+    assert "| 0.01 | 2 | forward | 14.070000 |" in path.read_text()  # and its section, rendered
     assert (tmp_path / "tightness_vs_gamma.png").stat().st_size > 1000

@@ -21,7 +21,8 @@ from core.numerics import xlogy
 
 from .barrier import barrier_solve, fraction_to_boundary
 from .divergences import check_gamma, check_weights
-from .simplex_head import OBJECTIVES, REQUIRED_GAP_REL
+from .simplex_head import OBJECTIVES
+from .tolerances import REQUIRED_GAP_REL
 
 _LOSS_OBJECTIVE = {"forward_ce": "forward_kl", "forward_kl": "forward_kl", "reverse_ce": "reverse_ce",
                    "reverse_kl": "reverse_kl"}

@@ -6,16 +6,20 @@ those arrays, and the report command tabulates them. Nothing here decides pass/f
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
 
 from . import bounds, identities
 from . import gaussian_mixture as gm
 from .adversarial import search
+from .check_result import CheckResult, ReportPart, sci
 from .divergences import grad_forward, grad_reverse_ce, grad_reverse_kl
 from .instances import random_bound_instance
 from .tolerances import (
+    ADVERSARIAL_ATTAINED,
+    FIGURE1_GRAD_TOL,
+    WITNESS_REL,
     FIGURE1_FIT_TOL,
     FIGURE1_MODE_MEAN_TOL,
     FIGURE1_MODE_SD_REL,
@@ -28,39 +32,6 @@ from .tolerances import (
 
 GAMMAS = (1e-4, 1e-3, 1e-2, 0.05, 0.1, 0.2)
 A_SN_REFERENCE, A_STAR_REFERENCE = 2.413, 2.800  # THEORY.md R7
-
-
-@dataclass
-class CheckResult:
-    """lhs <= rhs + tol per instance (an identity is stored as lhs = |left - right|, rhs = 0)."""
-
-    key: str
-    item: str
-    statement: str
-    provenance: str
-    lhs: np.ndarray
-    rhs: np.ndarray
-    tol: float
-    tightness: str = ""
-    details: dict = field(default_factory=dict)
-
-    @property
-    def instances(self) -> int:
-        return int(np.size(self.lhs))
-
-    @property
-    def violations(self) -> int:
-        return int(np.sum(~(np.asarray(self.lhs) <= np.asarray(self.rhs) + self.tol)))
-
-    @property
-    def worst_slack(self) -> float:
-        """min over instances of rhs - lhs (negative means a violation before the tolerance)."""
-        return float(np.min(np.asarray(self.rhs) - np.asarray(self.lhs)))
-
-    def summary(self) -> dict:
-        return {"key": self.key, "item": self.item, "statement": self.statement, "provenance": self.provenance,
-                "instances": self.instances, "violations": self.violations, "tolerance": self.tol,
-                "worst_slack": self.worst_slack, "tightness": self.tightness, "details": self.details}
 
 
 def _random_models(rng, n: int):
@@ -149,8 +120,9 @@ def witness_check(eps: float = 1e-3) -> CheckResult:
             lhs.append(abs(r / bounds.c_sharp(g) - 1.0))
     lhs = np.array(lhs)
     return CheckResult("theorem1_witness", "Theorem 1 (tightness witness)",
-                       f"F*=e_1, F_w(1)=gamma, F_sw(1)=gamma(1+eps), eps={eps:g}: |gap|/sqrt(d) within 1 % of "
-                       "C* = sqrt(2(1-gamma)/gamma)", "reconstruction (THEORY.md R2)", lhs, np.full_like(lhs, 0.01),
+                       f"F*=e_1, F_w(1)=gamma, F_sw(1)=gamma(1+eps), eps={eps:g}: |gap|/sqrt(d) within "
+                       f"{100 * WITNESS_REL:g} % of C* = sqrt(2(1-gamma)/gamma)", "reconstruction (THEORY.md R2)", lhs,
+                       np.full_like(lhs, WITNESS_REL),
                        0.0, f"ratio/C* in [{min(per.values()):.6f}, {max(per.values()):.6f}]", per)
 
 
@@ -161,14 +133,27 @@ def adversarial_check(gammas=GAMMAS, ks=(2,), directions=bounds.DIRECTIONS, star
     cs = np.array([r.c_sharp for r in results])
     details = {"searches": [r.to_json() for r in results]}
     upper = CheckResult("theorem1_sharp_upper", "Theorem 1 (sharp constant, upper)",
-                        "adversarial sup of |gap|/sqrt(d), 50-digit verified, <= C* (1 + 1e-9)",
+                        f"adversarial sup of |gap|/sqrt(d), 50-digit verified, <= C* (1 + {sci(HIGH_PRECISION_REL)})",
                         "reconstruction (THEORY.md R2; C* is a numerical finding)", sup, cs * (1 + HIGH_PRECISION_REL),
                         0.0, f"sup/C* in [{(sup / cs).min():.6f}, {(sup / cs).max():.6f}]", details)
     lower = CheckResult("theorem1_sharp_lower", "Theorem 1 (sharp constant, attained)",
-                        "adversarial sup of |gap|/sqrt(d) >= 0.98 C* (the search finds the supremum)",
-                        "reconstruction (THEORY.md R2)", 0.98 * cs, sup, 0.0,
+                        f"adversarial sup of |gap|/sqrt(d) >= {ADVERSARIAL_ATTAINED:g} C* (the search finds the "
+                        "supremum)", "reconstruction (THEORY.md R2)", ADVERSARIAL_ATTAINED * cs, sup, 0.0,
                         f"sup/C* >= {(sup / cs).min():.6f}", {})
+    upper.parts.append(ReportPart(10, "adversarial_suprema", details["searches"], render_suprema))
     return upper, lower, results
+
+
+def render_suprema(searches: list[dict], out: Path) -> list[str]:
+    from . import plots
+
+    plots.plot_tightness(searches, out / "tightness_vs_gamma.png")
+    lines = ["| gamma | k | direction | measured sup | C* | C_2 | C_1 | sup / C* |", "| --- " * 8 + "|"]
+    for s in searches:
+        lines.append(f"| {s['gamma']:g} | {s['k']} | {s['direction']} | {s['best_ratio']:.6f} | {s['c_sharp']:.6f} "
+                     f"| {s['c2']:.6f} | {s['c1']:.6f} | {s['ratio_to_c_sharp']:.7f} |")
+    return ["## Measured suprema of |gap| / sqrt(d) (adversarial search, 50-digit verified)", "",
+            "\n".join(lines) + "\n", "", "![tightness](tightness_vs_gamma.png)", ""]
 
 
 # ---------------------------------------------------------------------------------------------- Figure 1
@@ -177,7 +162,7 @@ def figure1_forward_check(mix: gm.Mixture) -> CheckResult:
     m_d, s_d, grad = gm.forward_fit_direct(mix)
     lhs = np.array([abs(m_cf - m_d), abs(s_cf - s_d)])
     return CheckResult("figure1_forward", "Figure 1 (forward = moment matching)",
-                       "argmin_q KL(p||q) by quadrature = moment matching (m, s) within 1e-6",
+                       f"argmin_q KL(p||q) by quadrature = moment matching (m, s) within {sci(FIGURE1_FIT_TOL)}",
                        "paper's illustration; standard fact", lhs, np.zeros(2), FIGURE1_FIT_TOL,
                        f"|dm| = {lhs[0]:.1e}, |ds| = {lhs[1]:.1e}",
                        {"closed_form": [m_cf, s_cf], "direct": [m_d, s_d], "direct_grad_norm": grad})
@@ -189,9 +174,10 @@ def figure1_reverse_check(mix: gm.Mixture) -> CheckResult:
     best = min(minima, key=lambda f: f.kl)
     i = int(np.argmin([abs(best.m - mu) for mu in mix.means]))
     lhs = np.array([abs(best.m - mix.means[i]) / FIGURE1_MODE_MEAN_TOL, abs(best.s - mix.stds[i]) / mix.stds[i]
-                    / FIGURE1_MODE_SD_REL, best.grad_norm / gm.GRAD_TOL])
+                    / FIGURE1_MODE_SD_REL, best.grad_norm / FIGURE1_GRAD_TOL])
     return CheckResult("figure1_reverse", "Figure 1 (reverse = mode seeking)",
-                       "global min of KL(q||p): mean within 0.1 of a mode, sd within 10 % of its component's "
+                       f"global min of KL(q||p): mean within {FIGURE1_MODE_MEAN_TOL:g} of a mode, sd within "
+                       f"{100 * FIGURE1_MODE_SD_REL:g} % of its component's "
                        "(sides normalised by those tolerances; gradient certified)",
                        "paper's illustration", lhs, np.ones(3), 0.0,
                        f"m = {best.m:.4f} (mode {mix.means[i]}), s = {best.s:.4f}",
@@ -204,8 +190,22 @@ def figure1_separation_check(sweep_step: float = 0.25) -> CheckResult:
     sweep = gm.sweep_symmetric(np.arange(1.5, 4.0 + 1e-9, sweep_step))
     lhs = np.array([abs(a_sn - A_SN_REFERENCE), abs(a_star - A_STAR_REFERENCE)])
     return CheckResult("figure1_separations", "Figure 1 (onset and dominance of mode seeking)",
-                       "mode-seeking minima appear at a_sn = 2.413 +- 0.005 and become global at a* = 2.800 +- 0.005",
+                       f"mode-seeking minima appear at a_sn = {A_SN_REFERENCE:.3f} +- {FIGURE1_SEPARATION_TOL:g} and become "
+                       f"global at a* = {A_STAR_REFERENCE:.3f} +- {FIGURE1_SEPARATION_TOL:g}",
                        "THEORY.md R7 (numerical finding, with accurate quadrature)", lhs,
                        np.full(2, FIGURE1_SEPARATION_TOL), 0.0, f"a_sn = {a_sn:.4f}, a* = {a_star:.4f}",
-                       {"a_sn": a_sn, "a_star": a_star, "sweep": sweep})
+                       {"a_sn": a_sn, "a_star": a_star, "sweep": sweep},
+                       [ReportPart(20, None, {"a_sn": a_sn, "a_star": a_star, "sweep": sweep}, render_separations)])
+
+
+def render_separations(d: dict, out: Path) -> list[str]:
+    md = ["## Figure 1 separations (1/2 N(-a,1) + 1/2 N(a,1))", "",
+          f"a_sn = {d['a_sn']:.4f} (mode-seeking minima appear), a* = {d['a_star']:.4f} (they become global).", "",
+          "| a | local minima (m, s, KL; * = global) |", "| --- | --- |"]
+    for row in d["sweep"]:
+        mins = "; ".join(f"({m['m']:.3f}, {m['s']:.3f}, {m['kl']:.4f}){'*' if m['is_global'] else ''}"
+                         for m in row["minima"])
+        md.append(f"| {row['a']:.2f} | {mins} |")
+    md.append("")
+    return md
 

@@ -19,15 +19,15 @@ def _cmd_report(args) -> int:
     from .report import write_report
     from .suite import all_checks
 
-    results, extras = [], {}
+    results, parts = [], []
     bar = tqdm(all_checks(full=args.full), desc="theory checks", unit="check")
     for name, run in bar:
         bar.set_postfix_str(name)
         res, extra = run()
         results.extend(res)
-        extras.update(extra)
+        parts.extend(extra)
     write_figure1(DEFAULT_MIXTURE, args.out)
-    path = write_report(results, args.out, "w2s-theory report" + (" --full" if args.full else ""), extras)
+    path = write_report(results, args.out, "w2s-theory report" + (" --full" if args.full else ""), parts)
     bad = [r for r in results if r.violations]
     for r in results:
         print(f"{r.item:<48} instances {r.instances:>6}  violations {r.violations:>3}  {r.tightness}")

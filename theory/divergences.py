@@ -21,7 +21,7 @@ import numpy as np
 from core.errors import InvalidInputError
 from core.numerics import ce, entropy, expected_kl, gamma_floor, logit, sigmoid
 
-ROW_SUM_TOL = 1e-9  # how far a row may sum from 1 before it is rejected
+from .tolerances import ROW_SUM_TOL
 
 
 # ---------------------------------------------------------------------------------------------- validation

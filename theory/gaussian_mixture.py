@@ -24,11 +24,12 @@ from scipy.optimize import brentq, minimize, minimize_scalar
 
 from core.errors import InvalidInputError
 
+from .tolerances import FIGURE1_GRAD_TOL
+
 T_RANGE = 14.0  # integrate t over [-14, 14]: the normal mass outside is below 1e-43
 QUAD_OPTS = {"epsabs": 1e-13, "epsrel": 1e-12, "limit": 400}
 LOG_2PI_E = math.log(2 * math.pi * math.e)
 A_RANGE_THREE_MINIMA = (2.42, 4.0)  # THEORY.md R7: exactly three local minima for a in this range
-GRAD_TOL = 1e-7  # a reverse-KL local minimum is accepted when |grad| <= this (quadrature noise ~1e-12)
 
 
 @dataclass(frozen=True)
@@ -186,7 +187,7 @@ def reverse_local_minima(mix: Mixture, starts=None, dedupe_tol: float = 1e-4) ->
             continue
         grad = float(np.linalg.norm(reverse_kl_grad(mix, m, ls)))
         eig = np.linalg.eigvalsh(reverse_kl_hessian(mix, m, ls))
-        if grad <= GRAD_TOL and eig.min() > 0:  # saddles and unconverged runs are not minima
+        if grad <= FIGURE1_GRAD_TOL and eig.min() > 0:  # saddles and unconverged runs are not minima
             found.append(LocalMinimum(m, math.exp(ls), reverse_kl(mix, m, ls), grad, (float(eig[0]), float(eig[1]))))
     if not found:
         return []

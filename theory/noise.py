@@ -10,12 +10,14 @@ reverse - forward.
 from __future__ import annotations
 
 from dataclasses import replace
+from pathlib import Path
 
 import numpy as np
 from scipy import stats
 
 from core.numerics import expected_kl
 
+from .check_result import ReportPart
 from .families import label_noise, logit_noise_teacher, random_realizable_instance
 from .last_layer import fit_students
 
@@ -23,13 +25,15 @@ RHOS = (0.0, 0.1, 0.2, 0.3, 0.4, 0.5)
 
 
 def mean_ci(x, level: float = 0.95) -> tuple[float, float, float]:
-    """(mean, low, high): Student-t interval over instances."""
+    """(mean, low, high): Student-t interval over instances (scipy.stats.ttest_1samp)."""
     x = np.asarray(x, np.float64)
     m = float(x.mean())
     if len(x) < 2:
         return m, float("nan"), float("nan")
-    h = float(stats.t.ppf(0.5 + level / 2, len(x) - 1) * x.std(ddof=1) / np.sqrt(len(x)))
-    return m, m - h, m + h
+    if np.all(x == x[0]):  # no spread: the interval is the point (scipy's would be nan)
+        return m, m, m
+    ci = stats.ttest_1samp(x, 0.0).confidence_interval(level)
+    return m, float(ci.low), float(ci.high)
 
 
 def accuracy(f_star: np.ndarray, f: np.ndarray, w: np.ndarray) -> float:
@@ -65,3 +69,26 @@ def label_noise_sweep(instances: int = 30, rhos=RHOS, seed: int = 4) -> dict:
         rows.append(row)
     return {"rhos": list(rhos), "instances": instances, "rows": rows, "uncertified": uncertified,
             "raw": {str(rho): rec[rho] for rho in rhos}}
+
+
+def label_noise_part(sweep: dict) -> ReportPart:
+    """The label-noise table (R9) and its plot, as a report part."""
+    return ReportPart(60, "label_noise", sweep, render_label_noise)
+
+
+def _ci(t) -> str:
+    return f"{t[0]:.4f} [{t[1]:.4f}, {t[2]:.4f}]"
+
+
+def render_label_noise(noise: dict, out: Path) -> list[str]:
+    from . import plots
+
+    plots.plot_label_noise(noise, out / "label_noise.png")
+    md = ["## Weak-label noise (R9)", "", f"{noise['instances']} paired instances per rate (k = 2, simplex head); "
+          "mean [95 % CI].", "", "| rho | teacher KL(F*,.) | forward KL(F*,.) | reverse KL(F*,.) | reverse - forward KL "
+          "| forward acc | reverse acc |", "| --- | --- | --- | --- | --- | --- | --- |"]
+    for r in noise["rows"]:
+        md.append(f"| {r['rho']} | {_ci(r['teacher']['kl'])} | {_ci(r['forward']['kl'])} | {_ci(r['reverse']['kl'])} "
+                  f"| {_ci(r['reverse_minus_forward']['kl'])} | {_ci(r['forward']['acc'])} | {_ci(r['reverse']['acc'])} |")
+    md += ["", "![label noise](label_noise.png)", ""]
+    return md

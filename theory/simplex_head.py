@@ -30,9 +30,9 @@ from core.errors import InvalidInputError
 
 from .barrier import barrier_solve, fraction_to_boundary
 from .divergences import check_distributions, check_gamma, check_weights
+from .tolerances import REQUIRED_GAP_REL
 
 OBJECTIVES = ("reverse_kl", "forward_kl", "reverse_ce")
-REQUIRED_GAP_REL = 1e-10  # certified when g <= 1e-10 * max(1, J)
 
 
 def _terms(objective: str, F: np.ndarray, T: np.ndarray, w: np.ndarray):

@@ -21,8 +21,8 @@ from core.errors import InvalidInputError
 from core.numerics import gamma_floor
 
 from .divergences import check_distributions, check_gamma, check_weights
+from .tolerances import NONCONVEX_AGREE_STARTS, NONCONVEX_AGREE_TOL, SOFTMAX_GRAD_TOL
 
-AGREE_TOL = 1e-10
 
 
 def predict(V: np.ndarray, Phi: np.ndarray, gamma: float = 0.0) -> np.ndarray:
@@ -40,9 +40,9 @@ class SoftmaxSolution:
     grad_norm: float
     gamma: float  # 0 for the unfloored forward student
     starts: int = 1
-    agreeing: int = 1  # starts within AGREE_TOL of the best value
+    agreeing: int = 1  # starts within NONCONVEX_AGREE_TOL of the best value
 
-    def certified(self, grad_tol: float = 1e-9, agree: int = 10) -> bool:
+    def certified(self, grad_tol: float = SOFTMAX_GRAD_TOL, agree: int = NONCONVEX_AGREE_STARTS) -> bool:
         if self.objective == "forward_kl":
             return self.grad_norm <= grad_tol
         return self.agreeing >= min(agree, self.starts) and self.grad_norm <= 1e-6
@@ -127,7 +127,7 @@ def fit_softmax_reverse(Phi, T, gamma: float, weights=None, starts: int = 12, se
                        options={"maxiter": 20000, "ftol": 1e-16, "gtol": 1e-12, "maxcor": 30})
         runs.append((float(res.fun), res.x))
     best_val, best_x = min(runs, key=lambda r: r[0])
-    agreeing = sum(abs(v - best_val) <= AGREE_TOL for v, _ in runs)
+    agreeing = sum(abs(v - best_val) <= NONCONVEX_AGREE_TOL for v, _ in runs)
     J, grad = _reverse_terms(best_x, Phi, T, w, k, g)
     V = _full(best_x, k, p)
     return SoftmaxSolution(V, predict(V, Phi, g), "reverse_kl", J, float(np.linalg.norm(grad)), g, len(runs),
