@@ -186,8 +186,10 @@ def setup_logging(verbose: int, quiet: bool) -> None:
 def main(argv=None) -> int:
     args = build_parser().parse_args(argv)
     setup_logging(args.verbose, args.quiet)
+    from tqdm.contrib.logging import logging_redirect_tqdm
+
     try:
-        with warnings.catch_warnings():
+        with warnings.catch_warnings(), logging_redirect_tqdm():
             warnings.simplefilter("default")
             return args.func(args)
     except InvalidInputError as exc:

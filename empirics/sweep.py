@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import logging
 import time
 import traceback
 from pathlib import Path
@@ -15,18 +14,19 @@ from core.io import atomic_write_text
 
 from .config import Sweep
 from .grid import student_specs, with_dependencies
+from .logs import get_logger
 from .pipeline import Pipeline
 from .run_folder import process_roles
 from .summary import summarize
 
-log = logging.getLogger(__name__)
+log = get_logger(__name__)
 
 
 def planned_runs(sw: Sweep):
     return with_dependencies(student_specs(sw.grid, sw.experiment.mode), sw.experiment.mode)
 
 
-def run_sweep(sw: Sweep, out: str | Path, log=log.info) -> dict:
+def run_sweep(sw: Sweep, out: str | Path) -> dict:
     """Run every run of the sweep that is not finished; a failing run is recorded and the sweep goes on."""
     out = Path(out)
     main, barrier = process_roles()
@@ -34,10 +34,10 @@ def run_sweep(sw: Sweep, out: str | Path, log=log.info) -> dict:
     if main:
         out.mkdir(parents=True, exist_ok=True)
         atomic_write_text(out / "sweep.json", json.dumps(sw.to_json(), indent=2))
-    pipe = Pipeline(sw.experiment, out, log=lambda m: tqdm.write(m) if main else None)
+    pipe = Pipeline(sw.experiment, out)
     runs = planned_runs(sw)
     done = sum(pipe.folders.finished(r) for r in runs)
-    log(f"{len(runs)} runs ({done} already finished) -> {out}")
+    log.info("%d runs (%d already finished) -> %s", len(runs), done, out)
     failures, t0 = [], time.time()
     for r in tqdm(runs, desc="sweep", unit="run", disable=not main):
         if pipe.folders.finished(r):
@@ -50,7 +50,7 @@ def run_sweep(sw: Sweep, out: str | Path, log=log.info) -> dict:
             failures.append({"run": r.name, "error": f"{type(exc).__name__}: {exc}", "traceback": traceback.format_exc()})
             if main:
                 atomic_write_text(out / "failures.json", json.dumps(failures, indent=2))
-            log(f"run {r.name} failed: {type(exc).__name__}: {exc}")
+            log.error("run %s failed: %s: %s", r.name, type(exc).__name__, exc)
     barrier()
     summary = summarize(out) if main else {"rows": [], "warnings": [], "runs": 0, "not_main_process": True}
     summary["wall_seconds"] = time.time() - t0

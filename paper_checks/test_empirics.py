@@ -34,9 +34,8 @@ def _tiny_sweeps(base: Path) -> list[Path]:
     os.environ["W2S_CACHE"] = str(base / "cache")
     ll, fine = base / "tiny-last-layer", base / "tiny-finetune"
     run_sweep(tiny_sweep(data, "last_layer", 32, ["tiny-bert:tiny-qwen2"], LOSSES, ["logistic", "simplex"], [0, 1],
-                         ["none", "flip:0.25"], head_steps=300), ll, log=lambda m: None)
-    run_sweep(tiny_sweep(data, "finetune", 32, ["tiny-gpt2:tiny-gpt-neox"], ["forward_ce", "forward_kl"]), fine,
-              log=lambda m: None)
+                         ["none", "flip:0.25"], head_steps=300), ll)
+    run_sweep(tiny_sweep(data, "finetune", 32, ["tiny-gpt2:tiny-gpt-neox"], ["forward_ce", "forward_kl"]), fine)
     return [ll, fine]
 
 

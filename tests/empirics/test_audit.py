@@ -40,7 +40,7 @@ def test_audit_command_end_to_end(data_dir, tmp_path, capsys):
     out = tmp_path / "res"
     sw = tiny_sweep(data_dir, "last_layer", 24, ["tiny-bert:tiny-qwen2"], ["forward_kl", "reverse_kl"],
                     ["logistic", "simplex"], noises=["none", "flip:0.25"])
-    run_sweep(sw, out, log=lambda m: None)
+    run_sweep(sw, out)
     assert main(["audit", str(out), "--planted"]) == 0
     for name in ("audit.md", "audit.json", "claims.md", "claims.json", "planted.md", "gain_vs_disagreement.png",
                  "accuracy_per_loss.png", "accuracy_vs_noise.png"):

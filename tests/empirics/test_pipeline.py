@@ -17,7 +17,7 @@ from .fixtures import tiny_sweep
 @pytest.mark.parametrize("weak, strong", [("tiny-gpt2", "tiny-gpt-neox"), ("tiny-gpt-neox", "tiny-qwen2")])
 def test_finetune_end_to_end_every_loss(data_dir, tmp_path, weak, strong):
     out = tmp_path / "res"
-    summary = run_sweep(tiny_sweep(data_dir, pairs=[f"{weak}:{strong}"], losses=LOSSES), out, log=lambda m: None)
+    summary = run_sweep(tiny_sweep(data_dir, pairs=[f"{weak}:{strong}"], losses=LOSSES), out)
     assert summary["failures"] == 0 and summary["runs"] == len(LOSSES) + 2
     for loss in LOSSES:
         d = out / RunSpec("student", strong, 0, "full", loss, weak).name
@@ -40,7 +40,7 @@ def test_last_layer_both_heads_and_forward_kl_equals_forward_ce(data_dir, tmp_pa
     out = tmp_path / "res"
     sw = tiny_sweep(data_dir, "last_layer", pairs=["tiny-bert:tiny-qwen2"],
                     losses=["forward_ce", "forward_kl", "reverse_kl", "confidence"], heads=["logistic", "simplex"])
-    summary = run_sweep(sw, out, log=lambda m: None)
+    summary = run_sweep(sw, out)
     assert summary["failures"] == 0
     assert (cache_dir() / "features").is_dir() and len(list((cache_dir() / "features").glob("*.npz"))) == 6
     assert not (out / RunSpec("student", "tiny-qwen2", 0, "simplex", "confidence", "tiny-bert").name).exists()
@@ -69,7 +69,7 @@ def test_crash_and_resume_loses_and_recomputes_nothing_finished(data_dir, tmp_pa
 
     monkeypatch.setattr(Pipeline, "_fit_predict", crashing)
     with pytest.raises(KeyboardInterrupt):
-        run_sweep(sw, out, log=lambda m: None)
+        run_sweep(sw, out)
     finished = {p.parent.name: p.read_text() for p in out.glob("*/metrics.json")}
     assert len(finished) == 3
     partial = out / RunSpec("student", "tiny-qwen2", 0, "full", "reverse_kl", "tiny-gpt2").name
@@ -77,7 +77,7 @@ def test_crash_and_resume_loses_and_recomputes_nothing_finished(data_dir, tmp_pa
     (partial / "config.json").write_text("{}")  # a half-written run without metrics.json is redone
     calls.clear()
     monkeypatch.setattr(Pipeline, "_fit_predict", lambda self, *a, **k: (calls.append(a), original(self, *a, **k))[1])
-    summary = run_sweep(sw, out, log=lambda m: None)
+    summary = run_sweep(sw, out)
     total = 2 + 3 * 2
     assert summary["failures"] == 0 and len(calls) == total - 3
     assert all((out / name / "metrics.json").read_text() == text for name, text in finished.items())
@@ -87,8 +87,8 @@ def test_crash_and_resume_loses_and_recomputes_nothing_finished(data_dir, tmp_pa
 def test_same_seed_same_numbers(data_dir, tmp_path):
     sw = tiny_sweep(data_dir, losses=["reverse_kl"], noises=["flip:0.25"])
     a, b = tmp_path / "a", tmp_path / "b"
-    run_sweep(sw, a, log=lambda m: None)
-    run_sweep(sw, b, log=lambda m: None)
+    run_sweep(sw, a)
+    run_sweep(sw, b)
     for d in a.iterdir():
         if d.is_dir():
             assert (d / "predictions_test.jsonl").read_text() == (b / d.name / "predictions_test.jsonl").read_text()
@@ -141,7 +141,7 @@ def test_two_processes_through_torchrun_train_together_and_write_once(data_dir, 
 def test_resuming_into_a_folder_of_another_experiment_is_refused(data_dir, tmp_path):
     out = tmp_path / "res"
     sw = tiny_sweep(data_dir)
-    run_sweep(sw, out, log=lambda m: None)
-    run_sweep(sw.with_options({"losses": ["forward_ce", "reverse_kl"]}), out, log=lambda m: None)  # a larger grid
+    run_sweep(sw, out)
+    run_sweep(sw.with_options({"losses": ["forward_ce", "reverse_kl"]}), out)  # a larger grid
     with pytest.raises(InvalidInputError, match="different experiment.*n_pairs"):
-        run_sweep(sw.with_options({"n_pairs": 8}), out, log=lambda m: None)
+        run_sweep(sw.with_options({"n_pairs": 8}), out)
