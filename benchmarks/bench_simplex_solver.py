@@ -17,9 +17,9 @@ from pathlib import Path
 import numpy as np
 from scipy.optimize import minimize
 
+from core.io import environment
 from theory.divergences import floor
 from theory.families import make_domain, simplex_representation, simplex_truth
-from core.io import environment
 from theory.simplex_head import frank_wolfe_gap, objective_and_gradient, solve_simplex
 
 

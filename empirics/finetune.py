@@ -11,6 +11,7 @@ same command with ``accelerate launch`` (DDP, or FSDP via an accelerate config f
 from __future__ import annotations
 
 import math
+
 import numpy as np
 import torch
 from tqdm.auto import tqdm

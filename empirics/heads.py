@@ -20,13 +20,13 @@ import numpy as np
 import torch
 from scipy.cluster.vq import kmeans2
 
+from core.errors import LossError
 from core.numerics import gamma_floor
 from theory.binary_head import BinarySolution, solve_binary
 
-from core.errors import LossError
-
 from .config import CONVEX_FIXED_OBJECTIVES
 from .losses import Loss
+
 
 @dataclass
 class Standardizer:

@@ -8,7 +8,6 @@ z = r(first) - r(second).
 
 from __future__ import annotations
 
-import os
 import shutil
 from pathlib import Path
 

@@ -10,8 +10,8 @@ from hypothesis import given, settings
 
 from theory import bounds, checks
 from theory.divergences import floor
-from theory.tolerances import FP_INEQUALITY_SLACK, HIGH_PRECISION_REL
 from theory.suite import SIZES
+from theory.tolerances import FP_INEQUALITY_SLACK, HIGH_PRECISION_REL
 
 SIZE = SIZES["default"]
 

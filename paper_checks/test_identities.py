@@ -6,8 +6,8 @@ import pytest
 from core.numerics import logit
 from theory import checks
 from theory.divergences import grad_forward, grad_reverse_ce, grad_reverse_kl
-from theory.tolerances import GRADIENT_TOL, IDENTITY_TOL
 from theory.suite import SIZES
+from theory.tolerances import GRADIENT_TOL, IDENTITY_TOL
 
 SIZE = SIZES["default"]
 

@@ -18,9 +18,8 @@ from .divergences import grad_forward, grad_reverse_ce, grad_reverse_kl
 from .instances import random_bound_instance
 from .tolerances import (
     ADVERSARIAL_ATTAINED,
-    FIGURE1_GRAD_TOL,
-    WITNESS_REL,
     FIGURE1_FIT_TOL,
+    FIGURE1_GRAD_TOL,
     FIGURE1_MODE_MEAN_TOL,
     FIGURE1_MODE_SD_REL,
     FIGURE1_SEPARATION_TOL,
@@ -28,6 +27,7 @@ from .tolerances import (
     GRADIENT_TOL,
     HIGH_PRECISION_REL,
     IDENTITY_TOL,
+    WITNESS_REL,
 )
 
 GAMMAS = (1e-4, 1e-3, 1e-2, 0.05, 0.1, 0.2)

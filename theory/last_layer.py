@@ -20,7 +20,6 @@ from .simplex_head import SimplexSolution, solve_simplex
 from .tolerances import CERTIFIED_SLACK, MIN_DISAGREEMENT, MIN_TEACHER_ERROR
 
 
-
 def non_degenerate(f_star, f_w, f_sw, w) -> bool:
     return expected_kl(f_sw, f_w, w) >= MIN_DISAGREEMENT and expected_kl(f_star, f_w, w) >= MIN_TEACHER_ERROR
 

@@ -24,7 +24,6 @@ from .divergences import check_distributions, check_gamma, check_weights
 from .tolerances import NONCONVEX_AGREE_STARTS, NONCONVEX_AGREE_TOL, SOFTMAX_GRAD_TOL
 
 
-
 def predict(V: np.ndarray, Phi: np.ndarray, gamma: float = 0.0) -> np.ndarray:
     """(1 - k gamma) softmax(Phi V^T) + gamma; gamma = 0 is the unfloored family."""
     k = V.shape[0]

@@ -3,8 +3,8 @@
 import numpy as np
 import pytest
 
-from empirics import heads
 from core.errors import LossError
+from empirics import heads
 from empirics.losses import get_loss
 
 

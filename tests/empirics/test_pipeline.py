@@ -1,6 +1,7 @@
 """The pipeline end to end on tiny random models: every loss, both modes, crash-and-resume, determinism."""
 
 import json
+
 import numpy as np
 import pytest
 
