@@ -1,15 +1,16 @@
 """Benchmark: full fine-tuning step throughput, this suite's loop against a lineage-style reference loop.
 
-Ours: a batch of B pairs, sorted by length and run in groups of g pairs (each group one forward pass with both texts
-of each pair, padded to the group's longest text), one loss over the whole batch, one backward, one optimiser step;
-"ours_one_pass" is the same with the whole batch in one forward pass (what runs under DDP); "ours_bf16" adds bf16
-autocast, which CPUs with native bf16 (avx512_bf16, AMX) run much faster (fine-tuning's --bf16 on).
-Reference (the style of the group's lineage code): a minibatch of one with gradient accumulation over the same B
-pairs, two separate forward passes per pair (first text, then second), fp32. Same model, data, batch and
-optimiser; both use dynamic padding (the reference pads nothing: one text at a time). Reports pairs/s and the
-speed-up; writes results/benchmarks/finetune_step.json.
+Ours: a batch of B pairs, sorted by length and run in groups of g pairs (each group one forward pass with both
+texts of each pair, padded to the group's longest text), one loss over the whole batch, one backward, one
+optimiser step; "ours_one_pass" is the same with the whole batch in one forward pass (what runs under DDP);
+"ours_bf16" adds bf16 autocast, which CPUs with native bf16 (avx512_bf16, AMX) run much faster (fine-tuning's
+--bf16 on). Reference (the style of the group's lineage code): a minibatch of one with gradient accumulation
+over the same B pairs, two separate forward passes per pair (first text, then second), fp32. Same model, data,
+batch and optimiser; both use dynamic padding (the reference pads nothing: one text at a time). Reports
+pairs/s and the speed-up; writes results/benchmarks/finetune_step.json.
 
-    python benchmarks/bench_finetune_step.py [--model all-MiniLM-L6-v2] [--batch 8] [--steps 4] [--data-dir DIR]
+    python benchmarks/bench_finetune_step.py [--model all-MiniLM-L6-v2] [--batch 8] [--steps 4] \
+        [--data-dir DIR]
 """
 
 from __future__ import annotations
@@ -30,7 +31,9 @@ from empirics.pipeline import run_environment as environment
 
 def our_step(model, tok, pairs, labels, loss, opt, max_length, group_pairs=None, bf16=False):
     with torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
-        z = batch_pair_logits(model, tok, [p.first for p in pairs], [p.second for p in pairs], max_length, group_pairs)
+        z = batch_pair_logits(
+            model, tok, [p.first for p in pairs], [p.second for p in pairs], max_length, group_pairs
+        )
         value = loss(z, labels)
     value.backward()
     opt.step()
@@ -38,7 +41,7 @@ def our_step(model, tok, pairs, labels, loss, opt, max_length, group_pairs=None,
 
 
 def reference_step(model, tok, pairs, labels, loss, opt, max_length):
-    for p, y in zip(pairs, labels):  # minibatch of one, gradient accumulation
+    for p, y in zip(pairs, labels, strict=True):  # minibatch of one, gradient accumulation
         r = []
         for text in (p.first, p.second):  # two separate forward passes per pair
             enc = tok([text], truncation=True, max_length=max_length, return_tensors="pt")
@@ -69,13 +72,23 @@ def main():
     args = ap.parse_args()
     pairs = load_split("jsonl", "train_w2s", args.data_dir, args.batch * (args.steps + 1))
     labels = torch.tensor([float(p.label) for p in pairs])
-    batches = [(pairs[i : i + args.batch], labels[i : i + args.batch]) for i in range(0, len(pairs), args.batch)]
+    batches = [
+        (pairs[i : i + args.batch], labels[i : i + args.batch]) for i in range(0, len(pairs), args.batch)
+    ]
     loss = get_loss("forward_ce")
-    result = {"model": args.model, "batch_pairs": args.batch, "timed_steps": args.steps, "max_length": args.max_length,
-              "threads": torch.get_num_threads()}
-    variants = [("ours", lambda *a: our_step(*a, group_pairs=args.group_pairs)),
-                ("ours_bf16", lambda *a: our_step(*a, group_pairs=args.group_pairs, bf16=True)),
-                ("ours_one_pass", our_step), ("reference", reference_step)]
+    result = {
+        "model": args.model,
+        "batch_pairs": args.batch,
+        "timed_steps": args.steps,
+        "max_length": args.max_length,
+        "threads": torch.get_num_threads(),
+    }
+    variants = [
+        ("ours", lambda *a: our_step(*a, group_pairs=args.group_pairs)),
+        ("ours_bf16", lambda *a: our_step(*a, group_pairs=args.group_pairs, bf16=True)),
+        ("ours_one_pass", our_step),
+        ("reference", reference_step),
+    ]
     for name, step in variants:
         torch.manual_seed(0)
         backbone, tok, s = load_backbone(args.model)
@@ -83,16 +96,23 @@ def main():
         seconds = timed(step, model, tok, batches, loss, args.max_length)
         result[f"{name}_seconds"] = seconds
         result[f"{name}_pairs_per_second"] = args.batch * args.steps / seconds
-        print(f"{name:>9}: {args.batch * args.steps / seconds:.2f} pairs/s ({seconds / args.steps:.2f} s per step)")
+        print(
+            f"{name:>9}: {args.batch * args.steps / seconds:.2f} pairs/s ({seconds / args.steps:.2f} s per "
+            "step)"
+        )
     result["speedup"] = result["reference_seconds"] / result["ours_seconds"]
     result["speedup_one_pass"] = result["reference_seconds"] / result["ours_one_pass_seconds"]
     result["speedup_bf16"] = result["reference_seconds"] / result["ours_bf16_seconds"]
-    result["mean_tokens_per_text"] = float(np.mean([len(tok(t)["input_ids"]) for p in pairs for t in (p.first, p.second)]))
+    result["mean_tokens_per_text"] = float(
+        np.mean([len(tok(t)["input_ids"]) for p in pairs for t in (p.first, p.second)])
+    )
     result["environment"] = environment()
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / "finetune_step.json").write_text(json.dumps(result, indent=2))
-    print(f"speed-up fp32 {result['speedup']:.2f}x, bf16 autocast {result['speedup_bf16']:.2f}x, one pass fp32 "
-          f"{result['speedup_one_pass']:.2f}x (goal >= 2x)")
+    print(
+        f"speed-up fp32 {result['speedup']:.2f}x, bf16 autocast {result['speedup_bf16']:.2f}x, one pass fp32 "
+        f"{result['speedup_one_pass']:.2f}x (goal >= 2x)"
+    )
 
 
 if __name__ == "__main__":

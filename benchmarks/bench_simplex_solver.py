@@ -47,10 +47,21 @@ def slsqp_curve(H, T, w, gamma, maxiter=1000):
         J, G = objective_and_gradient("reverse_kl", W, H, T, w)
         curve.append((time.perf_counter() - t0, frank_wolfe_gap(G, W, gamma), J))
 
-    cons = {"type": "eq", "fun": lambda x: x.reshape(k, d).sum(0) - 1,
-            "jac": lambda x: np.kron(np.ones((1, k)), np.eye(d))}
-    minimize(fun, np.full(k * d, 1 / k), jac=True, method="SLSQP", bounds=[(gamma, 1)] * (k * d),
-             constraints=[cons], callback=callback, options={"ftol": 1e-16, "maxiter": maxiter})
+    cons = {
+        "type": "eq",
+        "fun": lambda x: x.reshape(k, d).sum(0) - 1,
+        "jac": lambda x: np.kron(np.ones((1, k)), np.eye(d)),
+    }
+    minimize(
+        fun,
+        np.full(k * d, 1 / k),
+        jac=True,
+        method="SLSQP",
+        bounds=[(gamma, 1)] * (k * d),
+        constraints=[cons],
+        callback=callback,
+        options={"ftol": 1e-16, "maxiter": maxiter},
+    )
     return curve
 
 
@@ -69,12 +80,22 @@ def main():
         sol = solve_simplex(H, T, gamma, "reverse_kl", w)
         times.append(time.perf_counter() - t0)
     curve = slsqp_curve(H, T, w, gamma)
-    result = {"m": args.m, "d": args.d, "k": args.k, "gamma": gamma, "ours_seconds": times,
-              "ours_median_seconds": float(np.median(times)), "ours_gap": sol.gap, "ours_value": sol.value,
-              "ours_certified": sol.certified, "ours_newton_steps": sol.newton_steps,
-              "slsqp_curve": [{"seconds": t, "gap": g, "value": J} for t, g, J in curve],
-              "slsqp_final_gap": curve[-1][1] if curve else None, "slsqp_seconds": curve[-1][0] if curve else None,
-              "environment": environment()}
+    result = {
+        "m": args.m,
+        "d": args.d,
+        "k": args.k,
+        "gamma": gamma,
+        "ours_seconds": times,
+        "ours_median_seconds": float(np.median(times)),
+        "ours_gap": sol.gap,
+        "ours_value": sol.value,
+        "ours_certified": sol.certified,
+        "ours_newton_steps": sol.newton_steps,
+        "slsqp_curve": [{"seconds": t, "gap": g, "value": J} for t, g, J in curve],
+        "slsqp_final_gap": curve[-1][1] if curve else None,
+        "slsqp_seconds": curve[-1][0] if curve else None,
+        "environment": environment(),
+    }
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / "simplex_solver.json").write_text(json.dumps(result, indent=2))
     import matplotlib
@@ -84,7 +105,9 @@ def main():
 
     fig, ax = plt.subplots(figsize=(6, 4))
     if curve:
-        ax.semilogy([c[0] for c in curve], [max(c[1], 1e-17) for c in curve], ".-", label="SLSQP (analytic gradient)")
+        ax.semilogy(
+            [c[0] for c in curve], [max(c[1], 1e-17) for c in curve], ".-", label="SLSQP (analytic gradient)"
+        )
     ax.semilogy([np.median(times)], [max(sol.gap, 1e-17)], "r*", ms=14, label="barrier Newton (this suite)")
     ax.axhline(1e-10 * max(1, sol.value), color="k", ls=":", label="certified: g <= 1e-10 max(1, J)")
     ax.set_xlabel("seconds")
@@ -93,8 +116,11 @@ def main():
     ax.legend(fontsize=8)
     fig.tight_layout()
     fig.savefig(args.out / "simplex_solver.png", dpi=150)
-    print(f"ours: median {np.median(times):.3f} s over {args.repeats}, gap {sol.gap:.2e}, certified {sol.certified}, "
-          f"{sol.newton_steps} Newton steps")
+    print(
+        f"ours: median {np.median(times):.3f} s over {args.repeats}, gap {sol.gap:.2e}, certified "
+        f"{sol.certified}, "
+        f"{sol.newton_steps} Newton steps"
+    )
     if curve:
         print(f"SLSQP: {curve[-1][0]:.2f} s, {len(curve)} iterations, final gap {curve[-1][1]:.2e}")
         for target in (1e-4, 1e-6, 1e-8, 1e-10):

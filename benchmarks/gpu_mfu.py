@@ -1,11 +1,14 @@
-"""GPU benchmark (needs CUDA): bf16 full fine-tuning of a GPT-2-large-sized, randomly initialised reward model.
+"""GPU benchmark (needs CUDA): bf16 full fine-tuning of a GPT-2-large-sized, randomly initialised reward
+model.
 
-No gradient checkpointing. Fixed-length random token batches (no padding), both texts of each pair in one forward
-pass, Adam, bf16 autocast with fp32 master weights. Reports tokens/s, MFU = 6 N tokens/s / 989 TFLOP/s (H100/H200
-dense bf16 peak) and against a measured matmul peak (default 790 TFLOP/s, or --measure-peak), and peak memory.
-Prints the device and the torch / transformers versions first. Sized to finish in a few minutes of device time.
+No gradient checkpointing. Fixed-length random token batches (no padding), both texts of each pair in one
+forward pass, Adam, bf16 autocast with fp32 master weights. Reports tokens/s, MFU = 6 N tokens/s / 989 TFLOP/s
+(H100/H200 dense bf16 peak) and against a measured matmul peak (default 790 TFLOP/s, or --measure-peak), and
+peak memory. Prints the device and the torch / transformers versions first. Sized to finish in a few minutes
+of device time.
 
-    python benchmarks/gpu_mfu.py [--pairs 8] [--seq 512] [--steps 10] [--measure-peak] [--out results/benchmarks]
+    python benchmarks/gpu_mfu.py [--pairs 8] [--seq 512] [--steps 10] [--measure-peak] \
+        [--out results/benchmarks]
 """
 
 from __future__ import annotations
@@ -45,7 +48,10 @@ def main():
 
     from empirics.models import RewardModel
 
-    print(f"device {torch.cuda.get_device_name(0)}; torch {torch.__version__}; transformers {transformers.__version__}")
+    print(
+        f"device {torch.cuda.get_device_name(0)}; torch {torch.__version__}; transformers "
+        f"{transformers.__version__}"
+    )
     cfg = transformers.GPT2Config(n_embd=1280, n_layer=36, n_head=20, n_positions=1024)  # GPT-2 large shape
     torch.manual_seed(0)
     model = RewardModel(transformers.AutoModel.from_config(cfg), "decoder").cuda()
@@ -75,10 +81,20 @@ def main():
     tokens_per_s = 2 * args.pairs * args.seq * args.steps / seconds
     flops = 6 * n_params * tokens_per_s
     peak = matmul_peak() if args.measure_peak else 790e12
-    result = {"device": torch.cuda.get_device_name(0), "torch": torch.__version__, "transformers": transformers.__version__,
-              "params": n_params, "pairs": args.pairs, "seq": args.seq, "steps": args.steps,
-              "tokens_per_second": tokens_per_s, "mfu_vs_989": flops / 989e12, "mfu_vs_matmul_peak": flops / peak,
-              "matmul_peak_flops": peak, "peak_memory_gib": torch.cuda.max_memory_allocated() / 2**30}
+    result = {
+        "device": torch.cuda.get_device_name(0),
+        "torch": torch.__version__,
+        "transformers": transformers.__version__,
+        "params": n_params,
+        "pairs": args.pairs,
+        "seq": args.seq,
+        "steps": args.steps,
+        "tokens_per_second": tokens_per_s,
+        "mfu_vs_989": flops / 989e12,
+        "mfu_vs_matmul_peak": flops / peak,
+        "matmul_peak_flops": peak,
+        "peak_memory_gib": torch.cuda.max_memory_allocated() / 2**30,
+    }
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / "gpu_mfu.json").write_text(json.dumps(result, indent=2))
     print(json.dumps(result, indent=2))

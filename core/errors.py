@@ -1,4 +1,5 @@
-"""The input errors of the suite. Both CLIs turn an :class:`InvalidInputError` into one line and exit status 2."""
+"""The input errors of the suite. Both CLIs turn an :class:`InvalidInputError` into one line and exit status
+2."""
 
 
 class InvalidInputError(ValueError):

@@ -1,8 +1,9 @@
-"""Files: atomic writes (text, arrays), JSONL read and write, loading the runs of a results folder, provenance.
+"""Files: atomic writes (text, arrays), JSONL read and write, loading the runs of a results folder,
+provenance.
 
-Every file the suite writes goes through :func:`atomic_write_text` or :func:`atomic_save_npz`: a temporary file in
-the same folder, then ``os.replace``, so a crash never leaves a half-written file under the final name.
-"""
+Every file the suite writes goes through :func:`atomic_write_text` or :func:`atomic_save_npz`: a temporary
+file in the same folder, then ``os.replace``, so a crash never leaves a half-written file under the final
+name."""
 
 from __future__ import annotations
 
@@ -60,7 +61,9 @@ def read_jsonl(path: str | Path) -> Iterator[tuple[int, object]]:
             try:
                 yield line_no, json.loads(line)
             except json.JSONDecodeError as exc:
-                raise DataError(f"{path}, line {line_no}: malformed JSON ({exc.msg} at column {exc.colno})") from None
+                raise DataError(
+                    f"{path}, line {line_no}: malformed JSON ({exc.msg} at column {exc.colno})"
+                ) from None
 
 
 def read_jsonl_rows(path: str | Path) -> list:
@@ -81,8 +84,16 @@ def load_runs(results: str | Path) -> list[dict]:
 # ---------------------------------------------------------------------------------------------- provenance
 def git_commit() -> str | None:
     try:
-        return subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True, timeout=5,
-                              cwd=Path(__file__).resolve().parent).stdout.strip() or None
+        return (
+            subprocess.run(
+                ["git", "rev-parse", "HEAD"],
+                capture_output=True,
+                text=True,
+                timeout=5,
+                cwd=Path(__file__).resolve().parent,
+            ).stdout.strip()
+            or None
+        )
     except (OSError, subprocess.SubprocessError):
         return None
 
@@ -99,6 +110,11 @@ def package_versions(packages: Iterable[str]) -> dict[str, str | None]:
 
 def environment(packages: Iterable[str] = BASE_PACKAGES) -> dict:
     """Where and with what a result was made (saved next to it)."""
-    return {"git_commit": git_commit(), "python": sys.version.split()[0], "platform": platform.platform(),
-            "cpus": os.cpu_count(), "packages": package_versions(packages),
-            "time_utc": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
+    return {
+        "git_commit": git_commit(),
+        "python": sys.version.split()[0],
+        "platform": platform.platform(),
+        "cpus": os.cpu_count(),
+        "packages": package_versions(packages),
+        "time_utc": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+    }

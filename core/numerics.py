@@ -1,17 +1,28 @@
 """The numerics vocabulary in NumPy (float64): xlogy, KL, CE, entropy, the gamma-floor, sigmoid and logit.
 
 Defined once here, on ``scipy.special``; theory/ and empirics/ import them (the torch twins are in
-:mod:`core.torch_numerics`). Conventions (THEORY.md sections 1-2): a distribution lies on the last axis, 0 log 0 = 0,
-"forward" puts the teacher first. Binary helpers take P(class 1) arrays.
-"""
+:mod:`core.torch_numerics`). Conventions (THEORY.md sections 1-2): a distribution lies on the last axis, 0 log
+0 = 0, "forward" puts the teacher first. Binary helpers take P(class 1) arrays."""
 
 from __future__ import annotations
 
 import numpy as np
 from scipy.special import expit, rel_entr, xlogy
 
-__all__ = ["xlogy", "kl", "kl_bregman", "expected_kl", "ce", "entropy", "gamma_floor", "sigmoid", "logit", "binary_kl",
-           "binary_ce_onehot", "binary_probs"]
+__all__ = [
+    "xlogy",
+    "kl",
+    "kl_bregman",
+    "expected_kl",
+    "ce",
+    "entropy",
+    "gamma_floor",
+    "sigmoid",
+    "logit",
+    "binary_kl",
+    "binary_ce_onehot",
+    "binary_probs",
+]
 
 
 # ---------------------------------------------------------------------------------------------- k classes
@@ -53,10 +64,11 @@ def expected_kl(a, b, weights) -> float:
 
 
 def gamma_floor(p, gamma: float, k: int = 2) -> np.ndarray:
-    """The gamma-floor by mixing with the uniform distribution, p -> (1 - k gamma) p + gamma (THEORY.md section 1).
+    """The gamma-floor by mixing with the uniform distribution, p -> (1 - k gamma) p + gamma (THEORY.md
+    section 1).
 
-    ``p`` holds k-class distributions on its last axis, or, for k = 2, P(class 1) values. No validation: callers
-    that take user input check gamma in (0, 1/k) first (theory.divergences.floor does both)."""
+    ``p`` holds k-class distributions on its last axis, or, for k = 2, P(class 1) values. No validation:
+    callers that take user input check gamma in (0, 1/k) first (theory.divergences.floor does both)."""
     return (1.0 - k * gamma) * np.asarray(p, np.float64) + gamma
 
 
@@ -72,7 +84,8 @@ def logit(p) -> np.ndarray:
 
 
 def binary_probs(z) -> np.ndarray:
-    """(m, 2) class probabilities [1 - s, s] of logits z, s = sigmoid(z), computed without 1 - s cancellation."""
+    """(m, 2) class probabilities [1 - s, s] of logits z, s = sigmoid(z), computed without 1 - s
+    cancellation."""
     z = np.asarray(z, np.float64)
     return np.stack([expit(-z), expit(z)], axis=-1)
 

@@ -1,8 +1,7 @@
 """The numerics vocabulary in torch (the twins of :mod:`core.numerics`), on ``torch.special``.
 
-Losses work from log-probabilities (``logsigmoid`` / ``log_softmax``) so that hard 0/1 labels, |z| up to 1e4 and
-bf16/fp16 inputs stay finite; distributions lie on the last axis.
-"""
+Losses work from log-probabilities (``logsigmoid`` / ``log_softmax``) so that hard 0/1 labels, |z| up to 1e4
+and bf16/fp16 inputs stay finite; distributions lie on the last axis."""
 
 from __future__ import annotations
 

@@ -1,18 +1,19 @@
 """The paper's empirical claims (THEORY.md section 4) as paired comparisons with verdicts.
 
-Each directional claim compares two kinds of student on the same test pairs: per-example correctness differences,
-stratified by (setting, seed), with a paired bootstrap (examples resampled within each stratum). The one-sided
-p-values are Holm-corrected across the claims tested; the minimum detectable effect is (z_0.975 + z_0.8) = 2.80 bootstrap standard
-errors (two-sided 5 %, power 80 %). Verdicts: reproduced (adjusted p < 0.05 in the claimed direction), contradicted
-(adjusted p < 0.05 in the opposite direction), inconclusive (neither, or not testable in these results). The
-equality claim (forward KL = forward CE) is reproduced when the 95 % interval of the difference lies within +-1 point
-and contradicted when it excludes 0. The paper's numbers come from a secondary summary and are unverified.
-"""
+Each directional claim compares two kinds of student on the same test pairs: per-example correctness
+differences, stratified by (setting, seed), with a paired bootstrap (examples resampled within each stratum).
+The one-sided p-values are Holm-corrected across the claims tested; the minimum detectable effect is (z_0.975
++ z_0.8) = 2.80 bootstrap standard errors (two-sided 5 %, power 80 %). Verdicts: reproduced (adjusted p < 0.05
+in the claimed direction), contradicted (adjusted p < 0.05 in the opposite direction), inconclusive (neither,
+or not testable in these results). The equality claim (forward KL = forward CE) is reproduced when the 95 %
+interval of the difference lies within +-1 point and contradicted when it excludes 0. The paper's numbers come
+from a secondary summary and are unverified."""
 
 from __future__ import annotations
 
 import json
 from dataclasses import asdict, dataclass, field
+from itertools import pairwise
 from pathlib import Path
 
 import numpy as np
@@ -39,24 +40,72 @@ class Claim:
 
 
 CLAIMS = (
-    Claim("reverse_kl_beats_forward_kl", "reverse-KL students beat forward-KL students", "reverse_kl", "forward_kl",
-          "clean", paper="GPT-2 on CAI-Harmless, FKL vs RKL: base->medium 89.7 vs 91.5, base->large 93.6 vs 94.2, "
-          "medium->large 93.5 vs 94.1; Qwen2.5 3B->7B 96.2 vs 96.8, 3B->14B 96.4 vs 96.5, 7B->14B 96.8 vs 96.8"),
-    Claim("reverse_ce_beats_forward_ce", "reverse-CE students beat forward-CE students", "reverse_ce", "forward_ce",
-          "clean", paper="GPT-2 on CAI-Harmless, FCE vs RCE: 89.7 vs 91.2, 93.6 vs 93.9, 93.5 vs 93.8"),
-    Claim("forward_kl_equals_forward_ce", "forward-KL and forward-CE students are equally accurate", "forward_kl",
-          "forward_ce", "clean", "equal", paper="GPT-2 on CAI-Harmless: 89.7 = 89.7, 93.6 = 93.6, 93.5 = 93.5"),
-    Claim("reverse_more_robust_to_noise", "under weak-label noise, reverse-KL students beat forward-KL students",
-          "reverse_kl", "forward_kl", "noisy", paper="GPT-2 base->medium, noise 10/20/30/40 %: FKL 90.1/86.3/81.7/72.8 "
-          "vs RKL 92.4/91.3/90.0/80.6"),
-    Claim("confidence_helps", "the confidence loss beats forward CE", "confidence", "forward_ce", "clean",
-          paper="reported qualitatively"),
-    Claim("reverse_confidence_mix_beats_confidence", "reverse confidence CE (reading a: mixed losses) beats "
-          "confidence CE", "reverse_confidence_mix", "confidence", "clean", paper="reported qualitatively"),
-    Claim("reverse_confidence_target_beats_confidence", "reverse confidence CE (reading b: mixed target) beats "
-          "confidence CE", "reverse_confidence_target", "confidence", "clean", paper="reported qualitatively"),
-    Claim("stronger_teacher_stronger_student", "a stronger weak teacher gives a stronger student (same strong model "
-          "and loss)", "stronger teacher", "weaker teacher", "teacher", paper="reported qualitatively"),
+    Claim(
+        "reverse_kl_beats_forward_kl",
+        "reverse-KL students beat forward-KL students",
+        "reverse_kl",
+        "forward_kl",
+        "clean",
+        paper="GPT-2 on CAI-Harmless, FKL vs RKL: base->medium 89.7 vs 91.5, base->large 93.6 vs 94.2, "
+        "medium->large 93.5 vs 94.1; Qwen2.5 3B->7B 96.2 vs 96.8, 3B->14B 96.4 vs 96.5, 7B->14B 96.8 vs 96.8",
+    ),
+    Claim(
+        "reverse_ce_beats_forward_ce",
+        "reverse-CE students beat forward-CE students",
+        "reverse_ce",
+        "forward_ce",
+        "clean",
+        paper="GPT-2 on CAI-Harmless, FCE vs RCE: 89.7 vs 91.2, 93.6 vs 93.9, 93.5 vs 93.8",
+    ),
+    Claim(
+        "forward_kl_equals_forward_ce",
+        "forward-KL and forward-CE students are equally accurate",
+        "forward_kl",
+        "forward_ce",
+        "clean",
+        "equal",
+        paper="GPT-2 on CAI-Harmless: 89.7 = 89.7, 93.6 = 93.6, 93.5 = 93.5",
+    ),
+    Claim(
+        "reverse_more_robust_to_noise",
+        "under weak-label noise, reverse-KL students beat forward-KL students",
+        "reverse_kl",
+        "forward_kl",
+        "noisy",
+        paper="GPT-2 base->medium, noise 10/20/30/40 %: FKL 90.1/86.3/81.7/72.8 vs RKL 92.4/91.3/90.0/80.6",
+    ),
+    Claim(
+        "confidence_helps",
+        "the confidence loss beats forward CE",
+        "confidence",
+        "forward_ce",
+        "clean",
+        paper="reported qualitatively",
+    ),
+    Claim(
+        "reverse_confidence_mix_beats_confidence",
+        "reverse confidence CE (reading a: mixed losses) beats confidence CE",
+        "reverse_confidence_mix",
+        "confidence",
+        "clean",
+        paper="reported qualitatively",
+    ),
+    Claim(
+        "reverse_confidence_target_beats_confidence",
+        "reverse confidence CE (reading b: mixed target) beats confidence CE",
+        "reverse_confidence_target",
+        "confidence",
+        "clean",
+        paper="reported qualitatively",
+    ),
+    Claim(
+        "stronger_teacher_stronger_student",
+        "a stronger weak teacher gives a stronger student (same strong model and loss)",
+        "stronger teacher",
+        "weaker teacher",
+        "teacher",
+        paper="reported qualitatively",
+    ),
 )
 
 
@@ -83,10 +132,16 @@ class ClaimResult:
     def numbers(self) -> str:
         if self.delta is None:
             return self.reason
-        p = (f"Holm p (claimed direction) = {self.p_holm:.3g}, (opposite) = {self.p_opposite_holm:.3g}, "
-             if self.p_holm is not None else "equivalence margin +-1 pt, ")
-        return (f"delta = {100 * self.delta:+.2f} pts, 95 % CI [{100 * self.ci95[0]:+.2f}, {100 * self.ci95[1]:+.2f}], "
-                f"{p}MDE = {100 * self.mde:.2f} pts, {self.strata} strata, {self.examples} paired examples")
+        p = (
+            f"Holm p (claimed direction) = {self.p_holm:.3g}, (opposite) = {self.p_opposite_holm:.3g}, "
+            if self.p_holm is not None
+            else "equivalence margin +-1 pt, "
+        )
+        return (
+            f"delta = {100 * self.delta:+.2f} pts, 95 % CI [{100 * self.ci95[0]:+.2f}, "
+            f"{100 * self.ci95[1]:+.2f}], "
+            f"{p}MDE = {100 * self.mde:.2f} pts, {self.strata} strata, {self.examples} paired examples"
+        )
 
 
 def _test_predictions(rec: dict) -> dict[str, tuple[int, float]]:
@@ -120,7 +175,7 @@ def strata_for(claim: Claim, students: dict, weak_acc: dict) -> list[tuple[np.nd
                 by_target.setdefault((st, head, seed, loss), []).append((weak_acc[w], rec))
         for recs in by_target.values():
             recs.sort(key=lambda t: t[0])
-            for (acc_lo, lo), (acc_hi, hi) in zip(recs, recs[1:]):
+            for (acc_lo, lo), (acc_hi, hi) in pairwise(recs):
                 if acc_hi > acc_lo:
                     strata.append(_paired(hi, lo))
         return strata
@@ -142,9 +197,15 @@ def bootstrap(strata: list[np.ndarray], reps: int = BOOT, seed: int = 0) -> np.n
     def pooled_mean(*samples, axis=-1):
         return sum(w * np.mean(s, axis=axis) for w, s in zip(weights, samples, strict=True))
 
-    res = stats.bootstrap(tuple(strata), pooled_mean, n_resamples=reps, method="percentile", vectorized=True,
-                          batch=max(1, int(2e7 // max(1, sum(len(d) for d in strata)))),
-                          rng=np.random.default_rng(seed))
+    res = stats.bootstrap(
+        tuple(strata),
+        pooled_mean,
+        n_resamples=reps,
+        method="percentile",
+        vectorized=True,
+        batch=max(1, int(2e7 // max(1, sum(len(d) for d in strata)))),
+        rng=np.random.default_rng(seed),
+    )
     return res.bootstrap_distribution
 
 
@@ -160,15 +221,18 @@ def holm(p: list[float]) -> list[float]:
 def evaluate_claims(results: str | Path) -> list[ClaimResult]:
     runs = load_runs(results)
     students = _students(runs)
-    weak_acc = {r["run"]["model"]: r["metrics"]["test"]["accuracy"] for r in runs if r["run"]["role"] == "weak"}
+    weak_acc = {
+        r["run"]["model"]: r["metrics"]["test"]["accuracy"] for r in runs if r["run"]["role"] == "weak"
+    }
     out: list[ClaimResult] = []
     for c in CLAIMS:
         strata = [s for s in strata_for(c, students, weak_acc) if len(s[0])]
         res = ClaimResult(c.key, c.statement, "inconclusive", paper=c.paper)
         if not strata:
-            res.reason = {"teacher": "not testable here: needs two weak models for the same strong model",
-                          "noisy": "not testable here: no noisy settings with both losses"}.get(
-                c.noise, f"not testable here: no settings with both {c.a} and {c.b} students")
+            res.reason = {
+                "teacher": "not testable here: needs two weak models for the same strong model",
+                "noisy": "not testable here: no noisy settings with both losses",
+            }.get(c.noise, f"not testable here: no settings with both {c.a} and {c.b} students")
             out.append(res)
             continue
         diffs = [d for d, _ in strata]
@@ -182,28 +246,44 @@ def evaluate_claims(results: str | Path) -> list[ClaimResult]:
         res.strata, res.examples = len(strata), int(len(pooled))
         res.max_abs_dprob = float(max(dp.max() for _, dp in strata))
         out.append(res)
-    directional = [r for r, c in zip(out, CLAIMS) if c.kind == "greater" and r.delta is not None]
+    directional = [r for r, c in zip(out, CLAIMS, strict=True) if c.kind == "greater" and r.delta is not None]
     if directional:
-        for r, p, q in zip(directional, holm([r.p_one_sided for r in directional]),
-                           holm([r.p_opposite for r in directional])):
+        for r, p, q in zip(
+            directional,
+            holm([r.p_one_sided for r in directional]),
+            holm([r.p_opposite for r in directional]),
+            strict=True,
+        ):
             r.p_holm, r.p_opposite_holm = p, q
             r.verdict = "reproduced" if p < ALPHA else "contradicted" if q < ALPHA else "inconclusive"
-    for r, c in zip(out, CLAIMS):
+    for r, c in zip(out, CLAIMS, strict=True):
         if c.kind == "equal" and r.delta is not None:
             lo, hi = r.ci95
-            r.verdict = ("reproduced" if -EQUIVALENCE_MARGIN <= lo and hi <= EQUIVALENCE_MARGIN
-                         else "contradicted" if lo > 0 or hi < 0 else "inconclusive")
+            r.verdict = (
+                "reproduced"
+                if -EQUIVALENCE_MARGIN <= lo and hi <= EQUIVALENCE_MARGIN
+                else "contradicted"
+                if lo > 0 or hi < 0
+                else "inconclusive"
+            )
     return out
 
 
 def write_claims(results: str | Path) -> list[ClaimResult]:
     results = Path(results)
     claims = evaluate_claims(results)
-    atomic_write_text(results / "audit" / "claims.json", json.dumps([asdict(c) for c in claims], indent=2, default=float))
-    lines = ["# The paper's empirical claims at the scale run", "",
-             f"Paired bootstrap over test pairs stratified by setting and seed ({BOOT} resamples); Holm-corrected "
-             f"one-sided p-values; MDE = minimum detectable effect. Paper numbers: {SECONDARY}.", "",
-             "| claim | verdict | measured (a - b) | paper |", "| --- | --- | --- | --- |"]
+    atomic_write_text(
+        results / "audit" / "claims.json", json.dumps([asdict(c) for c in claims], indent=2, default=float)
+    )
+    lines = [
+        "# The paper's empirical claims at the scale run",
+        "",
+        f"Paired bootstrap over test pairs stratified by setting and seed ({BOOT} resamples); Holm-corrected "
+        f"one-sided p-values; MDE = minimum detectable effect. Paper numbers: {SECONDARY}.",
+        "",
+        "| claim | verdict | measured (a - b) | paper |",
+        "| --- | --- | --- | --- |",
+    ]
     lines += [f"| {c.statement} | **{c.verdict}** | {c.numbers()} | {c.paper} |" for c in claims]
     atomic_write_text(results / "audit" / "claims.md", "\n".join(lines) + "\n")
     return claims

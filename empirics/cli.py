@@ -1,8 +1,7 @@
 """`w2s-empirics`: weak-to-strong training of pairwise reward models, sweeps and their summaries.
 
-The options of ``sweep`` are derived from the dataclasses of :mod:`empirics.config` (``HfArgumentParser``): a given
-option overrides the preset's value in the one section that owns it; nothing is mapped by hand.
-"""
+The options of ``sweep`` are derived from the dataclasses of :mod:`empirics.config` (``HfArgumentParser``): a
+given option overrides the preset's value in the one section that owns it; nothing is mapped by hand."""
 
 from __future__ import annotations
 
@@ -51,7 +50,9 @@ def _cmd_sweep(args) -> int:
     if resolve_data_dir(sw.experiment.data.data_dir) is None:
         for note in sw.notes:
             log.warning("note: %s", note)
-    out = args.out or Path("results") / (Path(args.from_sweep).parent.name if args.from_sweep else args.preset)
+    out = args.out or Path("results") / (
+        Path(args.from_sweep).parent.name if args.from_sweep else args.preset
+    )
     if args.dry_run:
         runs = planned_runs(sw)
         print("\n".join(r.name for r in runs))
@@ -101,7 +102,9 @@ def _cmd_audit(args) -> int:
         planted = planted_truth(results)
         print((out / "planted.md").read_text())
         if not planted["theorem2_holds_in_sample"]:
-            report["failures"].append("planted truth: Theorem 2 violated in sample by the certified reverse-KL student")
+            report["failures"].append(
+                "planted truth: Theorem 2 violated in sample by the certified reverse-KL student"
+            )
     print(f"audit written to {out}")
     return 1 if report["failures"] else 0
 
@@ -129,13 +132,16 @@ def _cmd_prepare(args) -> int:
     for name in args.models:
         path = {"gemma-3-270m": gemma_path, "all-MiniLM-L6-v2": minilm_path}.get(name)
         if path is None:
-            raise InvalidInputError(f"nothing to prepare for {name!r}; packaged models: gemma-3-270m, all-MiniLM-L6-v2")
+            raise InvalidInputError(
+                f"nothing to prepare for {name!r}; packaged models: gemma-3-270m, all-MiniLM-L6-v2"
+            )
         print(f"{name}: {path()}")
     return 0
 
 
 def config_parser() -> argparse.ArgumentParser:
-    """The options of every config dataclass, one group per section, defaults suppressed (the preset's stay)."""
+    """The options of every config dataclass, one group per section, defaults suppressed (the preset's
+    stay)."""
     from transformers import HfArgumentParser
 
     p = HfArgumentParser(SECTIONS, add_help=False)
@@ -147,27 +153,38 @@ def config_parser() -> argparse.ArgumentParser:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = OneLineErrorParser(prog="w2s-empirics", description=__doc__,
-                           formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = OneLineErrorParser(
+        prog="w2s-empirics", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     p.add_argument("-v", "--verbose", action="count", default=0, help="more log output (-vv: debug)")
     p.add_argument("-q", "--quiet", action="store_true", help="warnings and errors only")
     sub = p.add_subparsers(dest="command", required=True, parser_class=OneLineErrorParser)
-    s = sub.add_parser("sweep", parents=[config_parser()],
-                       help="run a preset grid (weak -> strong pairs x losses x seeds x noise), resumably",
-                       description="Run a preset (or a saved sweep.json); every option below overrides the preset's "
-                                   "value. Unset options keep the preset's values.")
+    s = sub.add_parser(
+        "sweep",
+        parents=[config_parser()],
+        help="run a preset grid (weak -> strong pairs x losses x seeds x noise), resumably",
+        description="Run a preset (or a saved sweep.json); every option below overrides the preset's "
+        "value. Unset options keep the preset's values.",
+    )
     s.add_argument("--preset", default="cpu-demo", help=f"one of {', '.join(PRESETS)} (default cpu-demo)")
-    s.add_argument("--from-sweep", metavar="SWEEP_JSON", help="start from a saved sweep.json instead of a preset")
+    s.add_argument(
+        "--from-sweep", metavar="SWEEP_JSON", help="start from a saved sweep.json instead of a preset"
+    )
     s.add_argument("--out", type=Path, help="results folder (default results/<preset>)")
     s.add_argument("--dry-run", action="store_true", help="list the runs and exit")
     s.set_defaults(func=_cmd_sweep)
     m = sub.add_parser("summarize", help="rewrite summary.md/json of a results folder and print the table")
     m.add_argument("results", help="a sweep's results folder")
     m.set_defaults(func=_cmd_summarize)
-    a = sub.add_parser("audit", help="bounds on every run, the claims table and plots, from saved predictions")
+    a = sub.add_parser(
+        "audit", help="bounds on every run, the claims table and plots, from saved predictions"
+    )
     a.add_argument("results", help="a sweep's results folder")
-    a.add_argument("--planted", action="store_true",
-                   help="also the planted-truth experiment (last-layer sweeps; uses the feature cache)")
+    a.add_argument(
+        "--planted",
+        action="store_true",
+        help="also the planted-truth experiment (last-layer sweeps; uses the feature cache)",
+    )
     a.set_defaults(func=_cmd_audit)
     ls = sub.add_parser("list", help="list models, datasets, losses or presets")
     ls.add_argument("what", choices=["models", "datasets", "losses", "presets"])
@@ -196,7 +213,10 @@ def main(argv=None) -> int:
         print(f"w2s-empirics: error: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
-        print("w2s-empirics: interrupted; finished runs are kept, rerun the same command to resume", file=sys.stderr)
+        print(
+            "w2s-empirics: interrupted; finished runs are kept, rerun the same command to resume",
+            file=sys.stderr,
+        )
         return 130
 
 

@@ -1,10 +1,11 @@
-"""Every option of a sweep, in typed dataclasses: the one source of the CLI, the presets, sweep.json and configs.
+"""Every option of a sweep, in typed dataclasses: the one source of the CLI, the presets, sweep.json and
+configs.
 
 The command line is derived from these classes by ``transformers.HfArgumentParser`` (see :mod:`empirics.cli`):
-each field is one option (``--max-length`` for ``SetupConfig.max_length``), its type and help come from here, and
-an option that several stages use (max length, gamma, the training and inference batch sizes) is one field. A
-:class:`Sweep` is saved as ``sweep.json`` and read back by :meth:`Sweep.from_json`. Nothing here imports torch.
-"""
+each field is one option (``--max-length`` for ``SetupConfig.max_length``), its type and help come from here,
+and an option that several stages use (max length, gamma, the training and inference batch sizes) is one
+field. A :class:`Sweep` is saved as ``sweep.json`` and read back by :meth:`Sweep.from_json`. Nothing here
+imports torch."""
 
 from __future__ import annotations
 
@@ -22,8 +23,15 @@ from core.errors import ConfigError, InvalidInputError
 # ---------------------------------------------------------------------------------------------- names
 MODES = ("last_layer", "finetune")
 HEADS = ("logistic", "simplex")  # last-layer heads; fine-tuning trains the "full" model
-LOSSES = ("forward_ce", "forward_kl", "reverse_ce", "reverse_kl", "confidence", "reverse_confidence_mix",
-          "reverse_confidence_target")
+LOSSES = (
+    "forward_ce",
+    "forward_kl",
+    "reverse_ce",
+    "reverse_kl",
+    "confidence",
+    "reverse_confidence_mix",
+    "reverse_confidence_target",
+)
 CONVEX_FIXED_OBJECTIVES = ("forward_ce", "forward_kl", "reverse_ce", "reverse_kl")  # no batch statistics
 DATASETS = {
     "hh-rlhf-harmless": "Anthropic/hh-rlhf harmless-base, single-turn (hub, or a local JSONL folder)",
@@ -43,16 +51,24 @@ def _opt(default=dataclasses.MISSING, help: str = "", **kw):  # noqa: A002 (argp
 def _positive(name: str, value, allow_none: bool = False) -> None:
     if value is None and allow_none:
         return
-    if not isinstance(value, (int, float)) or isinstance(value, bool) or not math.isfinite(value) or value <= 0:
+    if (
+        not isinstance(value, (int, float))
+        or isinstance(value, bool)
+        or not math.isfinite(value)
+        or value <= 0
+    ):
         raise ConfigError(f"--{name.replace('_', '-')} must be a positive finite number, got {value!r}")
 
 
 def _check_choices(section) -> None:
-    """Literal-typed fields hold one of their choices (argparse checks the CLI; this checks presets and JSON)."""
+    """Literal-typed fields hold one of their choices (argparse checks the CLI; this checks presets and
+    JSON)."""
     for name, t in typing.get_type_hints(type(section)).items():
         if typing.get_origin(t) is Literal and getattr(section, name) not in typing.get_args(t):
-            raise ConfigError(f"--{name.replace('_', '-')}: invalid choice: {getattr(section, name)!r} "
-                              f"(choose from {', '.join(typing.get_args(t))})")
+            raise ConfigError(
+                f"--{name.replace('_', '-')}: invalid choice: {getattr(section, name)!r} "
+                f"(choose from {', '.join(typing.get_args(t))})"
+            )
 
 
 # ---------------------------------------------------------------------------------------------- sections
@@ -60,7 +76,9 @@ def _check_choices(section) -> None:
 class DataConfig:
     _argument_group_name = "data"
     dataset: Literal[tuple(DATASETS)] = _opt("hh-rlhf-harmless", "which preference data")
-    data_dir: str | None = _opt(None, "folder of train_gt/train_w2s/test.jsonl (or $W2S_DATA_DIR); else the hub")
+    data_dir: str | None = _opt(
+        None, "folder of train_gt/train_w2s/test.jsonl (or $W2S_DATA_DIR); else the hub"
+    )
     n_pairs: int | None = _opt(None, "pairs per split (default: all)")
     data_seed: int = _opt(0, "seed of each pair's order swap")
 
@@ -74,7 +92,9 @@ class DataConfig:
 @dataclass(frozen=True)
 class SetupConfig:
     _argument_group_name = "setup"
-    mode: Literal[MODES] = _opt("last_layer", "last_layer: heads on frozen features; finetune: full fine-tuning")
+    mode: Literal[MODES] = _opt(
+        "last_layer", "last_layer: heads on frozen features; finetune: full fine-tuning"
+    )
     max_length: int = _opt(512, "max tokens per text (left truncation), in every stage")
     eval_batch_size: int = _opt(16, "texts per inference forward pass (feature extraction and prediction)")
 
@@ -87,11 +107,16 @@ class SetupConfig:
 @dataclass(frozen=True)
 class LossConfig:
     _argument_group_name = "losses"
-    gamma: float = _opt(1e-3, "probability floor of the reverse losses, the metrics and the audit, in (0, 1/2)")
+    gamma: float = _opt(
+        1e-3, "probability floor of the reverse losses, the metrics and the audit, in (0, 1/2)"
+    )
     confidence_alpha_max: float = _opt(0.5, "confidence losses: final weight of the hardened student labels")
-    confidence_warmup_frac: float = _opt(0.2, "confidence losses: fraction of training over which the weight warms up")
+    confidence_warmup_frac: float = _opt(
+        0.2, "confidence losses: fraction of training over which the weight warms up"
+    )
     confidence_schedule: Literal["linear", "burns"] = _opt(
-        "linear", "confidence warm-up: linear ramp, or Burns et al.'s ramp then jump")
+        "linear", "confidence warm-up: linear ramp, or Burns et al.'s ramp then jump"
+    )
 
     def __post_init__(self):
         _check_choices(self)
@@ -100,7 +125,9 @@ class LossConfig:
         if not 0 <= self.confidence_alpha_max <= 1:
             raise ConfigError(f"--confidence-alpha-max must lie in [0, 1], got {self.confidence_alpha_max}")
         if not 0 <= self.confidence_warmup_frac <= 1:
-            raise ConfigError(f"--confidence-warmup-frac must lie in [0, 1], got {self.confidence_warmup_frac}")
+            raise ConfigError(
+                f"--confidence-warmup-frac must lie in [0, 1], got {self.confidence_warmup_frac}"
+            )
 
 
 @dataclass(frozen=True)
@@ -137,12 +164,15 @@ class FinetuneConfig:
 @dataclass(frozen=True)
 class GridConfig:
     _argument_group_name = "grid"
-    pairs: list[str] = _opt(["all-MiniLM-L6-v2:gemma-3-270m"], "weak -> strong model pairs, as WEAK:STRONG",
-                            aliases=["--pair"])
+    pairs: list[str] = _opt(
+        ["all-MiniLM-L6-v2:gemma-3-270m"], "weak -> strong model pairs, as WEAK:STRONG", aliases=["--pair"]
+    )
     losses: list[str] = _opt(list(LOSSES), f"student losses, from: {', '.join(LOSSES)}")
     heads: list[str] = _opt(["logistic"], "last-layer heads (logistic, simplex); fine-tuning uses full")
     seeds: list[int] = _opt([0], "seeds of the runs")
-    noises: list[str] = _opt(["none"], "weak-label noise: none, flip:RHO or shrink:ALPHA", aliases=["--noise"])
+    noises: list[str] = _opt(
+        ["none"], "weak-label noise: none, flip:RHO or shrink:ALPHA", aliases=["--noise"]
+    )
 
     def __post_init__(self):
         for p in self.pairs:
@@ -170,7 +200,14 @@ class GridConfig:
         return [Noise.parse(n) for n in self.noises]
 
 
-SECTIONS = (DataConfig, SetupConfig, LossConfig, HeadConfig, FinetuneConfig, GridConfig)  # the CLI's option groups
+SECTIONS = (
+    DataConfig,
+    SetupConfig,
+    LossConfig,
+    HeadConfig,
+    FinetuneConfig,
+    GridConfig,
+)  # the CLI's option groups
 
 
 @dataclass(frozen=True)
@@ -203,11 +240,13 @@ class Sweep:
         """The instance of one of :data:`SECTIONS` in this sweep."""
         if cls is GridConfig:
             return self.grid
-        return next(getattr(self.experiment, f.name) for f in dataclasses.fields(Experiment) if f.type == cls.__name__)
+        return next(
+            getattr(self.experiment, f.name) for f in dataclasses.fields(Experiment) if f.type == cls.__name__
+        )
 
     def with_options(self, given: dict) -> Sweep:
-        """This sweep with options set by name (the CLI's parsed values): each goes to the one section that has
-        it. An unknown name is a ConfigError."""
+        """This sweep with options set by name (the CLI's parsed values): each goes to the one section
+        that has it. An unknown name is a ConfigError."""
         owners = {f.name: cls for cls in SECTIONS for f in dataclasses.fields(cls)}
         unknown = sorted(set(given) - set(owners))
         if unknown:
@@ -268,7 +307,8 @@ def _build(cls: type, data, where: str):
 # ---------------------------------------------------------------------------------------------- runs
 @dataclass(frozen=True)
 class Noise:
-    """Label noise on the weak labels: flip a seeded fraction (p -> 1 - p), or shrink all towards 1/2 by alpha."""
+    """Label noise on the weak labels: flip a seeded fraction (p -> 1 - p), or shrink all towards 1/2 by
+    alpha."""
 
     kind: str = "none"  # none | flip | shrink
     level: float = 0.0

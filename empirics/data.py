@@ -1,9 +1,9 @@
 """Preference-pair data: one record per pair, with its seeded order swap stored in the record.
 
 Sources (registry :data:`DATASETS`):
-- ``hh-rlhf-harmless`` / ``hh-rlhf-helpful``: Anthropic/hh-rlhf (data_dir harmless-base / helpful-base) from the
-  hub, single-turn dialogues only, deterministic 4,000 / 4,000 / 4,000 splits train_gt / train_w2s / test; or,
-  offline, a local directory of ``{train_gt,train_w2s,test}.jsonl`` (``--data-dir`` or ``$W2S_DATA_DIR``).
+- ``hh-rlhf-harmless`` / ``hh-rlhf-helpful``: Anthropic/hh-rlhf (data_dir harmless-base / helpful-base) from
+  the hub, single-turn dialogues only, deterministic 4,000 / 4,000 / 4,000 splits train_gt / train_w2s / test;
+  or, offline, a local directory of ``{train_gt,train_w2s,test}.jsonl`` (``--data-dir`` or ``$W2S_DATA_DIR``).
 - ``cai-harmless``: HuggingFaceH4/cai-conversation-harmless from the hub (chosen = revision_response,
   rejected = init_response, prompt = init_prompt), same split sizes.
 - ``jsonl``: any local directory of JSONL files with ``chosen`` / ``rejected`` (and optional ``id``).
@@ -64,8 +64,11 @@ class LoadReport:
 
     def warn(self) -> None:
         if self.skipped_empty or self.skipped_identical:
-            warnings.warn(f"{self.source}: kept {self.kept} pairs, skipped {self.skipped_empty} with an empty text "
-                          f"and {self.skipped_identical} with identical chosen/rejected texts", stacklevel=3)
+            warnings.warn(
+                f"{self.source}: kept {self.kept} pairs, skipped {self.skipped_empty} with an empty text "
+                f"and {self.skipped_identical} with identical chosen/rejected texts",
+                stacklevel=3,
+            )
 
 
 def pairs_from_rows(rows, seed: int, source: str, id_prefix: str) -> tuple[list[PreferencePair], LoadReport]:
@@ -118,7 +121,11 @@ def is_single_turn(text: str) -> bool:
 
 def hh_rows(records) -> list[tuple[int, dict]]:
     """Keep single-turn dialogues (both texts) from Anthropic/hh-rlhf records."""
-    return [(i, r) for i, r in enumerate(records, start=1) if is_single_turn(r["chosen"]) and is_single_turn(r["rejected"])]
+    return [
+        (i, r)
+        for i, r in enumerate(records, start=1)
+        if is_single_turn(r["chosen"]) and is_single_turn(r["rejected"])
+    ]
 
 
 def cai_rows(records) -> list[tuple[int, dict]]:
@@ -129,12 +136,21 @@ def cai_rows(records) -> list[tuple[int, dict]]:
         if missing:
             raise DataError(f"cai-harmless record {i}: missing field(s) {missing}")
         prompt = f"{HH_TURN} {r['init_prompt'].strip()}{ASSISTANT_TURN} "
-        out.append((i, {"chosen": prompt + r["revision_response"].strip(),
-                        "rejected": prompt + r["init_response"].strip()}))
+        out.append(
+            (
+                i,
+                {
+                    "chosen": prompt + r["revision_response"].strip(),
+                    "rejected": prompt + r["init_response"].strip(),
+                },
+            )
+        )
     return out
 
 
-def split_rows(train_rows: list, test_rows: list, split: str, size: int = SPLIT_SIZE, shuffle_seed: int = 0) -> list:
+def split_rows(
+    train_rows: list, test_rows: list, split: str, size: int = SPLIT_SIZE, shuffle_seed: int = 0
+) -> list:
     """Deterministic splits: train_gt and train_w2s are the first and second `size` rows of the shuffled
     training rows, test the first `size` of the shuffled test rows."""
     import random
@@ -152,8 +168,10 @@ def _hub(name: str, **kw):
 
         return load_dataset(name, **kw)
     except Exception as exc:  # offline, unknown revision, ...: one clear line, the local route named
-        raise DataError(f"could not load {name} from the hub ({type(exc).__name__}: {str(exc)[:200]}). Offline, pass "
-                        f"--data-dir or set ${DATA_DIR_ENV} to a folder with train_gt/train_w2s/test.jsonl") from None
+        raise DataError(
+            f"could not load {name} from the hub ({type(exc).__name__}: {str(exc)[:200]}). Offline, pass "
+            f"--data-dir or set ${DATA_DIR_ENV} to a folder with train_gt/train_w2s/test.jsonl"
+        ) from None
 
 
 def load_hub_split(dataset: str, split: str, seed: int = 0) -> list[PreferencePair]:
@@ -175,8 +193,9 @@ def resolve_data_dir(data_dir: str | Path | None) -> Path | None:
     return Path(chosen) if chosen else None
 
 
-def load_split(dataset: str, split: str, data_dir: str | Path | None = None, n: int | None = None,
-               seed: int = 0) -> list[PreferencePair]:
+def load_split(
+    dataset: str, split: str, data_dir: str | Path | None = None, n: int | None = None, seed: int = 0
+) -> list[PreferencePair]:
     """Pairs of one split. A data directory (argument or $W2S_DATA_DIR) takes precedence over the hub."""
     if dataset not in DATASETS:
         raise DataError(f"unknown dataset {dataset!r}; known datasets: {', '.join(DATASETS)}")

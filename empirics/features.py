@@ -1,9 +1,9 @@
 """Frozen features, extracted once per (model, data, max length) and cached on disk.
 
-For every pair, the pooled final hidden state of each text (last real token for decoders, mean for encoders) is
-stored as float32 in ``<cache>/features/<key>.npz`` with the pair ids; the key hashes the model name, the split's
-content hash, the max length and the pooling. Texts are batched by length (least padding), written atomically.
-"""
+For every pair, the pooled final hidden state of each text (last real token for decoders, mean for encoders)
+is stored as float32 in ``<cache>/features/<key>.npz`` with the pair ids; the key hashes the model name, the
+split's content hash, the max length and the pooling. Texts are batched by length (least padding), written
+atomically."""
 
 from __future__ import annotations
 
@@ -35,8 +35,15 @@ def atomic_save_npz(path: Path, **arrays) -> None:
 
 
 @torch.no_grad()
-def embed_texts(backbone, tokenizer, kind: str, texts: list[str], max_length: int, batch_size: int = 16,
-                desc: str = "features") -> np.ndarray:
+def embed_texts(
+    backbone,
+    tokenizer,
+    kind: str,
+    texts: list[str],
+    max_length: int,
+    batch_size: int = 16,
+    desc: str = "features",
+) -> np.ndarray:
     """Pooled final hidden states (n, hidden) in the order of `texts`, batched by token length."""
     backbone.eval()
     lengths = [len(t) for t in texts]
@@ -45,17 +52,28 @@ def embed_texts(backbone, tokenizer, kind: str, texts: list[str], max_length: in
     device = next(backbone.parameters()).device
     for start in tqdm(range(0, len(texts), batch_size), desc=desc, unit="batch", leave=False):
         idx = order[start : start + batch_size]
-        enc = tokenizer([texts[i] for i in idx], truncation=True, max_length=max_length, padding="longest",
-                        return_tensors="pt").to(device)
+        enc = tokenizer(
+            [texts[i] for i in idx],
+            truncation=True,
+            max_length=max_length,
+            padding="longest",
+            return_tensors="pt",
+        ).to(device)
         hidden = backbone(input_ids=enc["input_ids"], attention_mask=enc["attention_mask"]).last_hidden_state
         out[idx] = pool(hidden, enc["attention_mask"], kind).float().cpu().numpy()
     return out
 
 
-def pair_features(model: str, pairs: list[PreferencePair], max_length: int, split: str = "", backbone=None,
-                  batch_size: int = 16) -> tuple[np.ndarray, np.ndarray]:
-    """(phi(first), phi(second)), each (n, hidden), from the cache or computed and cached. `backbone` is a loaded
-    (model, tokenizer, spec) triple, or a callable returning one (called only on a cache miss)."""
+def pair_features(
+    model: str,
+    pairs: list[PreferencePair],
+    max_length: int,
+    split: str = "",
+    backbone=None,
+    batch_size: int = 16,
+) -> tuple[np.ndarray, np.ndarray]:
+    """(phi(first), phi(second)), each (n, hidden), from the cache or computed and cached. `backbone` is a
+    loaded (model, tokenizer, spec) triple, or a callable returning one (called only on a cache miss)."""
     path = cache_dir() / "features" / f"{feature_key(model, pairs, max_length)}.npz"
     if path.is_file():
         with np.load(path) as z:

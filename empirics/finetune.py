@@ -1,12 +1,12 @@
 """Full fine-tuning of a pairwise reward model (paper defaults) through Hugging Face Accelerate.
 
 Defaults (THEORY.md section 4): Adam, lr 1e-5, cosine decay, batch 32 pairs, 1 epoch, max length 512 with left
-truncation, no dropout; bf16 autocast and gradient checkpointing when a GPU is present. Both texts of each pair go
-through one forward pass, padded dynamically; in one process, each batch's pairs are sorted by length and run in
-small groups (each padded only to its own longest text), and the loss then sees the whole batch with one backward
-(batch statistics of the confidence losses are never taken over a minibatch of one). One process by default; for several GPUs launch the
-same command with ``accelerate launch`` (DDP, or FSDP via an accelerate config for 7B-14B models).
-"""
+truncation, no dropout; bf16 autocast and gradient checkpointing when a GPU is present. Both texts of each
+pair go through one forward pass, padded dynamically; in one process, each batch's pairs are sorted by length
+and run in small groups (each padded only to its own longest text), and the loss then sees the whole batch
+with one backward (batch statistics of the confidence losses are never taken over a minibatch of one). One
+process by default; for several GPUs launch the same command with ``accelerate launch`` (DDP, or FSDP via an
+accelerate config for 7B-14B models)."""
 
 from __future__ import annotations
 
@@ -40,14 +40,24 @@ def batches(n: int, batch_size: int, epochs: float, seed: int):
     return [order[i * batch_size : (i + 1) * batch_size] for i in range(total)]
 
 
-def finetune(model_name: str, pairs: list[PreferencePair], labels: np.ndarray, loss: Loss, cfg: FinetuneConfig,
-             max_length: int, seed: int = 0, desc: str = "fine-tuning") -> tuple[RewardModel, object, object]:
+def finetune(
+    model_name: str,
+    pairs: list[PreferencePair],
+    labels: np.ndarray,
+    loss: Loss,
+    cfg: FinetuneConfig,
+    max_length: int,
+    seed: int = 0,
+    desc: str = "fine-tuning",
+) -> tuple[RewardModel, object, object]:
     """Train backbone + head on soft labels P(first is chosen); returns (model, tokenizer, accelerator)."""
     torch.manual_seed(seed)
     backbone, tok, s = load_backbone(model_name, seed=seed)
     model = RewardModel(backbone, s.kind)
     acc = _accelerator(cfg)
-    if cfg.gradient_checkpointing == "on" or (cfg.gradient_checkpointing == "auto" and torch.cuda.is_available()):
+    if cfg.gradient_checkpointing == "on" or (
+        cfg.gradient_checkpointing == "auto" and torch.cuda.is_available()
+    ):
         backbone.gradient_checkpointing_enable()
     from transformers import get_cosine_schedule_with_warmup
 
@@ -61,14 +71,21 @@ def finetune(model_name: str, pairs: list[PreferencePair], labels: np.ndarray, l
     # gradients, and the confidence losses' quantile is taken over the whole batch, gathered across processes
     world, rank = acc.num_processes, acc.process_index
     gather = acc.gather if world > 1 else None
-    for step, batch in enumerate(tqdm(plan, desc=desc, unit="batch", disable=not acc.is_local_main_process,
-                                      leave=False)):
+    for step, batch in enumerate(
+        tqdm(plan, desc=desc, unit="batch", disable=not acc.is_local_main_process, leave=False)
+    ):
         if len(batch) < world:  # a last batch too small to shard: every process skips it alike
             continue
         idx = batch[: len(batch) - len(batch) % world][rank::world]  # equal shards for the gather
         with acc.autocast():
-            z = batch_pair_logits(model, tok, [pairs[i].first for i in idx], [pairs[i].second for i in idx],
-                                  max_length, cfg.group_pairs if world == 1 else None)
+            z = batch_pair_logits(
+                model,
+                tok,
+                [pairs[i].first for i in idx],
+                [pairs[i].second for i in idx],
+                max_length,
+                cfg.group_pairs if world == 1 else None,
+            )
             value = loss(z, y_all[idx].to(acc.device), step / len(plan), gather)
         acc.backward(value)
         opt.step()
@@ -79,9 +96,16 @@ def finetune(model_name: str, pairs: list[PreferencePair], labels: np.ndarray, l
 
 
 @torch.no_grad()
-def predict_logits(model: RewardModel, tok, pairs: list[PreferencePair], max_length: int, batch_texts: int = 16,
-                   desc: str = "predicting") -> np.ndarray:
-    """z = r(first) - r(second) for every pair (float32 on CPU), `batch_texts` texts (half as many pairs) a pass."""
+def predict_logits(
+    model: RewardModel,
+    tok,
+    pairs: list[PreferencePair],
+    max_length: int,
+    batch_texts: int = 16,
+    desc: str = "predicting",
+) -> np.ndarray:
+    """z = r(first) - r(second) for every pair (float32 on CPU), `batch_texts` texts (half as many pairs) a
+    pass."""
     batch_size = max(1, batch_texts // 2)
     model.eval()
     device = next(model.parameters()).device
@@ -89,5 +113,7 @@ def predict_logits(model: RewardModel, tok, pairs: list[PreferencePair], max_len
     for start in tqdm(range(0, len(pairs), batch_size), desc=desc, unit="batch", leave=False):
         chunk = pairs[start : start + batch_size]
         enc = tokenize_pairs(tok, [p.first for p in chunk], [p.second for p in chunk], max_length)
-        out.append(model.pair_logits(enc["input_ids"].to(device), enc["attention_mask"].to(device)).float().cpu())
+        out.append(
+            model.pair_logits(enc["input_ids"].to(device), enc["attention_mask"].to(device)).float().cpu()
+        )
     return torch.cat(out).numpy().astype(np.float64)

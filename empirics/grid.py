@@ -6,7 +6,8 @@ from .config import CONVEX_FIXED_OBJECTIVES, GridConfig, RunSpec
 
 
 def student_specs(grid: GridConfig, mode: str) -> list[RunSpec]:
-    """The grid of students; the simplex head only takes the fixed convex objectives, fine-tuning uses "full"."""
+    """The grid of students; the simplex head only takes the fixed convex objectives, fine-tuning uses
+    "full"."""
     heads = ["full"] if mode == "finetune" else list(grid.heads)
     out = []
     for weak, strong in grid.model_pairs:

@@ -1,16 +1,15 @@
 """Heads trained on frozen pair features (the last-layer mode: the setting of the paper's last-layer theorem).
 
-- Logistic head: z = v . u, u = (phi(first) - phi(second)) / sigma (sigma: per-feature std of the training texts;
-  a shared centring cancels in the difference, so swapping the texts negates z exactly). Trained full-batch with
-  Adam (cosine decay) on float64, for any loss of :mod:`empirics.losses`, plus an L2 penalty (reverse CE is
-  unbounded without one). Confidence losses use the whole training set as their batch.
+- Logistic head: z = v . u, u = (phi(first) - phi(second)) / sigma (sigma: per-feature std of the training
+  texts; a shared centring cancels in the difference, so swapping the texts negates z exactly). Trained
+  full-batch with Adam (cosine decay) on float64, for any loss of :mod:`empirics.losses`, plus an L2 penalty
+  (reverse CE is unbounded without one). Confidence losses use the whole training set as their batch.
 - Simplex head (THEORY.md R4's convex class): a fixed map h(u) into the simplex Delta_d, fit on *unlabelled*
-  train_w2s features: k-means centroids c_l of {u, -u} (symmetric), h_l(u) = softmax_l(-|u - c_l|^2 / tau) with tau
-  the median squared distance to the nearest centroid. The head is order-antisymmetric,
-  F = 1/2 [W h(u)] + 1/2 flip[W h(-u)], i.e. F_1 = 1/2 + 1/2 sum_l w_l (h_l(u) - h_l(-u)), w in [gamma, 1-gamma]^d:
-  linear in W, so the class stays convex. Fit by the certified solver of theory.binary_head for forward/reverse
-  KL and CE; the Frank-Wolfe gap is returned with the head.
-"""
+  train_w2s features: k-means centroids c_l of {u, -u} (symmetric), h_l(u) = softmax_l(-|u - c_l|^2 / tau)
+  with tau the median squared distance to the nearest centroid. The head is order-antisymmetric, F = 1/2 [W
+  h(u)] + 1/2 flip[W h(-u)], i.e. F_1 = 1/2 + 1/2 sum_l w_l (h_l(u) - h_l(-u)), w in [gamma, 1-gamma]^d:
+  linear in W, so the class stays convex. Fit by the certified solver of theory.binary_head for
+  forward/reverse KL and CE; the Frank-Wolfe gap is returned with the head."""
 
 from __future__ import annotations
 
@@ -40,8 +39,15 @@ class Standardizer:
         return (first.astype(np.float64) - second.astype(np.float64)) / self.scale
 
 
-def train_logistic(u: np.ndarray, labels: np.ndarray, fn: Loss, steps: int = 1500, lr: float = 0.05,
-                   l2: float = 1e-3, seed: int = 0) -> np.ndarray:
+def train_logistic(
+    u: np.ndarray,
+    labels: np.ndarray,
+    fn: Loss,
+    steps: int = 1500,
+    lr: float = 0.05,
+    l2: float = 1e-3,
+    seed: int = 0,
+) -> np.ndarray:
     """Full-batch Adam on mean loss `fn` + l2/2 |v|^2 from v = 0 (deterministic); returns v."""
     torch.manual_seed(seed)
     x = torch.tensor(u, dtype=torch.float64)
@@ -83,7 +89,9 @@ class SimplexMap:
 
 def fit_simplex_head(G: np.ndarray, labels: np.ndarray, loss: str, gamma: float) -> BinarySolution:
     if loss not in CONVEX_FIXED_OBJECTIVES:
-        raise LossError(f"the simplex head supports {', '.join(CONVEX_FIXED_OBJECTIVES)}; {loss!r} uses batch "
-                        "statistics (use the logistic head)")
+        raise LossError(
+            f"the simplex head supports {', '.join(CONVEX_FIXED_OBJECTIVES)}; {loss!r} uses batch "
+            "statistics (use the logistic head)"
+        )
     y = gamma_floor(labels, gamma)  # the gamma-floor of the targets
     return solve_binary(0.5, G, y, gamma, loss)

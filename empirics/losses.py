@@ -1,9 +1,10 @@
 """Weak-to-strong losses with one interface: ``loss(logits, labels, step_frac) -> scalar``.
 
-``logits`` are binary pair logits z (shape (B,)) or k-class logits (B, k); ``labels`` are the weak soft labels,
-P(first is chosen) (B,) or distributions (B, k). Everything is computed in float32 from log-probabilities
-(``logsigmoid`` / ``log_softmax``), so hard 0/1 labels, |z| up to 1e4 and bf16/fp16 inputs give finite values
-and gradients (float64 inputs stay float64). Means are true batch means. THEORY.md section 2:
+``logits`` are binary pair logits z (shape (B,)) or k-class logits (B, k); ``labels`` are the weak soft
+labels, P(first is chosen) (B,) or distributions (B, k). Everything is computed in float32 from
+log-probabilities (``logsigmoid`` / ``log_softmax``), so hard 0/1 labels, |z| up to 1e4 and bf16/fp16 inputs
+give finite values and gradients (float64 inputs stay float64). Means are true batch means. THEORY.md section
+2:
 
 | name | objective (q = student, p = weak label, p_g = (1 - k gamma) p + gamma) |
 | --- | --- |
@@ -15,11 +16,11 @@ and gradients (float64 inputs stay float64). Means are true batch means. THEORY.
 | reverse_confidence_mix | (1 - a) CE(q, p_g) + a CE(q, yhat_g)       (reading (a)) |
 | reverse_confidence_target | CE(q, [(1 - a) p + a yhat]_g)          (reading (b)) |
 
-Hardening thresholds the student's probabilities at the batch quantile that makes the fraction of positives equal
-the mean weak label, over the whole batch (a batch of one is refused); the student prediction is detached. The
-weight a warms up: "linear" (to a_max = 0.5 over the first 20 %, the group's later code) or "burns" (a_max *
-step_frac until warmup ends, then a_max: Burns et al.'s original, ramping to 0.05 then jumping to 0.5).
-"""
+Hardening thresholds the student's probabilities at the batch quantile that makes the fraction of positives
+equal the mean weak label, over the whole batch (a batch of one is refused); the student prediction is
+detached. The weight a warms up: "linear" (to a_max = 0.5 over the first 20 %, the group's later code) or
+"burns" (a_max * step_frac until warmup ends, then a_max: Burns et al.'s original, ramping to 0.05 then
+jumping to 0.5)."""
 
 from __future__ import annotations
 
@@ -37,7 +38,8 @@ DEFAULT_GAMMA = 1e-3
 
 
 def _as_k_class(logits: torch.Tensor, labels: torch.Tensor):
-    """(log q, p) as (B, k) tensors in float32 at least (float64 stays float64); binary z becomes [1 - s, s]."""
+    """(log q, p) as (B, k) tensors in float32 at least (float64 stays float64); binary z becomes [1 - s,
+    s]."""
     dtype = torch.promote_types(logits.dtype, torch.float32)
     logits, labels = logits.to(dtype), labels.to(dtype)
     if logits.ndim == 1:
@@ -46,7 +48,9 @@ def _as_k_class(logits: torch.Tensor, labels: torch.Tensor):
     else:
         log_q, p = F.log_softmax(logits, dim=-1), labels
     if p.shape != log_q.shape:
-        raise LossError(f"labels of shape {tuple(labels.shape)} do not match logits of shape {tuple(logits.shape)}")
+        raise LossError(
+            f"labels of shape {tuple(labels.shape)} do not match logits of shape {tuple(logits.shape)}"
+        )
     return log_q, p
 
 
@@ -58,13 +62,18 @@ def _floored(p: torch.Tensor, gamma: float) -> torch.Tensor:
 
 
 def hardened(q: torch.Tensor, p: torch.Tensor, gather=None) -> torch.Tensor:
-    """Hard student labels: class 1 where the student's P(class 1) is above its batch quantile at 1 - mean(p_1),
-    so the fraction of positives matches the mean weak label (binary; k-class: argmax). Detached. With several
-    processes, `gather` concatenates a tensor across them, so the quantile is over the whole batch."""
+    """Hard student labels: class 1 where the student's P(class 1) is above its batch quantile at 1 -
+    mean(p_1), so the fraction of positives matches the mean weak label (binary; k-class: argmax). Detached.
+    With several processes, `gather` concatenates a tensor across them, so the quantile is over the whole
+    batch."""
     q = q.detach()
-    q1, p1 = (q[:, 1], p[:, 1]) if gather is None else (gather(q[:, 1].contiguous()), gather(p[:, 1].contiguous()))
+    q1, p1 = (
+        (q[:, 1], p[:, 1]) if gather is None else (gather(q[:, 1].contiguous()), gather(p[:, 1].contiguous()))
+    )
     if q1.shape[0] < 2:
-        raise LossError("the confidence loss needs batch statistics over at least 2 examples (got a batch of 1)")
+        raise LossError(
+            "the confidence loss needs batch statistics over at least 2 examples (got a batch of 1)"
+        )
     if q.shape[-1] == 2:
         threshold = torch.quantile(q1, 1 - p1.mean())
         pos = (q[:, 1] > threshold).float()
@@ -82,13 +91,18 @@ class Loss:
 
     def alpha(self, step_frac: float) -> float:
         if self.schedule == "linear":
-            return self.alpha_max * min(1.0, step_frac / self.warmup_frac) if self.warmup_frac > 0 else self.alpha_max
+            return (
+                self.alpha_max * min(1.0, step_frac / self.warmup_frac)
+                if self.warmup_frac > 0
+                else self.alpha_max
+            )
         if self.schedule == "burns":
             return self.alpha_max * (step_frac if step_frac < self.warmup_frac else 1.0)
         raise LossError(f"unknown confidence schedule {self.schedule!r}; choose 'linear' or 'burns'")
 
-    def per_example(self, logits: torch.Tensor, labels: torch.Tensor, step_frac: float = 0.0,
-                    gather=None) -> torch.Tensor:
+    def per_example(
+        self, logits: torch.Tensor, labels: torch.Tensor, step_frac: float = 0.0, gather=None
+    ) -> torch.Tensor:
         log_q, p = _as_k_class(logits, labels)
         q = log_q.exp()
         n = self.name
@@ -105,19 +119,21 @@ class Loss:
         if n == "confidence":
             return ce_from_log((1 - a) * p + a * yhat, log_q)
         if n == "reverse_confidence_mix":
-            return (1 - a) * ce_from_log(q, torch.log(_floored(p, self.gamma))) + a * ce_from_log(q, torch.log(_floored(yhat, self.gamma)))
+            return (1 - a) * ce_from_log(q, torch.log(_floored(p, self.gamma))) + a * ce_from_log(
+                q, torch.log(_floored(yhat, self.gamma))
+            )
         if n == "reverse_confidence_target":
             return ce_from_log(q, torch.log(_floored((1 - a) * p + a * yhat, self.gamma)))
         raise LossError(f"unknown loss {n!r}; known losses: {', '.join(LOSSES)}")
 
-    def __call__(self, logits: torch.Tensor, labels: torch.Tensor, step_frac: float = 0.0, gather=None) -> torch.Tensor:
+    def __call__(
+        self, logits: torch.Tensor, labels: torch.Tensor, step_frac: float = 0.0, gather=None
+    ) -> torch.Tensor:
         return self.per_example(logits, labels, step_frac, gather).mean()
 
     @property
     def uses_batch_statistics(self) -> bool:
         return "confidence" in self.name
-
-
 
 
 def get_loss(name: str, gamma: float = DEFAULT_GAMMA, **kw) -> Loss:

@@ -23,16 +23,24 @@ def auroc(prob: np.ndarray, label: np.ndarray) -> float | None:
     return float(u / (pos.sum() * neg.sum()))
 
 
-def run_metrics(prob: np.ndarray, label: np.ndarray, gamma: float, weak_prob: np.ndarray | None = None) -> dict:
-    """Accuracy with its standard error, AUROC, cross-entropy to the ground truth (model floored at gamma), and
-    with a weak teacher, both disagreements KL(F_sw, F_w) and KL(F_w, F_sw) (both floored)."""
+def run_metrics(
+    prob: np.ndarray, label: np.ndarray, gamma: float, weak_prob: np.ndarray | None = None
+) -> dict:
+    """Accuracy with its standard error, AUROC, cross-entropy to the ground truth (model floored at gamma),
+    and with a weak teacher, both disagreements KL(F_sw, F_w) and KL(F_w, F_sw) (both floored)."""
     prob, label = np.asarray(prob, np.float64), np.asarray(label)
     correct = accuracy(prob, label)
     n = len(prob)
     acc = float(correct.mean())
     pf = gamma_floor(prob, gamma)
-    out = {"n": n, "accuracy": acc, "accuracy_se": math.sqrt(max(acc * (1 - acc), 0.0) / n), "auroc": auroc(prob, label),
-           "cross_entropy": float(np.mean(binary_ce_onehot(label, pf))), "gamma": gamma}
+    out = {
+        "n": n,
+        "accuracy": acc,
+        "accuracy_se": math.sqrt(max(acc * (1 - acc), 0.0) / n),
+        "auroc": auroc(prob, label),
+        "cross_entropy": float(np.mean(binary_ce_onehot(label, pf))),
+        "gamma": gamma,
+    }
     if weak_prob is not None:
         wf = gamma_floor(weak_prob, gamma)
         out["kl_student_weak"] = float(np.mean(binary_kl(pf, wf)))

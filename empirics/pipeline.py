@@ -1,10 +1,10 @@
-"""One run of a weak-to-strong experiment, whose dependencies are finished: train it, predict, write its folder.
+"""One run of a weak-to-strong experiment, whose dependencies are finished: train it, predict, write its
+folder.
 
 The weak model and the ceiling train on ground truth (train_gt); a student trains on the weak model's saved
-predictions for train_w2s (after noise). Every run writes its folder (see :mod:`empirics.run_folder`); features
-and weak labels are cached by content hash as well. Config types live in :mod:`empirics.config`, the grid in
-:mod:`empirics.grid`, the loop over a grid in :mod:`empirics.sweep`.
-"""
+predictions for train_w2s (after noise). Every run writes its folder (see :mod:`empirics.run_folder`);
+features and weak labels are cached by content hash as well. Config types live in :mod:`empirics.config`, the
+grid in :mod:`empirics.grid`, the loop over a grid in :mod:`empirics.sweep`."""
 
 from __future__ import annotations
 
@@ -41,8 +41,11 @@ def run_environment() -> dict:
     import torch
 
     env = environment(BASE_PACKAGES + EMPIRICS_PACKAGES)
-    env["hardware"] = {"machine": platform.machine(), "torch_threads": torch.get_num_threads(),
-                       "cuda": torch.cuda.get_device_name(0) if torch.cuda.is_available() else None}
+    env["hardware"] = {
+        "machine": platform.machine(),
+        "torch_threads": torch.get_num_threads(),
+        "cuda": torch.cuda.get_device_name(0) if torch.cuda.is_available() else None,
+    }
     return env
 
 
@@ -68,8 +71,8 @@ class Pipeline:
         return np.array([p.label for p in self.split(split)], dtype=np.float64)
 
     def features(self, model: str) -> dict[str, tuple[np.ndarray, np.ndarray]]:
-        """Frozen features of every split: extracted once (the backbone is loaded only if something is missing),
-        cached on disk by content hash and kept in memory for the following runs."""
+        """Frozen features of every split: extracted once (the backbone is loaded only if something is
+        missing), cached on disk by content hash and kept in memory for the following runs."""
         if model not in self._feats:
             loaded = []
 
@@ -79,8 +82,10 @@ class Pipeline:
                 return loaded[0]
 
             setup = self.exp.setup
-            self._feats[model] = {s: pair_features(model, self.split(s), setup.max_length, s, backbone,
-                                                   setup.eval_batch_size) for s in SPLITS}
+            self._feats[model] = {
+                s: pair_features(model, self.split(s), setup.max_length, s, backbone, setup.eval_batch_size)
+                for s in SPLITS
+            }
         return self._feats[model]
 
     def standardized(self, model: str) -> dict[str, np.ndarray]:
@@ -92,8 +97,9 @@ class Pipeline:
         return self._std[model]
 
     def simplex_design(self, model: str) -> dict[str, np.ndarray]:
-        """The simplex head's class for `model`: G per split, P(first chosen) = 1/2 + G w. The fixed map h is fit
-        on unlabelled train_w2s features; the design is saved once per model so audits can compute in the class."""
+        """The simplex head's class for `model`: G per split, P(first chosen) = 1/2 + G w. The fixed map h is
+        fit on unlabelled train_w2s features; the design is saved once per model so audits can compute in the
+        class."""
         if model not in self._design:
             u = self.standardized(model)
             h = heads.SimplexMap.fit(u["train_w2s"], self.exp.head.simplex_dim, seed=self.exp.data.data_seed)
@@ -106,27 +112,47 @@ class Pipeline:
     # ------------------------------------------------------------------------------------------ training
     def _loss(self, name: str):
         c = self.exp.loss
-        return get_loss(name, c.gamma, alpha_max=c.confidence_alpha_max, warmup_frac=c.confidence_warmup_frac,
-                        schedule=c.confidence_schedule)
+        return get_loss(
+            name,
+            c.gamma,
+            alpha_max=c.confidence_alpha_max,
+            warmup_frac=c.confidence_warmup_frac,
+            schedule=c.confidence_schedule,
+        )
 
     def _fit_predict(self, model: str, head: str, train_split: str, labels: np.ndarray, loss: str, seed: int):
         """Train on `train_split` with soft labels; return ({split: logits}, extra metrics)."""
         e = self.exp
         if e.mode == "finetune":
-            rm, tok, _ = finetune(model, self.split(train_split), labels, self._loss(loss), e.finetune,
-                                  e.setup.max_length, seed, desc=f"{model} {loss}")
-            return {s: predict_logits(rm, tok, self.split(s), e.setup.max_length, e.setup.eval_batch_size)
-                    for s in ("train_w2s", "test")}, {}
+            rm, tok, _ = finetune(
+                model,
+                self.split(train_split),
+                labels,
+                self._loss(loss),
+                e.finetune,
+                e.setup.max_length,
+                seed,
+                desc=f"{model} {loss}",
+            )
+            return {
+                s: predict_logits(rm, tok, self.split(s), e.setup.max_length, e.setup.eval_batch_size)
+                for s in ("train_w2s", "test")
+            }, {}
         if head == "logistic":
             u = self.standardized(model)
             h = e.head
-            v = heads.train_logistic(u[train_split], labels, self._loss(loss), h.head_steps, h.head_lr, h.head_l2,
-                                     seed)
+            v = heads.train_logistic(
+                u[train_split], labels, self._loss(loss), h.head_steps, h.head_lr, h.head_l2, seed
+            )
             return {s: u[s] @ v for s in ("train_w2s", "test")}, {}
         design = self.simplex_design(model)
         sol = heads.fit_simplex_head(design[train_split], labels, loss, e.gamma)
-        extra = {"simplex_certificate_gap": sol.gap, "simplex_certified": sol.certified,
-                 "simplex_objective": sol.value, "simplex_w": sol.w.tolist()}
+        extra = {
+            "simplex_certificate_gap": sol.gap,
+            "simplex_certified": sol.certified,
+            "simplex_objective": sol.value,
+            "simplex_w": sol.w.tolist(),
+        }
         return {s: logit(0.5 + design[s] @ sol.w) for s in ("train_w2s", "test")}, extra
 
     def weak_labels_key(self, weak: RunSpec) -> str:
@@ -136,13 +162,31 @@ class Pipeline:
         e = self.exp
         ft = None
         if e.mode == "finetune":
-            ft = {"lr": e.finetune.lr, "batch_size": e.finetune.batch_size, "epochs": e.finetune.epochs,
-                  "max_length": e.setup.max_length, "eval_batch_size": e.setup.eval_batch_size // 2,
-                  "bf16": e.finetune.bf16, "gradient_checkpointing": e.finetune.gradient_checkpointing,
-                  "group_pairs": e.finetune.group_pairs}
+            ft = {
+                "lr": e.finetune.lr,
+                "batch_size": e.finetune.batch_size,
+                "epochs": e.finetune.epochs,
+                "max_length": e.setup.max_length,
+                "eval_batch_size": e.setup.eval_batch_size // 2,
+                "bf16": e.finetune.bf16,
+                "gradient_checkpointing": e.finetune.gradient_checkpointing,
+                "group_pairs": e.finetune.group_pairs,
+            }
         h = e.head
-        blob = json.dumps([weak.model, weak.seed, weak.head, e.mode, e.setup.max_length, h.head_steps, h.head_lr,
-                           h.head_l2, ft, [content_hash(self.split(s)) for s in SPLITS]])
+        blob = json.dumps(
+            [
+                weak.model,
+                weak.seed,
+                weak.head,
+                e.mode,
+                e.setup.max_length,
+                h.head_steps,
+                h.head_lr,
+                h.head_l2,
+                ft,
+                [content_hash(self.split(s)) for s in SPLITS],
+            ]
+        )
         return hashlib.sha256(blob.encode()).hexdigest()[:20]
 
     def check(self, s: RunSpec) -> None:
@@ -178,15 +222,35 @@ class Pipeline:
         log.info("run %s", s.name)
         logits, extra = self._fit_predict(s.model, s.head, train_split, labels, s.loss, s.seed)
         d = folders.dir(s)
-        files = {d / "config.json": json.dumps({"experiment": asdict(e), "run": asdict(s), "name": s.name,
-                                                "gamma": e.gamma, "environment": run_environment()}, indent=2)}
+        files = {
+            d / "config.json": json.dumps(
+                {
+                    "experiment": asdict(e),
+                    "run": asdict(s),
+                    "name": s.name,
+                    "gamma": e.gamma,
+                    "environment": run_environment(),
+                },
+                indent=2,
+            )
+        }
         metrics = {"run": s.name, "role": s.role, **extra}
         for split, z in logits.items():
             prob = sigmoid(z)
             wp = weak_prob.get(split)
-            rows = [{"id": p.id, "label": p.label, "weak_prob": None if wp is None else float(wp[i]),
-                     "prob": float(prob[i]), "logit": float(z[i])} for i, p in enumerate(self.split(split))]
-            if split == train_split:  # the soft label actually trained on (after noise, before the gamma-floor)
+            rows = [
+                {
+                    "id": p.id,
+                    "label": p.label,
+                    "weak_prob": None if wp is None else float(wp[i]),
+                    "prob": float(prob[i]),
+                    "logit": float(z[i]),
+                }
+                for i, p in enumerate(self.split(split))
+            ]
+            if (
+                split == train_split
+            ):  # the soft label actually trained on (after noise, before the gamma-floor)
                 for r, t in zip(rows, labels, strict=True):
                     r["target"] = float(t)
             files[d / f"predictions_{split}.jsonl"] = jsonl_text(rows)
@@ -195,7 +259,8 @@ class Pipeline:
                 metrics["weak_labels_artifact"] = key = self.weak_labels_key(s)
                 files[cache_dir() / "weak_labels" / f"{key}.jsonl"] = jsonl_text(
                     {"id": r["id"], "label": r["label"], "weak_logit": r["logit"], "weak_prob": r["prob"]}
-                    for r in rows)
+                    for r in rows
+                )
         if s.role == "student":
             weak_m, ceil_m = folders.metrics(weak_spec(s, e.mode)), folders.metrics(ceiling_spec(s))
             metrics["test"].update(pgr(metrics["test"], weak_m["test"], ceil_m["test"]))

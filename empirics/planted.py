@@ -1,12 +1,12 @@
 """Planted truth on real representations: Theorem 2's assumptions made true on real pretrained features.
 
-F* = 1/2 + G w* lies in the strong model's simplex-head class (the same fixed map h_s on its real frozen features,
-the one the sweep's simplex students use), with w* the simplex ceiling fit on train_gt. A weak teacher imitates F*
-from the weak model's real features (a logistic head fit to the soft labels F* on train_gt), and students are fit to
-the teacher's gamma-floored predictions on train_w2s with each loss. For the reverse-KL simplex student (certified),
-Theorem 2 must hold in sample with slack >= -(g + 1e-12); on test the slack is reported with a bootstrap 95 %
-interval, whose upper end must be >= 0. Uses the results folder's experiment and the cached features.
-"""
+F* = 1/2 + G w* lies in the strong model's simplex-head class (the same fixed map h_s on its real frozen
+features, the one the sweep's simplex students use), with w* the simplex ceiling fit on train_gt. A weak
+teacher imitates F* from the weak model's real features (a logistic head fit to the soft labels F* on
+train_gt), and students are fit to the teacher's gamma-floored predictions on train_w2s with each loss. For
+the reverse-KL simplex student (certified), Theorem 2 must hold in sample with slack >= -(g + 1e-12); on test
+the slack is reported with a bootstrap 95 % interval, whose upper end must be >= 0. Uses the results folder's
+experiment and the cached features."""
 
 from __future__ import annotations
 
@@ -33,8 +33,9 @@ def _mean_kl(p, q) -> float:
 
 def bootstrap_ci(values: np.ndarray, reps: int = 2000, seed: int = 0) -> tuple[float, float]:
     """Percentile bootstrap 95 % interval of the mean (scipy.stats.bootstrap)."""
-    ci = stats.bootstrap((values,), np.mean, n_resamples=reps, method="percentile",
-                         rng=np.random.default_rng(seed)).confidence_interval
+    ci = stats.bootstrap(
+        (values,), np.mean, n_resamples=reps, method="percentile", rng=np.random.default_rng(seed)
+    ).confidence_interval
     return float(ci.low), float(ci.high)
 
 
@@ -51,7 +52,9 @@ def planted_truth(results: str | Path) -> dict:
     results = Path(results)
     exp, pairs = experiment_of(results)
     if exp.mode != "last_layer":
-        raise InvalidInputError("planted truth needs a last-layer sweep (frozen features); this one fine-tunes")
+        raise InvalidInputError(
+            "planted truth needs a last-layer sweep (frozen features); this one fine-tunes"
+        )
     pipe = Pipeline(exp, results)
     weak, strong = pairs[0]
     G = pipe.simplex_design(strong)
@@ -59,20 +62,36 @@ def planted_truth(results: str | Path) -> dict:
     w_star = heads.fit_simplex_head(G["train_gt"], y_gt, "forward_ce", exp.gamma).w  # the simplex ceiling
     f_star = {s: 0.5 + G[s] @ w_star for s in ("train_gt", "train_w2s", "test")}
     u_weak = pipe.standardized(weak)
-    v = heads.train_logistic(u_weak["train_gt"], f_star["train_gt"], get_loss("forward_ce", exp.gamma),
-                             exp.head.head_steps, exp.head.head_lr, exp.head.head_l2)
+    v = heads.train_logistic(
+        u_weak["train_gt"],
+        f_star["train_gt"],
+        get_loss("forward_ce", exp.gamma),
+        exp.head.head_steps,
+        exp.head.head_lr,
+        exp.head.head_l2,
+    )
     raw = {s: 1 / (1 + np.exp(-u_weak[s] @ v)) for s in ("train_w2s", "test")}
     teacher = {s: gamma_floor(raw[s], exp.gamma) for s in raw}  # exactly the targets the students project
-    out = {"weak_model": weak, "strong_model": strong, "gamma": exp.gamma, "n": {s: len(f_star[s]) for s in f_star},
-           "kl_star_teacher": {s: _mean_kl(f_star[s], teacher[s]) for s in teacher}, "students": {}}
+    out = {
+        "weak_model": weak,
+        "strong_model": strong,
+        "gamma": exp.gamma,
+        "n": {s: len(f_star[s]) for s in f_star},
+        "kl_star_teacher": {s: _mean_kl(f_star[s], teacher[s]) for s in teacher},
+        "students": {},
+    }
     for loss in CONVEX_FIXED_OBJECTIVES:
         sol = heads.fit_simplex_head(G["train_w2s"], raw["train_w2s"], loss, exp.gamma)  # floors them itself
         rec = {"certified": sol.certified, "gap": sol.gap}
         for s in ("train_w2s", "test"):
             fs = 0.5 + G[s] @ sol.w
-            per = (binary_kl(f_star[s], teacher[s]) - binary_kl(fs, teacher[s]) - binary_kl(f_star[s], fs))
-            rec[s] = {"kl_star_sw": _mean_kl(f_star[s], fs), "kl_sw_teacher": _mean_kl(fs, teacher[s]),
-                      "gain": _mean_kl(f_star[s], teacher[s]) - _mean_kl(f_star[s], fs), "slack": float(per.mean())}
+            per = binary_kl(f_star[s], teacher[s]) - binary_kl(fs, teacher[s]) - binary_kl(f_star[s], fs)
+            rec[s] = {
+                "kl_star_sw": _mean_kl(f_star[s], fs),
+                "kl_sw_teacher": _mean_kl(fs, teacher[s]),
+                "gain": _mean_kl(f_star[s], teacher[s]) - _mean_kl(f_star[s], fs),
+                "slack": float(per.mean()),
+            }
             if s == "test":
                 rec[s]["slack_ci95"] = bootstrap_ci(per)
         # the in-sample check where the hypotheses hold: a certified reverse-KL student
@@ -88,18 +107,30 @@ def planted_truth(results: str | Path) -> dict:
 
 
 def planted_markdown(p: dict) -> str:
-    lines = [f"# Planted truth on real representations ({p['weak_model']} -> {p['strong_model']})", "",
-             "F* = the simplex ceiling (in the strong class); the weak teacher imitates it from the weak model's "
-             "features. Slack = KL(F*,F_w) - KL(F_sw,F_w) - KL(F*,F_sw) (Theorem 2: >= 0 for the reverse-KL student).",
-             "", f"KL(F*, teacher): train_w2s {p['kl_star_teacher']['train_w2s']:.4f}, "
-             f"test {p['kl_star_teacher']['test']:.4f}", "",
-             "| student loss | certified (g) | in-sample slack | in-sample gain | test slack [95 % CI] | test gain |",
-             "| --- | --- | --- | --- | --- | --- |"]
+    lines = [
+        f"# Planted truth on real representations ({p['weak_model']} -> {p['strong_model']})",
+        "",
+        "F* = the simplex ceiling (in the strong class); the weak teacher imitates it from the weak model's "
+        "features. Slack = KL(F*,F_w) - KL(F_sw,F_w) - KL(F*,F_sw) (Theorem 2: >= 0 for the reverse-KL "
+        "student).",
+        "",
+        f"KL(F*, teacher): train_w2s {p['kl_star_teacher']['train_w2s']:.4f}, "
+        f"test {p['kl_star_teacher']['test']:.4f}",
+        "",
+        "| student loss | certified (g) | in-sample slack | in-sample gain | test slack [95 % CI] | test "
+        "gain |",
+        "| --- | --- | --- | --- | --- | --- |",
+    ]
     for loss, r in p["students"].items():
         lo, hi = r["test"]["slack_ci95"]
-        lines.append(f"| {loss} | {r['certified']} ({r['gap']:.1e}) | {r['train_w2s']['slack']:+.2e} | "
-                     f"{r['train_w2s']['gain']:+.4f} | {r['test']['slack']:+.2e} [{lo:+.2e}, {hi:+.2e}] | "
-                     f"{r['test']['gain']:+.4f} |")
-    lines += ["", f"Theorem 2 holds in sample for the certified reverse-KL student: {p['theorem2_holds_in_sample']}; "
-              f"test CI upper end >= 0: {p['theorem2_test_ci_upper_nonnegative']}"]
+        lines.append(
+            f"| {loss} | {r['certified']} ({r['gap']:.1e}) | {r['train_w2s']['slack']:+.2e} | "
+            f"{r['train_w2s']['gain']:+.4f} | {r['test']['slack']:+.2e} [{lo:+.2e}, {hi:+.2e}] | "
+            f"{r['test']['gain']:+.4f} |"
+        )
+    lines += [
+        "",
+        f"Theorem 2 holds in sample for the certified reverse-KL student: {p['theorem2_holds_in_sample']}; "
+        f"test CI upper end >= 0: {p['theorem2_test_ci_upper_nonnegative']}",
+    ]
     return "\n".join(lines) + "\n"

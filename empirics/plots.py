@@ -1,5 +1,6 @@
 """Figures of a results folder, regenerated from saved results: gain vs disagreement over all real runs,
-accuracy per loss for each weak -> strong pair (the layout of the paper's Figures 2-4), accuracy against noise."""
+accuracy per loss for each weak -> strong pair (the layout of the paper's Figures 2-4), accuracy against
+noise."""
 
 from __future__ import annotations
 
@@ -13,10 +14,17 @@ from .config import LOSSES
 
 
 def gain_vs_disagreement(audit_rows: list[dict], path: Path) -> None:
-    groups = {split: [(r["kl_sw_w"], r["gain"]) for r in audit_rows if r["split"] == split]
-              for split in ("test", "train_w2s")}
-    scatter_gain_vs_disagreement(groups, path, "Real runs: gain vs disagreement", "gain L(F*, F_w) - L(F*, F_sw)",
-                                 "y = x (gain = disagreement)")
+    groups = {
+        split: [(r["kl_sw_w"], r["gain"]) for r in audit_rows if r["split"] == split]
+        for split in ("test", "train_w2s")
+    }
+    scatter_gain_vs_disagreement(
+        groups,
+        path,
+        "Real runs: gain vs disagreement",
+        "gain L(F*, F_w) - L(F*, F_sw)",
+        "y = x (gain = disagreement)",
+    )
 
 
 def accuracy_per_loss(summary: dict, path: Path) -> None:
@@ -26,11 +34,16 @@ def accuracy_per_loss(summary: dict, path: Path) -> None:
         return
     plt = pyplot()
     fig, axes = plt.subplots(1, len(rows), figsize=(4.5 * len(rows), 4), squeeze=False)
-    for ax, r in zip(axes[0], rows):
+    for ax, r in zip(axes[0], rows, strict=True):
         losses = [loss for loss in LOSSES if loss in r]
         x = np.arange(len(losses))
-        ax.bar(x, [100 * r[loss][0] for loss in losses], yerr=[100 * r[loss][1] for loss in losses], capsize=3,
-               color=["tab:blue" if "forward" in loss or loss == "confidence" else "tab:red" for loss in losses])
+        ax.bar(
+            x,
+            [100 * r[loss][0] for loss in losses],
+            yerr=[100 * r[loss][1] for loss in losses],
+            capsize=3,
+            color=["tab:blue" if "forward" in loss or loss == "confidence" else "tab:red" for loss in losses],
+        )
         for key, style in (("weak", ":"), ("ceiling", "--")):
             if key in r:
                 ax.axhline(100 * r[key][0], color="k", ls=style, lw=1, label=f"{key} {100 * r[key][0]:.1f}")
@@ -48,7 +61,13 @@ def accuracy_per_loss(summary: dict, path: Path) -> None:
 def accuracy_vs_noise(summary: dict, path: Path) -> None:
     groups = {}
     for r in summary["rows"]:
-        level = 0.0 if r["noise"] == "none" else float(r["noise"].removeprefix("flip")) if r["noise"].startswith("flip") else None
+        level = (
+            0.0
+            if r["noise"] == "none"
+            else float(r["noise"].removeprefix("flip"))
+            if r["noise"].startswith("flip")
+            else None
+        )
         if level is not None:
             groups.setdefault((r["weak_model"], r["strong_model"], r["head"]), []).append((level, r))
     groups = {k: v for k, v in groups.items() if len(v) > 1}
@@ -56,13 +75,21 @@ def accuracy_vs_noise(summary: dict, path: Path) -> None:
         return
     plt = pyplot()
     fig, axes = plt.subplots(1, len(groups), figsize=(5 * len(groups), 4), squeeze=False)
-    for ax, ((w, st, head), pts) in zip(axes[0], sorted(groups.items())):
+    for ax, ((w, st, head), pts) in zip(axes[0], sorted(groups.items()), strict=True):
         pts.sort(key=lambda t: t[0])
         for loss in LOSSES:
             have = [(lvl, r[loss]) for lvl, r in pts if loss in r]
             if len(have) > 1:
-                ax.errorbar([h[0] for h in have], [100 * h[1][0] for h in have], yerr=[100 * h[1][1] for h in have],
-                            marker="o", ms=3, capsize=2, label=loss, ls="-" if "reverse" in loss else "--")
+                ax.errorbar(
+                    [h[0] for h in have],
+                    [100 * h[1][0] for h in have],
+                    yerr=[100 * h[1][1] for h in have],
+                    marker="o",
+                    ms=3,
+                    capsize=2,
+                    label=loss,
+                    ls="-" if "reverse" in loss else "--",
+                )
         ax.set_xlabel("fraction of weak labels flipped")
         ax.set_ylabel("test accuracy (%)")
         ax.set_title(f"{w} -> {st} ({head} head)", fontsize=8)

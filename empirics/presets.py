@@ -21,42 +21,84 @@ PAPER_NOISES = ["none", "flip:0.1", "flip:0.2", "flip:0.3", "flip:0.4"]
 def _paper(pairs: list[str], description: str) -> Sweep:
     return Sweep(
         experiment=Experiment(setup=SetupConfig(mode="finetune", eval_batch_size=128)),
-        grid=GridConfig(pairs=pairs, losses=list(CONVEX_FIXED_OBJECTIVES) + ["confidence", "reverse_confidence_mix",
-                                                                            "reverse_confidence_target"],
-                        heads=["full"], seeds=[0, 1, 2], noises=PAPER_NOISES),
-        description=description)
+        grid=GridConfig(
+            pairs=pairs,
+            losses=list(CONVEX_FIXED_OBJECTIVES)
+            + ["confidence", "reverse_confidence_mix", "reverse_confidence_target"],
+            heads=["full"],
+            seeds=[0, 1, 2],
+            noises=PAPER_NOISES,
+        ),
+        description=description,
+    )
 
 
 PRESETS: dict[str, Sweep] = {
     "cpu-demo": Sweep(
         experiment=Experiment(data=DataConfig(n_pairs=800), setup=SetupConfig(mode="last_layer")),
-        grid=GridConfig(pairs=["all-MiniLM-L6-v2:gemma-3-270m"], losses=list(LOSSES), heads=["logistic", "simplex"],
-                        seeds=[0], noises=["none", "flip:0.3"]),
-        description="real packaged models (weak all-MiniLM-L6-v2, strong Gemma-3-270M) on 800 HH-RLHF harmless pairs "
-                    "per split, last-layer mode: exercises the pipeline on real models and data; not expected to "
-                    "decide the paper's claims",
-        notes=("needs --data-dir or $W2S_DATA_DIR (the HH-RLHF harmless JSONL splits) unless the hub is reachable",)),
+        grid=GridConfig(
+            pairs=["all-MiniLM-L6-v2:gemma-3-270m"],
+            losses=list(LOSSES),
+            heads=["logistic", "simplex"],
+            seeds=[0],
+            noises=["none", "flip:0.3"],
+        ),
+        description="real packaged models (weak all-MiniLM-L6-v2, strong Gemma-3-270M) on 800 HH-RLHF "
+        "harmless pairs per split, last-layer mode: exercises the pipeline on real models and data; "
+        "not expected to decide the paper's claims",
+        notes=(
+            "needs --data-dir or $W2S_DATA_DIR (the HH-RLHF harmless JSONL splits) unless the hub is "
+            "reachable",
+        ),
+    ),
     "cpu-full": Sweep(
         experiment=Experiment(setup=SetupConfig(mode="last_layer")),
-        grid=GridConfig(pairs=["all-MiniLM-L6-v2:gemma-3-270m"], losses=list(LOSSES), heads=["logistic", "simplex"],
-                        seeds=[0, 1, 2], noises=PAPER_NOISES),
-        description="all 4,000 pairs per split, 3 seeds, noise 0-40 %: hours on a 2-core CPU (resumable)"),
-    "paper-gpt2": _paper(["gpt2:gpt2-medium", "gpt2:gpt2-large", "gpt2-medium:gpt2-large", "gpt2:gpt2-xl"],
-                         "the paper's GPT-2 grid, full fine-tuning (GPU)"),
-    "paper-pythia": _paper(["EleutherAI/pythia-70m:EleutherAI/pythia-410m",
-                            "EleutherAI/pythia-160m:EleutherAI/pythia-1b",
-                            "EleutherAI/pythia-410m:EleutherAI/pythia-2.8b"],
-                           "the paper's Pythia grid, full fine-tuning (GPU)"),
-    "paper-qwen": _paper(["Qwen/Qwen2.5-0.5B:Qwen/Qwen2.5-1.5B", "Qwen/Qwen2.5-3B:Qwen/Qwen2.5-7B",
-                          "Qwen/Qwen2.5-3B:Qwen/Qwen2.5-14B", "Qwen/Qwen2.5-7B:Qwen/Qwen2.5-14B"],
-                         "the paper's Qwen2.5 grid, full fine-tuning (GPUs; FSDP via accelerate for 7B-14B)"),
+        grid=GridConfig(
+            pairs=["all-MiniLM-L6-v2:gemma-3-270m"],
+            losses=list(LOSSES),
+            heads=["logistic", "simplex"],
+            seeds=[0, 1, 2],
+            noises=PAPER_NOISES,
+        ),
+        description="all 4,000 pairs per split, 3 seeds, noise 0-40 %: hours on a 2-core CPU (resumable)",
+    ),
+    "paper-gpt2": _paper(
+        ["gpt2:gpt2-medium", "gpt2:gpt2-large", "gpt2-medium:gpt2-large", "gpt2:gpt2-xl"],
+        "the paper's GPT-2 grid, full fine-tuning (GPU)",
+    ),
+    "paper-pythia": _paper(
+        [
+            "EleutherAI/pythia-70m:EleutherAI/pythia-410m",
+            "EleutherAI/pythia-160m:EleutherAI/pythia-1b",
+            "EleutherAI/pythia-410m:EleutherAI/pythia-2.8b",
+        ],
+        "the paper's Pythia grid, full fine-tuning (GPU)",
+    ),
+    "paper-qwen": _paper(
+        [
+            "Qwen/Qwen2.5-0.5B:Qwen/Qwen2.5-1.5B",
+            "Qwen/Qwen2.5-3B:Qwen/Qwen2.5-7B",
+            "Qwen/Qwen2.5-3B:Qwen/Qwen2.5-14B",
+            "Qwen/Qwen2.5-7B:Qwen/Qwen2.5-14B",
+        ],
+        "the paper's Qwen2.5 grid, full fine-tuning (GPUs; FSDP via accelerate for 7B-14B)",
+    ),
     "tiny": Sweep(
-        experiment=Experiment(data=DataConfig(n_pairs=24), setup=SetupConfig(mode="finetune", max_length=64,
-                                                                              eval_batch_size=32),
-                              finetune=FinetuneConfig(lr=1e-3, batch_size=8, epochs=1)),
-        grid=GridConfig(pairs=["tiny-gpt2:tiny-qwen2"], losses=list(LOSSES), heads=["full"], seeds=[0],
-                        noises=["none", "flip:0.25"]),
-        description="tiny random models on a few pairs: the pipeline end to end in seconds (tests, smoke runs)"),
+        experiment=Experiment(
+            data=DataConfig(n_pairs=24),
+            setup=SetupConfig(mode="finetune", max_length=64, eval_batch_size=32),
+            finetune=FinetuneConfig(lr=1e-3, batch_size=8, epochs=1),
+        ),
+        grid=GridConfig(
+            pairs=["tiny-gpt2:tiny-qwen2"],
+            losses=list(LOSSES),
+            heads=["full"],
+            seeds=[0],
+            noises=["none", "flip:0.25"],
+        ),
+        description="tiny random models on a few pairs: the pipeline end to end in seconds "
+        "(tests, smoke runs)",
+    ),
 }
 
 

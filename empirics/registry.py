@@ -1,4 +1,5 @@
-"""The model registry: names, kinds and sources of the models a sweep can use, and the cache folder (no torch).
+"""The model registry: names, kinds and sources of the models a sweep can use, and the cache folder (no
+torch).
 
 The paper's families by hub id (GPT-2, Pythia, Qwen2.5), the offline models that ship in PyPI packages
 (all-MiniLM-L6-v2; Gemma-3-270M from its GGUF package), and tiny random configs for tests.
@@ -28,17 +29,23 @@ def _hub(name, params, kind="decoder"):
     return ModelSpec(name, kind, "hub", params, name)
 
 
-MODELS: dict[str, ModelSpec] = {s.name: s for s in [
-    _hub("gpt2", "124M"), _hub("gpt2-medium", "355M"), _hub("gpt2-large", "774M"), _hub("gpt2-xl", "1.5B"),
-    *[_hub(f"EleutherAI/pythia-{p}", p) for p in ("70m", "160m", "410m", "1b", "1.4b", "2.8b")],
-    *[_hub(f"Qwen/Qwen2.5-{p}", p) for p in ("0.5B", "1.5B", "3B", "7B", "14B")],
-    ModelSpec("all-MiniLM-L6-v2", "encoder", "package", "22.7M"),
-    ModelSpec("gemma-3-270m", "decoder", "package", "268M"),
-    ModelSpec("tiny-gpt2", "decoder", "tiny", "~0.1M"),
-    ModelSpec("tiny-gpt-neox", "decoder", "tiny", "~0.1M"),
-    ModelSpec("tiny-qwen2", "decoder", "tiny", "~0.1M"),
-    ModelSpec("tiny-bert", "encoder", "tiny", "~0.1M"),
-]}
+MODELS: dict[str, ModelSpec] = {
+    s.name: s
+    for s in [
+        _hub("gpt2", "124M"),
+        _hub("gpt2-medium", "355M"),
+        _hub("gpt2-large", "774M"),
+        _hub("gpt2-xl", "1.5B"),
+        *[_hub(f"EleutherAI/pythia-{p}", p) for p in ("70m", "160m", "410m", "1b", "1.4b", "2.8b")],
+        *[_hub(f"Qwen/Qwen2.5-{p}", p) for p in ("0.5B", "1.5B", "3B", "7B", "14B")],
+        ModelSpec("all-MiniLM-L6-v2", "encoder", "package", "22.7M"),
+        ModelSpec("gemma-3-270m", "decoder", "package", "268M"),
+        ModelSpec("tiny-gpt2", "decoder", "tiny", "~0.1M"),
+        ModelSpec("tiny-gpt-neox", "decoder", "tiny", "~0.1M"),
+        ModelSpec("tiny-qwen2", "decoder", "tiny", "~0.1M"),
+        ModelSpec("tiny-bert", "encoder", "tiny", "~0.1M"),
+    ]
+}
 
 
 def spec(name: str) -> ModelSpec:

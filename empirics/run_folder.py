@@ -1,10 +1,9 @@
 """The run folders of a results folder: where each run lives, when it is finished, reading and writing it.
 
-A run is ``<out>/<run name>/`` with ``config.json``, ``predictions_test.jsonl``, ``predictions_train_w2s.jsonl``
-and, written last, ``metrics.json``: a run is finished exactly when its metrics.json exists. Only the main process
-writes (several processes under accelerate launch / torchrun); the others wait at the barrier. No torch here
-unless several processes run.
-"""
+A run is ``<out>/<run name>/`` with ``config.json``, ``predictions_test.jsonl``,
+``predictions_train_w2s.jsonl`` and, written last, ``metrics.json``: a run is finished exactly when its
+metrics.json exists. Only the main process writes (several processes under accelerate launch / torchrun); the
+others wait at the barrier. No torch here unless several processes run."""
 
 from __future__ import annotations
 
@@ -18,8 +17,8 @@ from .config import RunSpec, slug
 
 
 def process_roles():
-    """(is this the main process, a barrier). One process unless launched by accelerate launch / torchrun: then
-    every process trains (DDP) and only the main one writes files, the others waiting for it."""
+    """(is this the main process, a barrier). One process unless launched by accelerate launch / torchrun:
+    then every process trains (DDP) and only the main one writes files, the others waiting for it."""
     if int(os.environ.get("WORLD_SIZE", "1")) <= 1:
         return True, lambda: None
     import torch
@@ -61,7 +60,8 @@ class RunFolders:
 
     @staticmethod
     def write(files: dict[Path, str]) -> None:
-        """Write a run's files atomically, metrics.json last (the dict's order), from the main process only."""
+        """Write a run's files atomically, metrics.json last (the dict's order), from the main process
+        only."""
         main, barrier = process_roles()
         if main:
             for path, text in files.items():

@@ -1,4 +1,5 @@
-"""The summary table of a results folder: weak, ceiling and every student's test accuracy with a 95 % interval.
+"""The summary table of a results folder: weak, ceiling and every student's test accuracy with a 95 %
+interval.
 
 Intervals: over seeds when a setting has several (Student t, ``scipy.stats.ttest_1samp``), else the Wilson
 interval of the single run's accuracy (``scipy.stats.binomtest``). Reads saved files only (no torch).
@@ -21,7 +22,8 @@ CONFIDENCE = 0.95
 
 
 def wilson_interval(accuracy: float, n: int) -> tuple[float, float]:
-    """Wilson score interval of an accuracy over n examples (a tie counted 1/2 is rounded to whole examples)."""
+    """Wilson score interval of an accuracy over n examples (a tie counted 1/2 is rounded to whole
+    examples)."""
     ci = stats.binomtest(int(round(accuracy * n)), n).proportion_ci(CONFIDENCE, method="wilson")
     return float(ci.low), float(ci.high)
 
@@ -46,7 +48,11 @@ def summarize(out: str | Path) -> dict:
     runs = load_runs(out)
     test = lambda r: r["metrics"]["test"]  # noqa: E731
     weak = {(r["run"]["model"], r["run"]["seed"]): r for r in runs if r["run"]["role"] == "weak"}
-    ceil = {(r["run"]["model"], r["run"]["head"], r["run"]["seed"]): r for r in runs if r["run"]["role"] == "ceiling"}
+    ceil = {
+        (r["run"]["model"], r["run"]["head"], r["run"]["seed"]): r
+        for r in runs
+        if r["run"]["role"] == "ceiling"
+    }
     groups: dict[tuple, dict[str, list]] = {}
     for r in runs:
         if r["run"]["role"] != "student":
@@ -70,8 +76,10 @@ def summarize(out: str | Path) -> dict:
             gse = math.sqrt(test(cr)["accuracy_se"] ** 2 + test(wr)["accuracy_se"] ** 2)
             row["weak_really_weaker"] = gap >= 2 * gse
             if gap < 2 * gse:
-                warnings.append(f"{w} -> {st} ({head}): ceiling - weak = {gap:.4f} < 2 SE = {2 * gse:.4f}; the weak "
-                                "model is not clearly weaker on this test split")
+                warnings.append(
+                    f"{w} -> {st} ({head}): ceiling - weak = {gap:.4f} < 2 SE = {2 * gse:.4f}; the weak "
+                    "model is not clearly weaker on this test split"
+                )
         for loss in LOSSES:
             if loss in g:
                 row[loss] = accuracy_interval(g[loss])
@@ -86,11 +94,19 @@ def summary_markdown(summary: dict) -> str:
     cols = ["weak", "ceiling", *LOSSES]
     lines = ["| weak -> strong | head | noise | " + " | ".join(cols) + " |", "|" + " --- |" * (3 + len(cols))]
     for r in summary["rows"]:
-        cells = [f"{100 * r[c][0]:.1f} [{100 * r[c][1]:.1f}, {100 * r[c][2]:.1f}]" if c in r else "" for c in cols]
-        lines.append(f"| {r['weak_model']} -> {r['strong_model']} | {r['head']} | {r['noise']} | "
-                     + " | ".join(cells) + " |")
-    text = ("Test accuracy (%) with 95 % intervals (Student t over seeds, or Wilson for one run).\n\n"
-            + "\n".join(lines) + "\n")
+        cells = [
+            f"{100 * r[c][0]:.1f} [{100 * r[c][1]:.1f}, {100 * r[c][2]:.1f}]" if c in r else "" for c in cols
+        ]
+        lines.append(
+            f"| {r['weak_model']} -> {r['strong_model']} | {r['head']} | {r['noise']} | "
+            + " | ".join(cells)
+            + " |"
+        )
+    text = (
+        "Test accuracy (%) with 95 % intervals (Student t over seeds, or Wilson for one run).\n\n"
+        + "\n".join(lines)
+        + "\n"
+    )
     if summary["warnings"]:
         text += "\n" + "\n".join(f"- WARNING: {w}" for w in summary["warnings"]) + "\n"
     return text

@@ -47,7 +47,9 @@ def run_sweep(sw: Sweep, out: str | Path) -> dict:
         except InvalidInputError:
             raise
         except Exception as exc:  # keep going: what finished stays finished
-            failures.append({"run": r.name, "error": f"{type(exc).__name__}: {exc}", "traceback": traceback.format_exc()})
+            failures.append(
+                {"run": r.name, "error": f"{type(exc).__name__}: {exc}", "traceback": traceback.format_exc()}
+            )
             if main:
                 atomic_write_text(out / "failures.json", json.dumps(failures, indent=2))
             log.error("run %s failed: %s: %s", r.name, type(exc).__name__, exc)
@@ -59,8 +61,8 @@ def run_sweep(sw: Sweep, out: str | Path) -> dict:
 
 
 def check_same_experiment(sw: Sweep, out: Path) -> None:
-    """Run names do not encode experiment-wide settings (data, pair count, mode, gamma, ...): resuming into a folder
-    made by a different experiment would take its runs for finished ones. The grid itself may grow."""
+    """Run names do not encode experiment-wide settings (data, pair count, mode, gamma, ...): resuming into a
+    folder made by a different experiment would take its runs for finished ones. The grid itself may grow."""
     path = out / "sweep.json"
     if not path.is_file():
         return
@@ -69,8 +71,10 @@ def check_same_experiment(sw: Sweep, out: Path) -> None:
     if old is not None and old != new:
         old, new = _flat(old), _flat(new)
         changed = sorted(k for k in set(old) | set(new) if old.get(k) != new.get(k))
-        raise InvalidInputError(f"{out} holds runs of a different experiment (differs in {', '.join(changed)}); "
-                                "use another --out, or the same settings to resume")
+        raise InvalidInputError(
+            f"{out} holds runs of a different experiment (differs in {', '.join(changed)}); "
+            "use another --out, or the same settings to resume"
+        )
 
 
 def _flat(d: dict, prefix: str = "") -> dict:

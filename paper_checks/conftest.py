@@ -13,11 +13,18 @@ _RECORDED = []
 
 
 def pytest_addoption(parser):
-    parser.addoption("--report-dir", default=str(Path("results") / "theory"),
-                     help="where paper_checks write the theory report and Figure 1 (default results/theory)")
-    parser.addoption("--results", action="append", default=None,
-                     help="results folder(s) of a sweep for the empirics checks (-m empirics); without it they run "
-                          "on a tiny-model sweep built for the session")
+    parser.addoption(
+        "--report-dir",
+        default=str(Path("results") / "theory"),
+        help="where paper_checks write the theory report and Figure 1 (default results/theory)",
+    )
+    parser.addoption(
+        "--results",
+        action="append",
+        default=None,
+        help="results folder(s) of a sweep for the empirics checks (-m empirics); without it they run "
+        "on a tiny-model sweep built for the session",
+    )
 
 
 @pytest.fixture(scope="session")
@@ -38,7 +45,8 @@ def record():
 
 @pytest.fixture
 def record_part():
-    """Call record_part(part) with a ReportPart (a table or plot of a check) for the report (see theory.suite)."""
+    """Call record_part(part) with a ReportPart (a table or plot of a check) for the report (see
+    theory.suite)."""
     return _PARTS.append
 
 
@@ -47,9 +55,24 @@ def pytest_sessionfinish(session, exitstatus):
         return
     from theory.report import write_report
 
-    order = ["I1", "I2", "I3", "R3", "binary", "lemma1", "theorem1", "figure1", "theorem2", "forward", "theorem3",
-             "finite", "convexity"]
-    results = sorted(_RECORDED, key=lambda r: next((i for i, p in enumerate(order) if r.key.startswith(p)), 99))
+    order = [
+        "I1",
+        "I2",
+        "I3",
+        "R3",
+        "binary",
+        "lemma1",
+        "theorem1",
+        "figure1",
+        "theorem2",
+        "forward",
+        "theorem3",
+        "finite",
+        "convexity",
+    ]
+    results = sorted(
+        _RECORDED, key=lambda r: next((i for i, p in enumerate(order) if r.key.startswith(p)), 99)
+    )
     path = write_report(results, session.config.getoption("--report-dir"), "pytest paper_checks", _PARTS)
     reporter = session.config.pluginmanager.get_plugin("terminalreporter")
     if reporter is not None:

@@ -30,7 +30,9 @@ def bound_instances(draw):
     f_star, raw_w = _rows(draw, m, k), _rows(draw, m, k)
     if draw(st.booleans()):
         scale = 10.0 ** draw(st.floats(-9, -1))
-        noise = np.array(draw(st.lists(st.floats(-1, 1, allow_subnormal=False), min_size=m * k, max_size=m * k)))
+        noise = np.array(
+            draw(st.lists(st.floats(-1, 1, allow_subnormal=False), min_size=m * k, max_size=m * k))
+        )
         raw_sw = raw_w * np.exp(scale * noise.reshape(m, k))
         raw_sw /= raw_sw.sum(axis=1, keepdims=True)
     else:

@@ -1,6 +1,7 @@
 """Lemma 1 and Theorem 1 (THEORY.md R1, R2): |L(F*,F_sw) - L(F*,F_w)| <= C sqrt(d), both directions of d."""
 
 import math
+from itertools import pairwise
 
 import mpmath
 import numpy as np
@@ -13,15 +14,15 @@ from theory.divergences import floor
 from theory.suite import SIZES
 from theory.tolerances import FP_INEQUALITY_SLACK, HIGH_PRECISION_REL
 
-SIZE = SIZES["default"]
-
 from .strategies import bound_instances
+
+SIZE = SIZES["default"]
 
 
 def test_lemma1_two_sided_bound_random_instances(record):
-    """Lemma 1 (form: paper; constant C_1 = 1/(sqrt(2) gamma): reconstruction): for F_w, F_sw >= gamma and
-    d = KL(F_w,F_sw) or KL(F_sw,F_w), |L(F*,F_sw) - L(F*,F_w)| <= C_1 sqrt(d), L = KL or CE.
-    1,000 seeded random instances x 2 directions x 2 losses; float failures count only if 50 digits confirm."""
+    """Lemma 1 (form: paper; constant C_1 = 1/(sqrt(2) gamma): reconstruction): for F_w, F_sw >= gamma and d =
+    KL(F_w,F_sw) or KL(F_sw,F_w), |L(F*,F_sw) - L(F*,F_w)| <= C_1 sqrt(d), L = KL or CE. 1,000 seeded random
+    instances x 2 directions x 2 losses; float failures count only if 50 digits confirm."""
     res = checks.bound_check("C1", n=SIZE["n"])
     record(res)
     assert res.instances == 4 * SIZE["n"]  # x 2 directions x 2 losses
@@ -46,8 +47,9 @@ def test_lemma1_theorem1_property(constant, inst):
     f_star, f_w, f_sw, gamma, w = inst
     for direction in bounds.DIRECTIONS:
         for loss in bounds.LOSSES:
-            lhs, rhs, _ = bounds.confirmed_sides(f_star, f_w, f_sw, gamma, constant, direction, loss, w,
-                                                 FP_INEQUALITY_SLACK)
+            lhs, rhs, _ = bounds.confirmed_sides(
+                f_star, f_w, f_sw, gamma, constant, direction, loss, w, FP_INEQUALITY_SLACK
+            )
             assert lhs <= rhs + FP_INEQUALITY_SLACK, (direction, loss, lhs, rhs)
 
 
@@ -68,7 +70,8 @@ def test_theorem1_high_precision_near_equal_models():
                 for direction in bounds.DIRECTIONS:
                     for c in ("C2", "C*"):
                         lhs, rhs = bounds.evaluate_bound_mp(f_star, f_w, f_sw, gamma, c, direction)
-                        assert lhs > 0 and lhs <= rhs, (gamma, scale, k, direction, c)
+                        assert lhs > 0, (gamma, scale, k, direction, c)
+                        assert lhs <= rhs, (gamma, scale, k, direction, c)
                         tried += 1
     assert tried >= 250
 
@@ -80,7 +83,8 @@ def test_theorem1_constant_tighter_than_lemma1_exactly_when_gamma_at_most_quarte
     assert sp.solve(sp.Eq(sp.sqrt(2 / g), 1 / (sp.sqrt(2) * g)), g) == [sp.Rational(1, 4)]
     for gamma in np.linspace(1e-4, 0.49, 200):
         assert (bounds.c2(gamma) <= bounds.c1(gamma)) == (gamma <= 0.25)
-    assert math.isclose(bounds.c2(1e-3), 44.72, abs_tol=0.01) and math.isclose(bounds.c1(1e-3), 707.1, abs_tol=0.1)
+    assert math.isclose(bounds.c2(1e-3), 44.72, abs_tol=0.01)
+    assert math.isclose(bounds.c1(1e-3), 707.1, abs_tol=0.1)
 
 
 def test_theorem1_witness_reaches_sharp_constant(record):
@@ -93,7 +97,7 @@ def test_theorem1_witness_reaches_sharp_constant(record):
     assert np.all(res.lhs <= res.rhs), res.details
     for gamma in (1e-3, 0.1):
         ratios = [bounds.witness_ratio(gamma, mpmath.mpf(10) ** -e) for e in (2, 4, 8, 16)]
-        assert all(a < b for a, b in zip(ratios, ratios[1:]))
+        assert all(a < b for a, b in pairwise(ratios))
         assert ratios[-1] <= bounds.c_sharp(gamma) * (1 + HIGH_PRECISION_REL)
         assert ratios[-1] >= bounds.c_sharp(gamma) * (1 - HIGH_PRECISION_REL)
 
@@ -110,4 +114,5 @@ def test_theorem1_adversarial_supremum_is_sharp_constant(record):
     assert np.all(upper.lhs <= upper.rhs), upper.tightness
     assert np.all(lower.lhs <= lower.rhs), lower.tightness
     for r in results:  # at every gamma <= 1/4: measured sup <= C* < C_2 <= C_1
-        assert r.best_ratio <= r.c_sharp * (1 + HIGH_PRECISION_REL) and r.c_sharp < r.c2 <= r.c1
+        assert r.best_ratio <= r.c_sharp * (1 + HIGH_PRECISION_REL)
+        assert r.c_sharp < r.c2 <= r.c1

@@ -22,17 +22,18 @@ def test_figure1_forward_fit_is_moment_matching(record):
 
 
 def test_figure1_reverse_fit_is_mode_seeking(record):
-    """Figure 1 (paper's illustration): on a well-separated mixture the global minimum of KL(q || p) sits on one
-    component: mean within 0.1 of its mode, standard deviation within 10 % of its own."""
+    """Figure 1 (paper's illustration): on a well-separated mixture the global minimum of KL(q || p) sits on
+    one component: mean within 0.1 of its mode, standard deviation within 10 % of its own."""
     res = checks.figure1_reverse_check(DEFAULT_MIXTURE)
     record(res)
     assert np.all(res.lhs <= res.rhs), res.details
 
 
 def test_figure1_mode_seeking_onset_and_dominance(record):
-    """Figure 1 (THEORY.md R7, numerical finding): for 1/2 N(-a,1) + 1/2 N(a,1) the reverse fit is central only
-    for a < a_sn = 2.413 +- 0.005; mode-seeking minima become global at a* = 2.800 +- 0.005. The sweep over
-    a in [1.5, 4] finds one certified local minimum (central) below a_sn and exactly three from 2.42 to 4."""
+    """Figure 1 (THEORY.md R7, numerical finding): for 1/2 N(-a,1) + 1/2 N(a,1) the reverse fit is central
+    only for a < a_sn = 2.413 +- 0.005; mode-seeking minima become global at a* = 2.800 +- 0.005. The sweep
+    over a in [1.5, 4] finds one certified local minimum (central) below a_sn and exactly three from 2.42 to
+    4."""
     res = checks.figure1_separation_check(SIZE["sweep"])
     record(res)
     assert np.all(res.lhs <= res.rhs), res.tightness
@@ -40,7 +41,8 @@ def test_figure1_mode_seeking_onset_and_dominance(record):
     for row in res.details["sweep"]:
         a, minima = row["a"], row["minima"]
         if a < a_sn:
-            assert len(minima) == 1 and abs(minima[0]["m"]) < 1e-6, row
+            assert len(minima) == 1, row
+            assert abs(minima[0]["m"]) < 1e-6, row
         elif A_RANGE_THREE_MINIMA[0] <= a <= A_RANGE_THREE_MINIMA[1]:
             assert len(minima) == 3, row
             central = min(minima, key=lambda f: abs(f["m"]))
@@ -61,4 +63,6 @@ def test_figure1_equal_weights_two_symmetric_global_minima():
     """At a = 3 (> a*) the two mode-seeking minima are mirror images and both global."""
     minima = reverse_local_minima(Mixture.symmetric(3.0))
     glob = [f for f in minima if f.is_global]
-    assert len(glob) == 2 and abs(glob[0].m + glob[1].m) < 1e-6 and abs(glob[0].kl - glob[1].kl) < 1e-10
+    assert len(glob) == 2
+    assert abs(glob[0].m + glob[1].m) < 1e-6
+    assert abs(glob[0].kl - glob[1].kl) < 1e-10

@@ -1,4 +1,5 @@
-"""Definitions 1-2 (identities I1-I3), Proposition 1, and the binary gradient formulas (THEORY.md section 2, R3)."""
+"""Definitions 1-2 (identities I1-I3), Proposition 1, and the binary gradient formulas (THEORY.md section 2,
+R3)."""
 
 import numpy as np
 import pytest
@@ -20,8 +21,8 @@ def _assert_identity(res):
 
 
 def test_identity_I1_forward_ce_equals_forward_kl_plus_teacher_entropy(record):
-    """I1 (standard): CE(F_w, F_sw) = KL(F_w, F_sw) + H(F_w); H(F_w) does not depend on the student, so forward
-    CE and forward KL train identically. Proved with sympy and checked numerically to 1e-12."""
+    """I1 (standard): CE(F_w, F_sw) = KL(F_w, F_sw) + H(F_w); H(F_w) does not depend on the student, so
+    forward CE and forward KL train identically. Proved with sympy and checked numerically to 1e-12."""
     res = checks.identity_check("I1", n=SIZE["n"] // 2)
     record(res)
     _assert_identity(res)
@@ -61,15 +62,16 @@ def test_binary_gradients_match_autograd(record):
 
 @pytest.mark.parametrize("y", [1e-3, 0.2, 0.5, 0.7, 1 - 1e-3])
 def test_binary_stationary_points(y):
-    """Section 2: forward and reverse KL are stationary exactly at s = y; reverse CE has no stationary point in
-    (0, 1) unless y = 1/2, where its gradient vanishes for every s."""
+    """Section 2: forward and reverse KL are stationary exactly at s = y; reverse CE has no stationary point
+    in (0, 1) unless y = 1/2, where its gradient vanishes for every s."""
     z_star = float(logit(y))
     assert abs(grad_forward(z_star, y)) <= GRADIENT_TOL
     assert abs(grad_reverse_kl(z_star, y)) <= GRADIENT_TOL
     z = np.linspace(-20, 20, 401)
     for grad in (grad_forward, grad_reverse_kl):  # one sign change, at z* only
         g = grad(z, y)
-        assert np.all(g[z < z_star - 1e-9] < 0) and np.all(g[z > z_star + 1e-9] > 0)
+        assert np.all(g[z < z_star - 1e-9] < 0)
+        assert np.all(g[z > z_star + 1e-9] > 0)
     g_rce = grad_reverse_ce(z, y)
     if y == 0.5:
         assert np.all(g_rce == 0.0)

@@ -5,6 +5,7 @@ counterexamples. Sizes are those of theory.suite (the report command uses the sa
 """
 
 import json
+from itertools import pairwise
 from pathlib import Path
 
 import numpy as np
@@ -36,18 +37,20 @@ FIXTURES = sorted((Path(__file__).parent / "fixtures").glob("forward_counterexam
 
 
 def test_theorem2_reverse_kl_student_beats_teacher_by_disagreement(record, record_part):
-    """Theorem 2 (paper's claim; precise form reconstructed, THEORY.md R4): if the class {f o h_s} is convex in
-    probability space and contains F*, the reverse-KL projection F_sw of F_w satisfies
-    KL(F*,F_sw) <= KL(F*,F_w) - KL(F_sw,F_w), with equality when F_sw is interior. Checked on >= 200 certified
-    non-degenerate realizable instances of the simplex head: slack >= -(g + 1e-12) and >= -1e-9."""
+    """Theorem 2 (paper's claim; precise form reconstructed, THEORY.md R4): if the class {f o h_s} is convex
+    in probability space and contains F*, the reverse-KL projection F_sw of F_w satisfies KL(F*,F_sw) <=
+    KL(F*,F_w) - KL(F_sw,F_w), with equality when F_sw is interior. Checked on >= 200 certified non-degenerate
+    realizable instances of the simplex head: slack >= -(g + 1e-12) and >= -1e-9."""
     res, scatter = theorem2_check(SIZE["thm2"])
     record(res)
     record_part(gain_part(scatter))
-    assert res.details["counted"] >= 200 and res.details["max_gap"] <= REQUIRED_GAP_REL
+    assert res.details["counted"] >= 200
+    assert res.details["max_gap"] <= REQUIRED_GAP_REL
     assert np.all(res.lhs <= res.rhs + res.tol), res.tightness
     assert min(res.details["slack"]) >= THEOREM2_SLACK_FLOOR
     interior = np.abs(res.details["interior_slack"])
-    assert len(interior) >= 20 and interior.max() <= INTERIOR_EQUALITY_TOL
+    assert len(interior) >= 20
+    assert interior.max() <= INTERIOR_EQUALITY_TOL
 
 
 def test_theorem2_fails_for_forward_kl(record):
@@ -68,7 +71,8 @@ def test_forward_counterexample_fixture_rechecks(path):
     fresh certified solve from the file alone, by the recorded amount."""
     inst = json.loads(path.read_text())
     r = recheck(inst)
-    assert r["certified"] and r["non_degenerate"]
+    assert r["certified"]
+    assert r["non_degenerate"]
     assert r["slack"] < -(r["gap"] + CERTIFIED_SLACK)
     assert r["slack"] == pytest.approx(inst["recorded"]["slack"], abs=FIXTURE_RECHECK_TOL)
 
@@ -77,7 +81,9 @@ def test_fixtures_cover_both_inequalities_and_a_low_noise_teacher():
     kinds = {json.loads(p.read_text())["kind"] for p in FIXTURES}
     assert kinds == {"theorem2_form", "forward_analogue"}
     low = [json.loads(p.read_text()) for p in FIXTURES if "low_noise" in p.stem]
-    assert low and low[0]["teacher"] == "logit_noise" and low[0]["level"] <= 0.3
+    assert low
+    assert low[0]["teacher"] == "logit_noise"
+    assert low[0]["level"] <= 0.3
 
 
 def test_theorem3_non_realizable_sharp_and_final_forms(record):
@@ -88,7 +94,8 @@ def test_theorem3_non_realizable_sharp_and_final_forms(record):
     sharp, final = theorem3_check(SIZE["thm3"])
     record(sharp)
     record(final)
-    assert sharp.instances >= 100 and final.instances == sharp.instances
+    assert sharp.instances >= 100
+    assert final.instances == sharp.instances
     assert np.all(sharp.lhs <= sharp.rhs + sharp.tol), sharp.tightness
     assert np.all(final.lhs <= final.rhs + final.tol), final.tightness
     assert np.all(final.rhs >= sharp.rhs - FP_INEQUALITY_SLACK)  # the final form is the looser one
@@ -104,21 +111,26 @@ def test_finite_samples_exact_in_sample_and_sqrt_n_off_sample(record):
     assert in_sample.details["uncertified"] == 0
     assert np.all(in_sample.lhs <= in_sample.rhs + in_sample.tol)
     lo, hi = rate.details["slope_ci95"]
-    assert hi >= FINITE_SAMPLE_SLOPE_TARGET[0] and lo <= FINITE_SAMPLE_SLOPE_TARGET[1], rate.tightness
-    assert abs(rate.details["population_slack_of_population_solution"]) <= REQUIRED_GAP_REL  # interior: equality
+    assert hi >= FINITE_SAMPLE_SLOPE_TARGET[0], rate.tightness
+    assert lo <= FINITE_SAMPLE_SLOPE_TARGET[1], rate.tightness
+    assert (
+        abs(rate.details["population_slack_of_population_solution"]) <= REQUIRED_GAP_REL
+    )  # interior: equality
 
 
 def test_convexity_table_reverse_simplex_and_forward_softmax_exact(record, record_part):
     """R8 (beyond the paper): reverse KL on the simplex head satisfies Theorem 2's inequality at every teacher
     noise level; forward KL on the softmax head satisfies the dual identity KL(F_w,F*) = KL(F_w,F_sw) +
-    KL(F_sw,F*) to within its certificate. The other two cells fail: forward/simplex and reverse/softmax violate
-    the primal inequality on some instances (rates in the report)."""
+    KL(F_sw,F*) to within its certificate. The other two cells fail: forward/simplex and reverse/softmax
+    violate the primal inequality on some instances (rates in the report)."""
     p_exact, d_exact, table = convexity_table(SIZE["convexity"])
     record(p_exact)
     record(d_exact)
     record_part(convexity_part(table))
-    assert np.all(p_exact.lhs <= p_exact.rhs) and p_exact.instances >= 80
-    assert np.all(d_exact.lhs <= d_exact.rhs) and d_exact.instances >= 80
+    assert np.all(p_exact.lhs <= p_exact.rhs)
+    assert p_exact.instances >= 80
+    assert np.all(d_exact.lhs <= d_exact.rhs)
+    assert d_exact.instances >= 80
     for cell in ("forward/simplex", "reverse/softmax"):
         assert any(r["P_violation_rate"] > 0 for r in table[cell].values()), cell
     for cell, levels in table.items():
@@ -126,15 +138,16 @@ def test_convexity_table_reverse_simplex_and_forward_softmax_exact(record, recor
 
 
 def test_label_noise_forward_and_reverse_students(record_part):
-    """R9 (synthetic analogue of the paper's noise table): flipping a fraction rho of weak labels; the teacher's
-    true error rises with rho (paired instances, nested flips); forward and reverse students' errors and
-    accuracies with 95 % intervals go to the report."""
+    """R9 (synthetic analogue of the paper's noise table): flipping a fraction rho of weak labels; the
+    teacher's true error rises with rho (paired instances, nested flips); forward and reverse students' errors
+    and accuracies with 95 % intervals go to the report."""
     sweep = label_noise_sweep(SIZE["noise"])
     record_part(label_noise_part(sweep))
     assert sweep["uncertified"] == 0
     teacher = [row["teacher"]["kl"][0] for row in sweep["rows"]]
-    assert all(a < b for a, b in zip(teacher, teacher[1:])), teacher
+    assert all(a < b for a, b in pairwise(teacher)), teacher
     for row in sweep["rows"]:
         for name in ("forward", "reverse"):
             mean, lo, hi = row[name]["kl"]
-            assert lo <= mean <= hi and np.isfinite(hi)
+            assert lo <= mean <= hi
+            assert np.isfinite(hi)

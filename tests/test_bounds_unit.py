@@ -30,7 +30,8 @@ def test_both_losses_give_the_same_gap():
     fw, fsw = (floor(rng.dirichlet(np.ones(3), 5), 0.01) for _ in range(2))
     a = bounds.evaluate_bound(fs, fw, fsw, 0.01, loss="kl")
     b = bounds.evaluate_bound(fs, fw, fsw, 0.01, loss="ce")
-    assert a.gap == pytest.approx(b.gap, abs=1e-12) and a.d == b.d
+    assert a.gap == pytest.approx(b.gap, abs=1e-12)
+    assert a.d == b.d
 
 
 def test_confirmed_sides_catch_a_constant_that_is_too_small():
@@ -51,8 +52,12 @@ def test_classify_constant_refuted_with_saved_witness(tmp_path, gamma):
     assert verdict.verdict == "refuted"
     saved = json.loads(path.read_text())
     with mpmath.workdps(50):  # re-verify the saved witness from the file
-        r = bounds.ratio_mp([mpmath.mpf(v) for v in saved["F_star"]], [mpmath.mpf(v) for v in saved["F_w"]],
-                            [mpmath.mpf(v) for v in saved["F_sw"]], saved["direction"])
+        r = bounds.ratio_mp(
+            [mpmath.mpf(v) for v in saved["F_star"]],
+            [mpmath.mpf(v) for v in saved["F_w"]],
+            [mpmath.mpf(v) for v in saved["F_sw"]],
+            saved["direction"],
+        )
     assert r > c
 
 

@@ -10,42 +10,76 @@ from theory.cli import main
 
 
 def _run(*args):
-    return subprocess.run([sys.executable, "-m", "theory.cli", *args], capture_output=True, text=True, timeout=120)
+    return subprocess.run(
+        [sys.executable, "-m", "theory.cli", *args], capture_output=True, text=True, timeout=120
+    )
 
 
-@pytest.mark.parametrize("args", [["--help"], ["report", "--help"], ["figure1", "--help"], ["constant", "--help"]])
+@pytest.mark.parametrize(
+    "args", [["--help"], ["report", "--help"], ["figure1", "--help"], ["constant", "--help"]]
+)
 def test_help(args):
     out = _run(*args)
-    assert out.returncode == 0 and "usage" in out.stdout
+    assert out.returncode == 0
+    assert "usage" in out.stdout
 
 
-@pytest.mark.parametrize("args, message", [
-    (["figure1", "--weights", "0.5", "0.6", "--means", "-3", "3", "--stds", "1", "1"], "weights must be positive"),
-    (["figure1", "--weights", "0.5", "0.5", "--means", "-3", "3", "--stds", "1", "-1"], "stds must be positive"),
-    (["figure1", "--weights", "1"], "together"),
-    (["constant", "40", "--gamma", "0.7"], "gamma"),
-    (["constant", "nan", "--gamma", "0.01"], "constant must be"),
-])
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (
+            ["figure1", "--weights", "0.5", "0.6", "--means", "-3", "3", "--stds", "1", "1"],
+            "weights must be positive",
+        ),
+        (
+            ["figure1", "--weights", "0.5", "0.5", "--means", "-3", "3", "--stds", "1", "-1"],
+            "stds must be positive",
+        ),
+        (["figure1", "--weights", "1"], "together"),
+        (["constant", "40", "--gamma", "0.7"], "gamma"),
+        (["constant", "nan", "--gamma", "0.01"], "constant must be"),
+    ],
+)
 def test_bad_input_gives_one_line_error(args, message):
     out = _run(*args)
     assert out.returncode == 2
     assert "Traceback" not in out.stderr
-    assert len(out.stderr.strip().splitlines()) == 1 and message in out.stderr
+    assert len(out.stderr.strip().splitlines()) == 1
+    assert message in out.stderr
 
 
 def test_figure1_command_writes_png_pdf_json(tmp_path, capsys):
-    assert main(["figure1", "--weights", "0.5", "0.5", "--means", "-3.5", "3.5", "--stds", "1", "1",
-                 "--out", str(tmp_path)]) == 0
+    assert (
+        main(
+            [
+                "figure1",
+                "--weights",
+                "0.5",
+                "0.5",
+                "--means",
+                "-3.5",
+                "3.5",
+                "--stds",
+                "1",
+                "1",
+                "--out",
+                str(tmp_path),
+            ]
+        )
+        == 0
+    )
     fit = json.loads((tmp_path / "figure1.json").read_text())
     assert fit["mixture"]["means"] == [-3.5, 3.5]
-    assert (tmp_path / "figure1.png").exists() and (tmp_path / "figure1.pdf").exists()
+    assert (tmp_path / "figure1.png").exists()
+    assert (tmp_path / "figure1.pdf").exists()
     assert "reverse fit global minimum" in capsys.readouterr().out
 
 
 def test_constant_command_refutes_a_too_small_constant(tmp_path, capsys):
     assert main(["constant", "40", "--gamma", "0.001", "--witness-out", str(tmp_path / "w.json")]) == 0
     verdict = json.loads(capsys.readouterr().out)
-    assert verdict["verdict"] == "refuted" and (tmp_path / "w.json").exists()
+    assert verdict["verdict"] == "refuted"
+    assert (tmp_path / "w.json").exists()
 
 
 def test_counterexamples_command_writes_rechecked_fixtures(tmp_path, capsys):

@@ -35,11 +35,16 @@ def test_binary_helpers_match_the_two_class_forms():
     np.testing.assert_allclose(nx.binary_kl(p, q), nx.kl(two(p), two(q)), rtol=1e-10, atol=1e-15)
     label = rng.integers(0, 2, 200)
     np.testing.assert_allclose(nx.binary_ce_onehot(label, q), nx.ce(np.eye(2)[label], two(q)), rtol=1e-12)
-    np.testing.assert_allclose(nx.logit(nx.sigmoid([-30.0, -2.0, 0.0, 5.0])), [-30.0, -2.0, 0.0, 5.0], rtol=1e-9)
-    np.testing.assert_allclose(nx.expected_kl(two(p), two(q), np.full(200, 1 / 200)), nx.binary_kl(p, q).mean())
+    np.testing.assert_allclose(
+        nx.logit(nx.sigmoid([-30.0, -2.0, 0.0, 5.0])), [-30.0, -2.0, 0.0, 5.0], rtol=1e-9
+    )
+    np.testing.assert_allclose(
+        nx.expected_kl(two(p), two(q), np.full(200, 1 / 200)), nx.binary_kl(p, q).mean()
+    )
     # the floor keeps k-class rows normalised and at least gamma
     f = nx.gamma_floor(two(p), 0.05)
-    assert np.allclose(f.sum(axis=1), 1) and f.min() >= 0.05
+    assert np.allclose(f.sum(axis=1), 1)
+    assert f.min() >= 0.05
 
 
 def test_jsonl_errors_name_file_and_line(tmp_path):
@@ -54,11 +59,18 @@ def test_jsonl_errors_name_file_and_line(tmp_path):
     assert [p.name for p in (tmp_path / "sub").iterdir()] == ["y.jsonl"]  # no temporary file left
 
 
-@pytest.mark.parametrize("modules, forbidden", [
-    ("empirics.summary, empirics.audit, empirics.claims, empirics.plots, empirics.cli, empirics.config, "
-     "empirics.presets, empirics.registry", "torch"),
-    ("theory.last_layer, theory.convexity, theory.finite_sample, theory.noise", "sympy"),
-])
+@pytest.mark.parametrize(
+    ("modules", "forbidden"),
+    [
+        (
+            "empirics.summary, empirics.audit, empirics.claims, empirics.plots, empirics.cli, "
+            "empirics.config, "
+            "empirics.presets, empirics.registry",
+            "torch",
+        ),
+        ("theory.last_layer, theory.convexity, theory.finite_sample, theory.noise", "sympy"),
+    ],
+)
 def test_import_boundaries(modules, forbidden):
     """Readers of results never load torch (4.5 s); the last-layer checks never load sympy."""
     code = f"import sys, {modules}; print({forbidden!r} in sys.modules)"

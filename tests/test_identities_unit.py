@@ -23,9 +23,21 @@ def test_numeric_sides_detect_a_wrong_proposition():
     fs, fw, fsw = rng.dirichlet(np.ones(3), size=(3, 4))
     lhs, rhs = identities.numeric_sides("R3", fs, fw, fsw)
     assert abs(lhs - rhs) < 1e-12
-    broken = Identity("X", "x", "x", "x", lambda f, w, s: (f, f),
-                      lambda a, b, c, x: (x @ identities.kl(a, c), x @ (identities.kl(a, b) - identities.kl(c, b))))
-    assert abs(broken.numeric(fs, fw, fsw, np.full(4, 0.25))[0] - broken.numeric(fs, fw, fsw, np.full(4, 0.25))[1]) > 1e-3
+    broken = Identity(
+        "X",
+        "x",
+        "x",
+        "x",
+        lambda f, w, s: (f, f),
+        lambda a, b, c, x: (x @ identities.kl(a, c), x @ (identities.kl(a, b) - identities.kl(c, b))),
+    )
+    assert (
+        abs(
+            broken.numeric(fs, fw, fsw, np.full(4, 0.25))[0]
+            - broken.numeric(fs, fw, fsw, np.full(4, 0.25))[1]
+        )
+        > 1e-3
+    )
 
 
 def test_unknown_identity_key():

@@ -10,16 +10,36 @@ from theory.report import markdown_table, write_report
 
 
 def _fixture():
-    searches = [{"gamma": 0.01, "k": 2, "direction": "forward", "best_ratio": 14.07, "c_sharp": 14.0712,
-                 "c2": 14.1421, "c1": 70.71, "ratio_to_c_sharp": 0.99992}]
-    return CheckResult("lemma1", "Lemma 1", "|gap| <= C sqrt(d)", "paper form", np.array([0.1, 0.5, 0.2]),
-                       np.array([1.0, 0.4, 0.3]), 1e-12, "max ratio 1.25", {"searches": searches},
-                       [ReportPart(10, "adversarial_suprema", searches, render_suprema)])
+    searches = [
+        {
+            "gamma": 0.01,
+            "k": 2,
+            "direction": "forward",
+            "best_ratio": 14.07,
+            "c_sharp": 14.0712,
+            "c2": 14.1421,
+            "c1": 70.71,
+            "ratio_to_c_sharp": 0.99992,
+        }
+    ]
+    return CheckResult(
+        "lemma1",
+        "Lemma 1",
+        "|gap| <= C sqrt(d)",
+        "paper form",
+        np.array([0.1, 0.5, 0.2]),
+        np.array([1.0, 0.4, 0.3]),
+        1e-12,
+        "max ratio 1.25",
+        {"searches": searches},
+        [ReportPart(10, "adversarial_suprema", searches, render_suprema)],
+    )
 
 
 def test_violations_and_worst_slack_are_computed_from_both_sides():
     r = _fixture()
-    assert r.instances == 3 and r.violations == 1
+    assert r.instances == 3
+    assert r.violations == 1
     assert r.worst_slack == np.float64(0.4 - 0.5)
 
 
@@ -27,14 +47,16 @@ def test_markdown_table_exact_text():
     assert markdown_table([_fixture()]) == (
         "| item | statement | provenance | instances | violations | worst slack | tightness |\n"
         "| --- | --- | --- | --- | --- | --- | --- |\n"
-        "| Lemma 1 | \\|gap\\| <= C sqrt(d) | paper form | 3 | 1 | -0.1 | max ratio 1.25 |\n")
+        "| Lemma 1 | \\|gap\\| <= C sqrt(d) | paper form | 3 | 1 | -0.1 | max ratio 1.25 |\n"
+    )
 
 
 def test_write_report_files(tmp_path):
     path = write_report([_fixture()], tmp_path, "test")
     assert path.read_text().startswith("# Theory report")
     data = json.loads((tmp_path / "theory_report.json").read_text())
-    assert data["checks"][0]["violations"] == 1 and data["environment"]["packages"]["numpy"]
+    assert data["checks"][0]["violations"] == 1
+    assert data["environment"]["packages"]["numpy"]
     assert data["adversarial_suprema"][0]["best_ratio"] == 14.07  # the part's data, under its key
     assert "| 0.01 | 2 | forward | 14.070000 |" in path.read_text()  # and its section, rendered
     assert (tmp_path / "tightness_vs_gamma.png").stat().st_size > 1000

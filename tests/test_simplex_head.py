@@ -25,9 +25,20 @@ def _slsqp(H, T, w, gamma, objective):
         J, G = objective_and_gradient(objective, x.reshape(k, d), H, T, w)
         return J, G.ravel()
 
-    cons = {"type": "eq", "fun": lambda x: x.reshape(k, d).sum(0) - 1, "jac": lambda x: np.kron(np.ones((1, k)), np.eye(d))}
-    r = minimize(fun, np.full(k * d, 1 / k), jac=True, method="SLSQP", bounds=[(gamma, 1)] * (k * d),
-                 constraints=[cons], options={"ftol": 1e-14, "maxiter": 2000})
+    cons = {
+        "type": "eq",
+        "fun": lambda x: x.reshape(k, d).sum(0) - 1,
+        "jac": lambda x: np.kron(np.ones((1, k)), np.eye(d)),
+    }
+    r = minimize(
+        fun,
+        np.full(k * d, 1 / k),
+        jac=True,
+        method="SLSQP",
+        bounds=[(gamma, 1)] * (k * d),
+        constraints=[cons],
+        options={"ftol": 1e-14, "maxiter": 2000},
+    )
     return r.fun
 
 
@@ -37,7 +48,8 @@ def test_solution_is_feasible_certified_and_optimal(objective, seed):
     H, T, w, gamma = _problem(seed)
     sol = solve_simplex(H, T, gamma, objective, w)
     assert sol.certified
-    assert sol.W.min() >= gamma - 1e-15 and np.allclose(sol.W.sum(axis=0), 1.0, atol=1e-14)
+    assert sol.W.min() >= gamma - 1e-15
+    assert np.allclose(sol.W.sum(axis=0), 1.0, atol=1e-14)
     assert sol.F.min() >= gamma - 1e-15
     # the certificate bounds the suboptimality: an independent solver cannot beat J - g
     assert _slsqp(H, T, w, gamma, objective) >= sol.value - sol.gap - 1e-12
@@ -56,7 +68,8 @@ def test_frank_wolfe_gap_is_zero_at_the_vertex_minimiser_and_positive_elsewhere(
 
 
 def test_a_sample_is_a_weighted_domain():
-    """Solving on a sample with repeated points equals solving on the distinct points with counts as weights."""
+    """Solving on a sample with repeated points equals solving on the distinct points with counts as
+    weights."""
     H, T, w, gamma = _problem(5, m=20)
     idx = np.random.default_rng(0).integers(0, 20, size=200)
     on_sample = solve_simplex(H[idx], T[idx], gamma, "reverse_kl")

@@ -21,7 +21,8 @@ def _softmax_problem(seed=0, k=3):
 def test_forward_fit_recovers_the_truth_when_the_teacher_is_in_the_family():
     Phi, V, f_star, _, w = _softmax_problem()
     sol = fit_softmax_forward(Phi, f_star, w)
-    assert sol.certified() and np.abs(sol.V - V).max() < 1e-6
+    assert sol.certified()
+    assert np.abs(sol.V - V).max() < 1e-6
 
 
 def test_forward_fit_dual_pythagorean_identity():
@@ -42,7 +43,8 @@ def test_reverse_gradient_matches_finite_differences():
 def test_reverse_fit_reports_agreeing_starts_and_floors_the_student():
     Phi, _, _, f_w, w = _softmax_problem(3)
     sol = fit_softmax_reverse(Phi, f_w, 1e-2, w, starts=12)
-    assert sol.starts == 12 and 1 <= sol.agreeing <= 12
+    assert sol.starts == 12
+    assert 1 <= sol.agreeing <= 12
     assert sol.F.min() >= 1e-2 - 1e-15
     np.testing.assert_allclose(predict(sol.V, Phi, 1e-2), sol.F)
 
@@ -67,7 +69,8 @@ def test_instances_are_seeded_and_realizable():
     b = fam.random_realizable_instance(np.random.default_rng(9))
     np.testing.assert_array_equal(a.f_w, b.f_w)
     np.testing.assert_allclose(a.H @ a.W_star.T, a.f_star)
-    assert a.W_star.min() >= a.gamma - 1e-15 and a.f_w.min() >= a.gamma - 1e-15
+    assert a.W_star.min() >= a.gamma - 1e-15
+    assert a.f_w.min() >= a.gamma - 1e-15
 
 
 def test_weak_representation_teacher_is_outside_the_strong_class():

@@ -47,10 +47,18 @@ class SearchResult:
 
     def to_json(self) -> dict:
         return {
-            "gamma": self.gamma, "k": self.k, "direction": self.direction, "best_ratio": self.best_ratio,
-            "c_sharp": self.c_sharp, "c2": self.c2, "c1": self.c1, "ratio_to_c_sharp": self.ratio_to_sharp,
-            "starts": self.starts, "converged": self.converged,
-            "candidates_verified": self.candidates_verified, "best_instance": self.best_instance,
+            "gamma": self.gamma,
+            "k": self.k,
+            "direction": self.direction,
+            "best_ratio": self.best_ratio,
+            "c_sharp": self.c_sharp,
+            "c2": self.c2,
+            "c1": self.c1,
+            "ratio_to_c_sharp": self.ratio_to_sharp,
+            "starts": self.starts,
+            "converged": self.converged,
+            "candidates_verified": self.candidates_verified,
+            "best_instance": self.best_instance,
         }
 
 
@@ -58,7 +66,8 @@ def _models(theta: np.ndarray, k: int, gamma: float):
     x = np.clip(theta.reshape(3, k), 0.0, 1.0) + 1e-300
     fs = x[0] / x[0].sum()
     # the search's coordinates: x in the box -> (1 - k gamma) x / sum(x) + gamma on the floored simplex (a map
-    # of its own, not the floor of a distribution; its rounding order is what the saved suprema were found with)
+    # of its own, not the floor of a distribution; its rounding order is what the saved suprema were found
+    # with)
     fw = (1 - k * gamma) * x[1] / x[1].sum() + gamma
     fsw = (1 - k * gamma) * x[2] / x[2].sum() + gamma
     return fs, fw, fsw
@@ -72,19 +81,27 @@ def _objective(theta, k, gamma, direction) -> float:
     return -r * damp
 
 
-def search(gamma: float, k: int = 2, direction: str = "forward", starts: int = 24, seed: int = 0) -> SearchResult:
+def search(
+    gamma: float, k: int = 2, direction: str = "forward", starts: int = 24, seed: int = 0
+) -> SearchResult:
     """Multi-start L-BFGS-B maximisation of |gap| / sqrt(d) from random starts on the floored simplex."""
     g = check_gamma(gamma, k)
     rng = np.random.default_rng(seed)
     # Screen random instances cheaply, start from the best of them and from fresh random points.
     pool = rng.uniform(0, 1, size=(4000, 3 * k))
-    fs, fw, fsw = (np.stack(m) for m in zip(*(_models(t, k, g) for t in pool)))
+    fs, fw, fsw = (np.stack(m) for m in zip(*(_models(t, k, g) for t in pool), strict=True))
     screened = pool[np.argsort(-pointwise_ratio(fs, fw, fsw, direction))[: starts // 2]]
     inits = np.vstack([screened, rng.uniform(0, 1, size=(starts - len(screened), 3 * k))])
     best, best_inst, converged, verified = -1.0, {}, 0, 0
     for theta0 in inits:
-        res = minimize(_objective, theta0, args=(k, g, direction), method="L-BFGS-B",
-                       bounds=[(0.0, 1.0)] * (3 * k), options={"maxiter": 2000, "ftol": 1e-15, "gtol": 1e-12})
+        res = minimize(
+            _objective,
+            theta0,
+            args=(k, g, direction),
+            method="L-BFGS-B",
+            bounds=[(0.0, 1.0)] * (3 * k),
+            options={"maxiter": 2000, "ftol": 1e-15, "gtol": 1e-12},
+        )
         converged += bool(res.success)
         fs1, fw1, fsw1 = _models(res.x, k, g)
         r = float(ratio_mp(fs1, fw1, fsw1, direction))

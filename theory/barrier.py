@@ -1,22 +1,23 @@
 """A log-barrier Newton driver shared by the certified head solvers.
 
 The caller supplies, for the barrier problem  min J(x) - mu * B(x)  over the interior of a polytope:
-- ``newton(x, mu) -> (phi, step, decrement, gradJ)``: barrier value at x, the Newton step (already respecting any
-  equality constraints), the Newton decrement -<grad, step> computed without cancellation, and dJ/dx;
-- ``max_step(x, step) -> t``: the largest t keeping x + t step strictly inside (before the 0.99 safety factor);
+- ``newton(x, mu) -> (phi, step, decrement, gradJ)``: barrier value at x, the Newton step (already respecting
+  any equality constraints), the Newton decrement -<grad, step> computed without cancellation, and dJ/dx;
+- ``max_step(x, step) -> t``: the largest t keeping x + t step strictly inside (before the 0.99 safety
+  factor);
 - ``phi(x, mu)``: the barrier value for the line search;
-- ``gap(gradJ, x) -> g``: the Frank-Wolfe certificate (which bounds J(x) - min J).
-mu decreases geometrically; intermediate levels are centred approximately (decrement < 0.1 mu), the last one until
-the certificate itself is below 1 % of the required level (the decrement can be far smaller than the gap).
-"""
+- ``gap(gradJ, x) -> g``: the Frank-Wolfe certificate (which bounds J(x) - min J). mu decreases geometrically;
+  intermediate levels are centred approximately (decrement < 0.1 mu), the last one until the certificate
+  itself is below 1 % of the required level (the decrement can be far smaller than the gap)."""
 
 from __future__ import annotations
 
 import numpy as np
 
 
-def barrier_solve(x, newton, max_step, phi, gap, value_of, required, mu0=1e-2, mu_final=1e-14, shrink=0.1,
-                  max_newton=400):
+def barrier_solve(
+    x, newton, max_step, phi, gap, value_of, required, mu0=1e-2, mu_final=1e-14, shrink=0.1, max_newton=400
+):
     """Returns (x, newton_steps)."""
     mu, steps = mu0, 0
     while True:

@@ -1,14 +1,13 @@
-"""Binary heads affine in their parameters over a box: P(class 1 | x) = c(x) + G(x) . w, w in [gamma, 1 - gamma]^d.
+"""Binary heads affine in their parameters over a box: P(class 1 | x) = c(x) + G(x) . w, w in [gamma, 1 -
+gamma]^d.
 
 Two members of THEORY.md R4's convex class (convex as sets of probability-valued functions):
 - the k = 2 simplex head, F_1 = h(x) . W_1 (c = 0, G = h, w = W_1);
-- the order-antisymmetric pair head of the empirics, F = 1/2 [W h(u)] + 1/2 flip[W h(-u)] with u = phi(first) -
-  phi(second): F_1 = 1/2 + 1/2 sum_l w_l (h_l(u) - h_l(-u)), i.e. c = 1/2, G = (h(u) - h(-u)) / 2. Swapping the two
-  texts maps F_1 to 1 - F_1 exactly.
-Both keep gamma <= F_1 <= 1 - gamma for every feasible w. Projections of soft targets y (floored at gamma) are solved
-by the shared barrier driver and certified by the box Frank-Wolfe gap g = sum_l [grad_l w_l - min(grad_l gamma,
-grad_l (1 - gamma))] >= J(w) - min J.
-"""
+- the order-antisymmetric pair head of the empirics, F = 1/2 [W h(u)] + 1/2 flip[W h(-u)] with u = phi(first)
+  - phi(second): F_1 = 1/2 + 1/2 sum_l w_l (h_l(u) - h_l(-u)), i.e. c = 1/2, G = (h(u) - h(-u)) / 2. Swapping
+  the two texts maps F_1 to 1 - F_1 exactly. Both keep gamma <= F_1 <= 1 - gamma for every feasible w.
+  Projections of soft targets y (floored at gamma) are solved by the shared barrier driver and certified by
+  the box Frank-Wolfe gap g = sum_l [grad_l w_l - min(grad_l gamma, grad_l (1 - gamma))] >= J(w) - min J."""
 
 from __future__ import annotations
 
@@ -24,8 +23,12 @@ from .divergences import check_gamma, check_weights
 from .simplex_head import OBJECTIVES
 from .tolerances import REQUIRED_GAP_REL
 
-_LOSS_OBJECTIVE = {"forward_ce": "forward_kl", "forward_kl": "forward_kl", "reverse_ce": "reverse_ce",
-                   "reverse_kl": "reverse_kl"}
+_LOSS_OBJECTIVE = {
+    "forward_ce": "forward_kl",
+    "forward_kl": "forward_kl",
+    "reverse_ce": "reverse_ce",
+    "reverse_kl": "reverse_kl",
+}
 
 
 def binary_terms(objective: str, p: np.ndarray, y: np.ndarray, w: np.ndarray):
@@ -61,8 +64,17 @@ class BinarySolution:
         return self.gap <= REQUIRED_GAP_REL * max(1.0, abs(self.value))
 
 
-def solve_binary(c, G, y, gamma: float, objective: str = "reverse_kl", weights=None, w0=None,
-                 mu0: float = 1e-2, mu_final: float = 1e-14) -> BinarySolution:
+def solve_binary(
+    c,
+    G,
+    y,
+    gamma: float,
+    objective: str = "reverse_kl",
+    weights=None,
+    w0=None,
+    mu0: float = 1e-2,
+    mu_final: float = 1e-14,
+) -> BinarySolution:
     """Project soft targets y (P(class 1), floored at gamma) onto {c + G w : w in [gamma, 1 - gamma]^d}."""
     objective = _LOSS_OBJECTIVE.get(objective, objective)
     G = np.asarray(G, np.float64)
@@ -71,9 +83,13 @@ def solve_binary(c, G, y, gamma: float, objective: str = "reverse_kl", weights=N
     g = check_gamma(gamma, 2)
     if G.ndim != 2 or y.shape != (G.shape[0],) or not (np.all(np.isfinite(G)) and np.all(np.isfinite(y))):
         raise InvalidInputError(f"need finite G (m, d) and targets y (m,); got {G.shape} and {y.shape}")
-    lo = 0.0 if objective == "forward_kl" else g  # forward KL takes any target (a one-hot truth, for Theorem 3's R)
+    lo = (
+        0.0 if objective == "forward_kl" else g
+    )  # forward KL takes any target (a one-hot truth, for Theorem 3's R)
     if np.any(y < lo - 1e-12) or np.any(y > 1 - lo + 1e-12):
-        raise InvalidInputError(f"targets must lie in [{lo}, {1 - lo}] for {objective}: found [{y.min()}, {y.max()}]")
+        raise InvalidInputError(
+            f"targets must lie in [{lo}, {1 - lo}] for {objective}: found [{y.min()}, {y.max()}]"
+        )
     wts = check_weights(weights, G.shape[0])
     d = G.shape[1]
 
@@ -100,10 +116,16 @@ def solve_binary(c, G, y, gamma: float, objective: str = "reverse_kl", weights=N
         return J - mu * barrier(x), step, -float(grad @ step), grad_j
 
     x, steps = barrier_solve(
-        np.full(d, 0.5) if w0 is None else np.asarray(w0, np.float64), newton,
+        np.full(d, 0.5) if w0 is None else np.asarray(w0, np.float64),
+        newton,
         lambda x, st: min(fraction_to_boundary(x - g, st), fraction_to_boundary(1 - g - x, -st)),
-        lambda x, mu: value_grad(x)[0] - mu * barrier(x), lambda gr, x: box_gap(gr, x, g),
-        lambda x: value_grad(x)[0], lambda J: REQUIRED_GAP_REL * max(1.0, abs(J)), mu0, mu_final)
+        lambda x, mu: value_grad(x)[0] - mu * barrier(x),
+        lambda gr, x: box_gap(gr, x, g),
+        lambda x: value_grad(x)[0],
+        lambda J: REQUIRED_GAP_REL * max(1.0, abs(J)),
+        mu0,
+        mu_final,
+    )
     x = np.clip(x, g, 1 - g)
     J, grad, _ = value_grad(x)
     return BinarySolution(x, c + G @ x, objective, J, max(box_gap(grad, x, g), 0.0), steps, g)

@@ -92,8 +92,14 @@ def disagreement(f_w: np.ndarray, f_sw: np.ndarray, direction: str, weights: np.
 
 
 def evaluate_bound(
-    f_star, f_w, f_sw, gamma: float, constant: str | float = "C2", direction: str = "forward",
-    loss: str = "kl", weights=None,
+    f_star,
+    f_w,
+    f_sw,
+    gamma: float,
+    constant: str | float = "C2",
+    direction: str = "forward",
+    loss: str = "kl",
+    weights=None,
 ) -> BoundEvaluation:
     """Evaluate Lemma 1 / Theorem 1 on models given as (m, k) arrays (or single distributions).
 
@@ -109,7 +115,9 @@ def evaluate_bound(
     x = check_weights(weights, fs.shape[0])
     if isinstance(constant, str):
         if constant not in CONSTANTS:
-            raise InvalidInputError(f"unknown constant {constant!r}; choose one of {list(CONSTANTS)} or a number")
+            raise InvalidInputError(
+                f"unknown constant {constant!r}; choose one of {list(CONSTANTS)} or a number"
+            )
         c = CONSTANTS[constant](g)
     else:
         c = float(constant)
@@ -136,12 +144,15 @@ def _mp_normalised(p) -> list:
 
 
 def ratio_mp(f_star, f_w, f_sw, direction: str, digits: int = MP_DIGITS) -> mpmath.mpf:
-    """|gap| / sqrt(d) of one single-point instance in `digits`-digit arithmetic, inputs normalised in mpmath."""
+    """|gap| / sqrt(d) of one single-point instance in `digits`-digit arithmetic, inputs normalised in
+    mpmath."""
     with mpmath.workdps(digits):
         fs, fw, fsw = _mp_normalised(f_star), _mp_normalised(f_w), _mp_normalised(f_sw)
-        gap = abs(mpmath.fsum(a * (mpmath.log(b) - mpmath.log(c)) for a, b, c in zip(fs, fw, fsw)))
+        gap = abs(
+            mpmath.fsum(a * (mpmath.log(b) - mpmath.log(c)) for a, b, c in zip(fs, fw, fsw, strict=True))
+        )
         p, q = (fw, fsw) if direction == "forward" else (fsw, fw)
-        d = mpmath.fsum(a * mpmath.log(a / b) for a, b in zip(p, q) if a > 0)
+        d = mpmath.fsum(a * mpmath.log(a / b) for a, b in zip(p, q, strict=True) if a > 0)
         return gap / mpmath.sqrt(d) if d > 0 else mpmath.mpf(0)
 
 
@@ -163,7 +174,7 @@ def witness_ratio(gamma: float, eps, direction: str = "forward") -> mpmath.mpf:
     return ratio_mp(*witness(gamma, eps), direction)
 
 
-# ---------------------------------------------------------------------------------------------- user constants
+# -------------------------------------------------------------------------------------------- user constants
 @dataclass(frozen=True)
 class ConstantVerdict:
     """Outcome for a user's constant C at gamma (THEORY.md R2)."""
@@ -179,7 +190,9 @@ class ConstantVerdict:
         return asdict(self)
 
 
-def classify_constant(constant: float, gamma: float, witness_path: str | Path | None = None) -> ConstantVerdict:
+def classify_constant(
+    constant: float, gamma: float, witness_path: str | Path | None = None
+) -> ConstantVerdict:
     """Refuted if a verified (50-digit) witness needs more than C; valid if C >= C*; else not refuted.
 
     The witness family's ratio increases to C* as eps -> 0, so eps is decreased until the ratio exceeds C
@@ -199,8 +212,14 @@ def classify_constant(constant: float, gamma: float, witness_path: str | Path | 
             if r > c:
                 fs, fw, fsw = witness(g, eps)
                 inst = {
-                    "F_star": [str(v) for v in fs], "F_w": [str(v) for v in fw], "F_sw": [str(v) for v in fsw],
-                    "direction": direction, "eps": f"1e-{exponent}", "ratio": str(r), "gamma": g, "constant": c,
+                    "F_star": [str(v) for v in fs],
+                    "F_w": [str(v) for v in fw],
+                    "F_sw": [str(v) for v in fsw],
+                    "direction": direction,
+                    "eps": f"1e-{exponent}",
+                    "ratio": str(r),
+                    "gamma": g,
+                    "constant": c,
                 }
                 if witness_path is not None:
                     Path(witness_path).parent.mkdir(parents=True, exist_ok=True)
@@ -209,9 +228,16 @@ def classify_constant(constant: float, gamma: float, witness_path: str | Path | 
     return ConstantVerdict(c, g, "not refuted", cs, None, None)
 
 
-
-def evaluate_bound_mp(f_star, f_w, f_sw, gamma: float, constant: str | float = "C2", direction: str = "forward",
-                      weights=None, digits: int = MP_DIGITS) -> tuple[mpmath.mpf, mpmath.mpf]:
+def evaluate_bound_mp(
+    f_star,
+    f_w,
+    f_sw,
+    gamma: float,
+    constant: str | float = "C2",
+    direction: str = "forward",
+    weights=None,
+    digits: int = MP_DIGITS,
+) -> tuple[mpmath.mpf, mpmath.mpf]:
     """(|gap|, C sqrt(d)) for (m, k) models in `digits`-digit arithmetic, every row and the weights normalised
     in mpmath. The confirmation step for a float64 evaluation that fails only at the level of rounding."""
     fs, fw, fsw = (np.atleast_2d(np.asarray(a, np.float64)) for a in (f_star, f_w, f_sw))
@@ -220,16 +246,27 @@ def evaluate_bound_mp(f_star, f_w, f_sw, gamma: float, constant: str | float = "
         c = mpmath.mpf(CONSTANTS[constant](gamma)) if isinstance(constant, str) else mpmath.mpf(constant)
         xs = _mp_normalised(x)
         gap, d = mpmath.mpf(0), mpmath.mpf(0)
-        for xi, a, b, s in zip(xs, fs, fw, fsw):
+        for xi, a, b, s in zip(xs, fs, fw, fsw, strict=True):
             a, b, s = _mp_normalised(a), _mp_normalised(b), _mp_normalised(s)
-            gap += xi * mpmath.fsum(t * (mpmath.log(u) - mpmath.log(v)) for t, u, v in zip(a, b, s))
+            gap += xi * mpmath.fsum(
+                t * (mpmath.log(u) - mpmath.log(v)) for t, u, v in zip(a, b, s, strict=True)
+            )
             p, q = (b, s) if direction == "forward" else (s, b)
-            d += xi * mpmath.fsum(u * mpmath.log(u / v) for u, v in zip(p, q))
+            d += xi * mpmath.fsum(u * mpmath.log(u / v) for u, v in zip(p, q, strict=True))
         return abs(gap), c * mpmath.sqrt(max(d, 0))
 
 
-def confirmed_sides(f_star, f_w, f_sw, gamma: float, constant: str | float, direction: str, loss: str = "kl",
-                    weights=None, slack: float = 1e-12) -> tuple[float, float, bool]:
+def confirmed_sides(
+    f_star,
+    f_w,
+    f_sw,
+    gamma: float,
+    constant: str | float,
+    direction: str,
+    loss: str = "kl",
+    weights=None,
+    slack: float = 1e-12,
+) -> tuple[float, float, bool]:
     """(lhs, rhs, rechecked) of the bound: float64 first; if that fails by more than `slack`, the 50-digit
     values (THEORY.md R2: a float64 failure counts only once high precision confirms it)."""
     ev = evaluate_bound(f_star, f_w, f_sw, gamma, constant, direction, loss, weights)

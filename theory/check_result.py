@@ -15,9 +15,9 @@ import numpy as np
 
 @dataclass
 class ReportPart:
-    """A section of the theory report supplied by a check: ``render(data, out_dir)`` returns Markdown lines (and
-    may write plots into out_dir); ``key`` names the data in theory_report.json (None: already in the check's
-    details). Parts appear in ascending ``order``."""
+    """A section of the theory report supplied by a check: ``render(data, out_dir)`` returns Markdown lines
+    (and may write plots into out_dir); ``key`` names the data in theory_report.json (None: already in the
+    check's details). Parts appear in ascending ``order``."""
 
     order: int
     key: str | None
@@ -54,9 +54,18 @@ class CheckResult:
         return float(np.min(np.asarray(self.rhs) - np.asarray(self.lhs)))
 
     def summary(self) -> dict:
-        return {"key": self.key, "item": self.item, "statement": self.statement, "provenance": self.provenance,
-                "instances": self.instances, "violations": self.violations, "tolerance": self.tol,
-                "worst_slack": self.worst_slack, "tightness": self.tightness, "details": self.details}
+        return {
+            "key": self.key,
+            "item": self.item,
+            "statement": self.statement,
+            "provenance": self.provenance,
+            "instances": self.instances,
+            "violations": self.violations,
+            "tolerance": self.tol,
+            "worst_slack": self.worst_slack,
+            "tightness": self.tightness,
+            "details": self.details,
+        }
 
 
 def sci(x: float) -> str:

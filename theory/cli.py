@@ -50,8 +50,11 @@ def _cmd_figure1(args) -> int:
     f = fit["forward_closed_form"]
     print(f"forward fit (moment matching): m = {f['m']:.6f}, s = {f['s']:.6f}")
     for r in fit["reverse_minima"]:
-        print(f"reverse fit {'global' if r['is_global'] else 'local '} minimum: m = {r['m']:.6f}, s = {r['s']:.6f}, "
-              f"KL(q||p) = {r['kl']:.8f}")
+        print(
+            f"reverse fit {'global' if r['is_global'] else 'local '} minimum: m = {r['m']:.6f}, s = "
+            f"{r['s']:.6f}, "
+            f"KL(q||p) = {r['kl']:.8f}"
+        )
     print(f"wrote {Path(args.out) / 'figure1.png'}, .pdf and .json")
     return 0
 
@@ -81,8 +84,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     r = sub.add_parser("report", help="run every pointwise check and write the theory report + Figure 1")
     r.add_argument("--out", type=Path, default=DEFAULT_OUT, help=f"output folder (default {DEFAULT_OUT})")
-    r.add_argument("--full", action="store_true",
-                   help="larger instance counts everywhere (k = 2 and 3 in the search, finer sweep): ~10 minutes")
+    r.add_argument(
+        "--full",
+        action="store_true",
+        help="larger instance counts everywhere (k = 2 and 3 in the search, finer sweep): ~10 minutes",
+    )
     r.set_defaults(func=_cmd_report)
 
     f = sub.add_parser("figure1", help="regenerate Figure 1 (PNG, PDF, JSON) for a Gaussian mixture")
@@ -95,8 +101,12 @@ def build_parser() -> argparse.ArgumentParser:
     c = sub.add_parser("constant", help="is C a valid constant for |gap| <= C sqrt(d) at this gamma (k = 2)?")
     c.add_argument("constant", type=float, help="the constant to test, e.g. the paper's")
     c.add_argument("--gamma", type=float, required=True, help="probability floor, 0 < gamma < 1/2")
-    c.add_argument("--witness-out", type=Path, default=DEFAULT_OUT / "witness.json",
-                   help="where a refuting witness is saved")
+    c.add_argument(
+        "--witness-out",
+        type=Path,
+        default=DEFAULT_OUT / "witness.json",
+        help="where a refuting witness is saved",
+    )
     c.set_defaults(func=_cmd_constant)
 
     x = sub.add_parser("counterexamples", help="find and save forward-KL counterexamples to Theorem 2 (JSON)")

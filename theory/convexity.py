@@ -3,12 +3,11 @@
 The 2 x 2 table {forward, reverse} x {simplex head, softmax head}. For each cell and teacher noise level
 (logit noise sigma), on instances whose truth F* lies in that cell's class, two relations are measured:
 - P (Theorem 2's, primal): KL(F*, F_sw) <= KL(F*, F_w) - KL(F_sw, F_w)
-- D (dual, model-first):   KL(F_sw, F*) <= KL(F_w, F*) - KL(F_w, F_sw)
-Exact by theory: P for reverse x simplex (convex in probability space: Csiszar's inequality), and D as an
-identity for forward x softmax (exponential family, unfloored student). The rest are measured: rate and size of
-violations. Simplex solves carry Frank-Wolfe certificates; the forward softmax fit its gradient norm; the
-non-convex reverse softmax fit counts only when >= 10 of 12 starts agree to 1e-10 (the best start is used).
-"""
+- D (dual, model-first):   KL(F_sw, F*) <= KL(F_w, F*) - KL(F_w, F_sw) Exact by theory: P for reverse x
+  simplex (convex in probability space: Csiszar's inequality), and D as an identity for forward x softmax
+  (exponential family, unfloored student). The rest are measured: rate and size of violations. Simplex solves
+  carry Frank-Wolfe certificates; the forward softmax fit its gradient norm; the non-convex reverse softmax
+  fit counts only when >= 10 of 12 starts agree to 1e-10 (the best start is used)."""
 
 from __future__ import annotations
 
@@ -44,9 +43,14 @@ def _simplex_cells(rng, sigma):
     for loss in ("reverse", "forward"):
         sol = solve_simplex(inst.H, inst.f_w, inst.gamma, f"{loss}_kl", inst.weights)
         ok = sol.certified and non_degenerate(inst.f_star, inst.f_w, sol.F, inst.weights)
-        out[f"{loss}/simplex"] = (sol.certified, ok, _p_slack(inst.f_star, inst.f_w, sol.F, inst.weights),
-                                  _d_slack(inst.f_star, inst.f_w, sol.F, inst.weights), sol.gap + CERTIFIED_SLACK,
-                                  None)
+        out[f"{loss}/simplex"] = (
+            sol.certified,
+            ok,
+            _p_slack(inst.f_star, inst.f_w, sol.F, inst.weights),
+            _d_slack(inst.f_star, inst.f_w, sol.F, inst.weights),
+            sol.gap + CERTIFIED_SLACK,
+            None,
+        )
     return out
 
 
@@ -62,12 +66,24 @@ def _softmax_cells(rng, sigma):
     fwd = fit_softmax_forward(Phi, f_w, w)  # unfloored student, truth unfloored: the exponential family
     ok = fwd.certified() and non_degenerate(f_star, f_w, fwd.F, w)
     identity_bound = float(np.linalg.norm(fwd.V - V_star) * fwd.grad_norm) + CERTIFIED_SLACK
-    out["forward/softmax"] = (fwd.certified(), ok, _p_slack(f_star, f_w, fwd.F, w), _d_slack(f_star, f_w, fwd.F, w),
-                              identity_bound, identity_bound)
+    out["forward/softmax"] = (
+        fwd.certified(),
+        ok,
+        _p_slack(f_star, f_w, fwd.F, w),
+        _d_slack(f_star, f_w, fwd.F, w),
+        identity_bound,
+        identity_bound,
+    )
     rev = fit_softmax_reverse(Phi, f_w, gamma, w, seed=int(rng.integers(1 << 31)))
     ok = rev.certified() and non_degenerate(f_star_floored, f_w, rev.F, w)
-    out["reverse/softmax"] = (rev.certified(), ok, _p_slack(f_star_floored, f_w, rev.F, w),
-                              _d_slack(f_star_floored, f_w, rev.F, w), NONCONVEX_VIOLATION_TOL, None)
+    out["reverse/softmax"] = (
+        rev.certified(),
+        ok,
+        _p_slack(f_star_floored, f_w, rev.F, w),
+        _d_slack(f_star_floored, f_w, rev.F, w),
+        NONCONVEX_VIOLATION_TOL,
+        None,
+    )
     return out
 
 
@@ -89,23 +105,40 @@ def convexity_table(per_level: int = 25, levels=NOISE_LEVELS, seed: int = 3):
             d = np.array([r[3] for r in counted])
             tol = np.array([r[4] for r in counted])
             table[cell][str(sigma)] = {
-                "tried": len(rows), "uncertified": sum(not r[0] for r in rows), "counted": len(counted),
+                "tried": len(rows),
+                "uncertified": sum(not r[0] for r in rows),
+                "counted": len(counted),
                 "P_violation_rate": float(np.mean(p < -tol)) if len(p) else None,
                 "P_worst": float(p.min()) if len(p) else None,
                 "D_violation_rate": float(np.mean(d < -tol)) if len(d) else None,
-                "D_worst": float(d.min()) if len(d) else None}
+                "D_worst": float(d.min()) if len(d) else None,
+            }
     rs = [r for s in levels for r in raw["reverse/simplex"][s] if r[1]]
     p_exact = CheckResult(
-        "convexity_reverse_simplex", "R8: reverse KL x simplex head (P exact)",
-        "KL(F*,F_sw) <= KL(F*,F_w) - KL(F_sw,F_w) for the reverse projection on the simplex head, every noise level",
-        "paper's Theorem 2 (THEORY.md R4/R8)", np.array([-r[2] for r in rs]), np.array([r[4] for r in rs]), 0.0,
-        "see the 2 x 2 table", {"table": table, "levels": list(levels)})
+        "convexity_reverse_simplex",
+        "R8: reverse KL x simplex head (P exact)",
+        "KL(F*,F_sw) <= KL(F*,F_w) - KL(F_sw,F_w) for the reverse projection on the simplex head, every "
+        "noise level",
+        "paper's Theorem 2 (THEORY.md R4/R8)",
+        np.array([-r[2] for r in rs]),
+        np.array([r[4] for r in rs]),
+        0.0,
+        "see the 2 x 2 table",
+        {"table": table, "levels": list(levels)},
+    )
     fs = [r for s in levels for r in raw["forward/softmax"][s] if r[1]]
     d_exact = CheckResult(
-        "convexity_forward_softmax", "R8: forward KL x softmax head (D identity)",
-        f"KL(F_w,F*) = KL(F_w,F_sw) + KL(F_sw,F*): |difference| <= ||V_sw - V*|| ||grad J|| + {sci(CERTIFIED_SLACK)}",
-        "beyond the paper (THEORY.md R8)", np.array([abs(r[3]) for r in fs]), np.array([r[5] for r in fs]), 0.0,
-        f"max |difference| {max(abs(r[3]) for r in fs):.1e}", {})
+        "convexity_forward_softmax",
+        "R8: forward KL x softmax head (D identity)",
+        "KL(F_w,F*) = KL(F_w,F_sw) + KL(F_sw,F*): |difference| <= ||V_sw - V*|| ||grad J|| + "
+        f"{sci(CERTIFIED_SLACK)}",
+        "beyond the paper (THEORY.md R8)",
+        np.array([abs(r[3]) for r in fs]),
+        np.array([r[5] for r in fs]),
+        0.0,
+        f"max |difference| {max(abs(r[3]) for r in fs):.1e}",
+        {},
+    )
     return p_exact, d_exact, table
 
 
@@ -115,16 +148,22 @@ def convexity_part(table: dict) -> ReportPart:
 
 
 def render_convexity(table: dict, out: Path) -> list[str]:
-    md = ["## Which convexity gives which guarantee (R8)", "",
-          "P: KL(F*,F_sw) <= KL(F*,F_w) - KL(F_sw,F_w); D: KL(F_sw,F*) <= KL(F_w,F*) - KL(F_w,F_sw). "
-          "Violation rate (worst slack) per teacher logit-noise level; exact by theory: P for reverse/simplex, "
-          "D (an identity) for forward/softmax.", "",
-          "| loss / head | sigma | counted | P violated | P worst | D violated | D worst |",
-          "| --- | --- | --- | --- | --- | --- | --- |"]
+    md = [
+        "## Which convexity gives which guarantee (R8)",
+        "",
+        "P: KL(F*,F_sw) <= KL(F*,F_w) - KL(F_sw,F_w); D: KL(F_sw,F*) <= KL(F_w,F*) - KL(F_w,F_sw). "
+        "Violation rate (worst slack) per teacher logit-noise level; exact by theory: P for reverse/simplex, "
+        "D (an identity) for forward/softmax.",
+        "",
+        "| loss / head | sigma | counted | P violated | P worst | D violated | D worst |",
+        "| --- | --- | --- | --- | --- | --- | --- |",
+    ]
     for cell, levels in table.items():
         for sigma, r in levels.items():
             if r["counted"]:
-                md.append(f"| {cell} | {sigma} | {r['counted']} | {r['P_violation_rate']:.0%} | {r['P_worst']:.2e} "
-                          f"| {r['D_violation_rate']:.0%} | {r['D_worst']:.2e} |")
+                md.append(
+                    f"| {cell} | {sigma} | {r['counted']} | {r['P_violation_rate']:.0%} | {r['P_worst']:.2e} "
+                    f"| {r['D_violation_rate']:.0%} | {r['D_worst']:.2e} |"
+                )
     md.append("")
     return md

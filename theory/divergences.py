@@ -32,7 +32,9 @@ def _as_float_array(x, name: str) -> np.ndarray:
         raise InvalidInputError(f"{name}: not numeric ({exc})") from None
     if arr.size and not np.all(np.isfinite(arr)):
         bad = np.argwhere(~np.isfinite(arr))[0]
-        raise InvalidInputError(f"{name}: entry {tuple(int(i) for i in bad)} is {arr[tuple(bad)]}, not finite")
+        raise InvalidInputError(
+            f"{name}: entry {tuple(int(i) for i in bad)} is {arr[tuple(bad)]}, not finite"
+        )
     return arr
 
 
@@ -43,7 +45,9 @@ def check_distributions(p, name: str = "p", tol: float = ROW_SUM_TOL) -> np.ndar
         raise InvalidInputError(f"{name}: needs at least 2 classes on its last axis, got shape {arr.shape}")
     if np.any(arr < 0):
         bad = np.argwhere(arr < 0)[0]
-        raise InvalidInputError(f"{name}: negative probability {arr[tuple(bad)]} at {tuple(int(i) for i in bad)}")
+        raise InvalidInputError(
+            f"{name}: negative probability {arr[tuple(bad)]} at {tuple(int(i) for i in bad)}"
+        )
     sums = arr.sum(axis=-1)
     off = np.abs(sums - 1.0)
     if np.any(off > tol):
@@ -98,9 +102,8 @@ def floor(p, gamma: float, method: str = "mix") -> np.ndarray:
     """Floor probabilities at gamma.
 
     ``mix`` (every k): p -> (1 - k gamma) p + gamma, the mixture with the uniform distribution; for k = 2 this
-    is label smoothing y(1 - eps) + eps/2 with eps = 2 gamma. ``clip`` (k = 2 only): clip to [gamma, 1 - gamma].
-    Never clip-and-renormalise.
-    """
+    is label smoothing y(1 - eps) + eps/2 with eps = 2 gamma. ``clip`` (k = 2 only): clip to [gamma, 1 -
+    gamma]. Never clip-and-renormalise."""
     arr = check_distributions(p, "p")
     k = arr.shape[-1]
     g = check_gamma(gamma, k)

@@ -66,7 +66,8 @@ def softmax_truth(Phi: np.ndarray, k: int, rng: np.random.Generator, scale: floa
 
 
 def off_class_truth(F_in: np.ndarray, z: np.ndarray, lam: float, rng: np.random.Generator) -> np.ndarray:
-    """(1 - lam) F_in + lam Q with Q(x) = softmax(3 * tanh(C z(x))): a non-linear function the class misses."""
+    """(1 - lam) F_in + lam Q with Q(x) = softmax(3 * tanh(C z(x))): a non-linear function the class
+    misses."""
     C = rng.standard_normal((F_in.shape[1], z.shape[1]))
     Q = softmax(3.0 * np.tanh(z @ C.T), axis=1)
     return (1 - lam) * F_in + lam * Q
@@ -93,7 +94,9 @@ def label_noise(p: np.ndarray, rho: float, alpha: float, rng, gamma: float) -> n
         raise InvalidInputError(f"noise fraction rho = {rho} is outside [0, 1]")
     k = p.shape[1]
     if not (-1.0 / (k - 1) <= alpha <= 1.0):
-        raise InvalidInputError(f"alpha = {alpha} must lie in [-1/(k-1), 1] = [{-1 / (k - 1):.3g}, 1] for k = {k}")
+        raise InvalidInputError(
+            f"alpha = {alpha} must lie in [-1/(k-1), 1] = [{-1 / (k - 1):.3g}, 1] for k = {k}"
+        )
     out = p.copy()
     hit = rng.permutation(p.shape[0])[: int(round(rho * p.shape[0]))]
     out[hit] = 1.0 / k + alpha * (p[hit] - 1.0 / k)
@@ -127,9 +130,14 @@ class LastLayerInstance:
     z: np.ndarray
 
 
-def random_realizable_instance(rng: np.random.Generator, teacher: str | None = None,
-                               off_class: float = 0.0, level: float | None = None, k: int | None = None,
-                               m: int | None = None) -> LastLayerInstance:
+def random_realizable_instance(
+    rng: np.random.Generator,
+    teacher: str | None = None,
+    off_class: float = 0.0,
+    level: float | None = None,
+    k: int | None = None,
+    m: int | None = None,
+) -> LastLayerInstance:
     """F* in the simplex class of a random strong representation (or, with off_class = lam > 0, mixed with a
     function outside it); a weak teacher of a random kind and level, built from F*."""
     k = int(k or rng.integers(2, 5))
@@ -143,7 +151,10 @@ def random_realizable_instance(rng: np.random.Generator, teacher: str | None = N
         W_star, f_star = None, off_class_truth(f_star, dom.z, off_class, rng)
     teacher = teacher or str(rng.choice(TEACHER_KINDS))
     if level is None:
-        level = {"logit_noise": float(rng.uniform(0.1, 2.0)), "label_noise": float(rng.uniform(0.05, 0.5)),
-                 "weak_representation": float(rng.integers(1, q))}[teacher]
+        level = {
+            "logit_noise": float(rng.uniform(0.1, 2.0)),
+            "label_noise": float(rng.uniform(0.05, 0.5)),
+            "weak_representation": float(rng.integers(1, q)),
+        }[teacher]
     f_w = make_teacher(teacher, f_star, dom.z, gamma, rng, level, dom.weights)
     return LastLayerInstance(H, W_star, f_star, f_w, dom.weights, gamma, teacher, level, dom.z)

@@ -38,19 +38,30 @@ def write_figure1(mix: Mixture, out_dir: str | Path) -> dict:
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     fit = fit_figure1(mix)
-    lo = min(mu - 4 * sd for mu, sd in zip(mix.means, mix.stds))
-    hi = max(mu + 4 * sd for mu, sd in zip(mix.means, mix.stds))
+    lo = min(mu - 4 * sd for mu, sd in zip(mix.means, mix.stds, strict=True))
+    hi = max(mu + 4 * sd for mu, sd in zip(mix.means, mix.stds, strict=True))
     x = np.linspace(lo, hi, 1000)
     fig, ax = plt.subplots(figsize=(7, 3.8))
     ax.fill_between(x, np.exp(mix.logpdf(x)), color="0.85", label="p (mixture)")
     f = fit["forward_closed_form"]
-    ax.plot(x, _normal_pdf(x, f["m"], f["s"]), color="tab:blue", lw=2,
-            label=f"forward KL(p||q): mass covering (m={f['m']:.2f}, s={f['s']:.2f})")
+    ax.plot(
+        x,
+        _normal_pdf(x, f["m"], f["s"]),
+        color="tab:blue",
+        lw=2,
+        label=f"forward KL(p||q): mass covering (m={f['m']:.2f}, s={f['s']:.2f})",
+    )
     for r in fit["reverse_minima"]:
         style = "-" if r["is_global"] else "--"
         tag = "global" if r["is_global"] else "local"
-        ax.plot(x, _normal_pdf(x, r["m"], r["s"]), style, color="tab:red", lw=2 if r["is_global"] else 1.2,
-                label=f"reverse KL(q||p), {tag} min (m={r['m']:.2f}, s={r['s']:.2f}, KL={r['kl']:.3f})")
+        ax.plot(
+            x,
+            _normal_pdf(x, r["m"], r["s"]),
+            style,
+            color="tab:red",
+            lw=2 if r["is_global"] else 1.2,
+            label=f"reverse KL(q||p), {tag} min (m={r['m']:.2f}, s={r['s']:.2f}, KL={r['kl']:.3f})",
+        )
     ax.set_xlabel("x")
     ax.set_ylabel("density")
     ax.set_title("Figure 1: forward KL covers the mass, reverse KL seeks a mode")

@@ -28,13 +28,22 @@ DEFAULT_NS = (1000, 3162, 10000, 31623, 100000)
 
 
 def tempered(p: np.ndarray, beta: float) -> np.ndarray:
-    """p^beta renormalised: beta < 1 is an under-confident teacher, a systematic (not zero-mean) distortion."""
+    """p^beta renormalised: beta < 1 is an under-confident teacher, a systematic (not zero-mean)
+    distortion."""
     q = p**beta
     return q / q.sum(axis=1, keepdims=True)
 
 
-def interior_population(seed: int = 0, M: int = 400, k: int = 3, d: int = 5, gamma: float = 1e-2,
-                        sigma: float = 0.3, concentration: float = 8.0, temper: float = 0.4):
+def interior_population(
+    seed: int = 0,
+    M: int = 400,
+    k: int = 3,
+    d: int = 5,
+    gamma: float = 1e-2,
+    sigma: float = 0.3,
+    concentration: float = 8.0,
+    temper: float = 0.4,
+):
     """A family whose population reverse-KL solution is interior and differs from F* (tries seeds in turn).
 
     The teacher is tempered (F*^0.4, renormalised) plus logit noise 0.3: a systematic distortion keeps the
@@ -49,8 +58,15 @@ def interior_population(seed: int = 0, M: int = 400, k: int = 3, d: int = 5, gam
         f_w = logit_noise_teacher(tempered(f_star, temper), sigma, gamma, rng)
         pop = solve_simplex(H, f_w, gamma, "reverse_kl", dom.weights)
         if pop.certified and pop.interior and expected_kl(pop.F, f_star, dom.weights) > 1e-4:
-            return {"H": H, "f_star": f_star, "f_w": f_w, "weights": dom.weights, "gamma": gamma, "pop": pop,
-                    "family_seed": s}
+            return {
+                "H": H,
+                "f_star": f_star,
+                "f_w": f_w,
+                "weights": dom.weights,
+                "gamma": gamma,
+                "pop": pop,
+                "family_seed": s,
+            }
     raise RuntimeError("no interior population family found in 50 seeds")
 
 
@@ -79,31 +95,58 @@ def finite_sample_check(ns=DEFAULT_NS, seeds: int = 50, seed: int = 0, boot: int
     sds = pop_slack.std(axis=1, ddof=1)
     slope = _slope(ns_arr, sds)
     # seeds resampled within each n (each row its own sample), the slope recomputed: a percentile bootstrap
-    ci = stats.bootstrap(tuple(pop_slack), lambda *rows: _slope(ns_arr, np.array([r.std(ddof=1) for r in rows])),
-                         n_resamples=boot, method="percentile", vectorized=False,
-                         rng=np.random.default_rng(seed + 2000)).confidence_interval
+    ci = stats.bootstrap(
+        tuple(pop_slack),
+        lambda *rows: _slope(ns_arr, np.array([r.std(ddof=1) for r in rows])),
+        n_resamples=boot,
+        method="percentile",
+        vectorized=False,
+        rng=np.random.default_rng(seed + 2000),
+    ).confidence_interval
     lo, hi = ci.low, ci.high
     means = pop_slack.mean(axis=1)
-    details = {"ns": list(ns), "seeds": seeds, "sd": sds.tolist(), "mean": means.tolist(),
-               "mean_se": (sds / np.sqrt(seeds)).tolist(),
-               "n_times_mean": (means * ns_arr).tolist(), "slope": slope, "slope_ci95": [float(lo), float(hi)],
-               "uncertified": uncertified, "family_seed": fam["family_seed"],
-               "population_slack_of_population_solution": float(np.subtract(*pythagorean_sides(
-                   f_star, f_w, fam["pop"].F, w_pop)[::-1]))}
+    details = {
+        "ns": list(ns),
+        "seeds": seeds,
+        "sd": sds.tolist(),
+        "mean": means.tolist(),
+        "mean_se": (sds / np.sqrt(seeds)).tolist(),
+        "n_times_mean": (means * ns_arr).tolist(),
+        "slope": slope,
+        "slope_ci95": [float(lo), float(hi)],
+        "uncertified": uncertified,
+        "family_seed": fam["family_seed"],
+        "population_slack_of_population_solution": float(
+            np.subtract(*pythagorean_sides(f_star, f_w, fam["pop"].F, w_pop)[::-1])
+        ),
+    }
     in_sample = CheckResult(
-        "finite_sample_in_sample", "Finite samples (in sample)",
-        "empirical reverse-KL fit on n weak-labelled points: Theorem 2 holds exactly on the empirical distribution",
-        "reconstruction (THEORY.md R6)", np.array(in_l), np.array(in_r), CERTIFIED_SLACK,
-        f"{len(in_l)} fits, n = {ns[0]}..{ns[-1]}", {"uncertified": uncertified})
+        "finite_sample_in_sample",
+        "Finite samples (in sample)",
+        "empirical reverse-KL fit on n weak-labelled points: Theorem 2 holds exactly on the empirical "
+        "distribution",
+        "reconstruction (THEORY.md R6)",
+        np.array(in_l),
+        np.array(in_r),
+        CERTIFIED_SLACK,
+        f"{len(in_l)} fits, n = {ns[0]}..{ns[-1]}",
+        {"uncertified": uncertified},
+    )
     # the interval must meet the target: hi >= -0.6 and lo <= -0.4, written as two lhs <= rhs rows
     slope_res = CheckResult(
-        "finite_sample_rate", "Finite samples (rate)",
+        "finite_sample_rate",
+        "Finite samples (rate)",
         "sd over seeds of the population slack of the empirical solution ~ n^(-1/2): bootstrap 95 % interval "
-        f"of the log-log slope meets [{FINITE_SAMPLE_SLOPE_TARGET[0]}, {FINITE_SAMPLE_SLOPE_TARGET[1]}]", "reconstruction (THEORY.md R6)",
-        np.array([FINITE_SAMPLE_SLOPE_TARGET[0], lo]), np.array([hi, FINITE_SAMPLE_SLOPE_TARGET[1]]), 0.0,
+        f"of the log-log slope meets [{FINITE_SAMPLE_SLOPE_TARGET[0]}, {FINITE_SAMPLE_SLOPE_TARGET[1]}]",
+        "reconstruction (THEORY.md R6)",
+        np.array([FINITE_SAMPLE_SLOPE_TARGET[0], lo]),
+        np.array([hi, FINITE_SAMPLE_SLOPE_TARGET[1]]),
+        0.0,
         f"slope {slope:.3f}, 95 % CI [{lo:.3f}, {hi:.3f}]; mean slack x n = "
-        + ", ".join(f"{v:.3g}" for v in details["n_times_mean"]), details,
-        [ReportPart(40, None, details, render_finite_sample)])
+        + ", ".join(f"{v:.3g}" for v in details["n_times_mean"]),
+        details,
+        [ReportPart(40, None, details, render_finite_sample)],
+    )
     return in_sample, slope_res
 
 
@@ -111,9 +154,15 @@ def render_finite_sample(d: dict, out: Path) -> list[str]:
     from . import plots
 
     plots.plot_finite_sample(d, out / "finite_sample_rate.png")
-    md = ["## Finite samples (R6)", "", f"Slope of log sd(population slack) on log n: **{d['slope']:.3f}**, "
-          f"bootstrap 95 % CI [{d['slope_ci95'][0]:.3f}, {d['slope_ci95'][1]:.3f}] ({d['seeds']} seeds per n).", "",
-          "| n | sd of slack | mean slack (+- se) | n x mean |", "| --- | --- | --- | --- |"]
+    md = [
+        "## Finite samples (R6)",
+        "",
+        f"Slope of log sd(population slack) on log n: **{d['slope']:.3f}**, "
+        f"bootstrap 95 % CI [{d['slope_ci95'][0]:.3f}, {d['slope_ci95'][1]:.3f}] ({d['seeds']} seeds per n).",
+        "",
+        "| n | sd of slack | mean slack (+- se) | n x mean |",
+        "| --- | --- | --- | --- |",
+    ]
     for n, sd, m, se, nm in zip(d["ns"], d["sd"], d["mean"], d["mean_se"], d["n_times_mean"], strict=True):
         md.append(f"| {n} | {sd:.3e} | {m:.3e} +- {se:.1e} | {nm:.3f} |")
     md += ["", "![finite samples](finite_sample_rate.png)", ""]

@@ -42,7 +42,9 @@ class Mixture:
         w, mu, sd = (np.asarray(v, np.float64) for v in (self.weights, self.means, self.stds))
         if not (len(w) == len(mu) == len(sd)) or len(w) == 0:
             raise InvalidInputError(
-                f"mixture: weights, means and stds need the same non-zero length, got {len(w)}, {len(mu)}, {len(sd)}")
+                f"mixture: weights, means and stds need the same non-zero length, got {len(w)}, {len(mu)}, "
+                f"{len(sd)}"
+            )
         for name, v in (("weights", w), ("means", mu), ("stds", sd)):
             if not np.all(np.isfinite(v)):
                 raise InvalidInputError(f"mixture: {name} must be finite, got {v.tolist()}")
@@ -59,12 +61,16 @@ class Mixture:
 
     def logpdf_and_score(self, x: float) -> tuple[float, float]:
         """log p(x) (log-sum-exp over components) and its derivative d/dx log p(x)."""
-        logs = [lw - 0.5 * ((x - mu) / sd) ** 2 - math.log(sd) - 0.5 * math.log(2 * math.pi)
-                for lw, mu, sd in zip(self._log_w, self.means, self.stds)]
+        logs = [
+            lw - 0.5 * ((x - mu) / sd) ** 2 - math.log(sd) - 0.5 * math.log(2 * math.pi)
+            for lw, mu, sd in zip(self._log_w, self.means, self.stds, strict=True)
+        ]
         top = max(logs)
         resp = [math.exp(v - top) for v in logs]
         total = sum(resp)
-        score = sum(r * (mu - x) / sd**2 for r, mu, sd in zip(resp, self.means, self.stds)) / total
+        score = (
+            sum(r * (mu - x) / sd**2 for r, mu, sd in zip(resp, self.means, self.stds, strict=True)) / total
+        )
         return top + math.log(total), score
 
     def logpdf(self, x) -> np.ndarray:
@@ -91,8 +97,8 @@ def forward_fit_closed_form(mix: Mixture) -> tuple[float, float]:
 
 
 def _quad_x(mix: Mixture, f) -> float:
-    lo = min(mu - T_RANGE * sd for mu, sd in zip(mix.means, mix.stds))
-    hi = max(mu + T_RANGE * sd for mu, sd in zip(mix.means, mix.stds))
+    lo = min(mu - T_RANGE * sd for mu, sd in zip(mix.means, mix.stds, strict=True))
+    hi = max(mu + T_RANGE * sd for mu, sd in zip(mix.means, mix.stds, strict=True))
     return quad(f, lo, hi, points=mix.breakpoints, **QUAD_OPTS)[0]
 
 
@@ -111,8 +117,13 @@ def forward_cross_entropy(mix: Mixture, m: float, log_s: float) -> tuple[float, 
 
 def forward_fit_direct(mix: Mixture) -> tuple[float, float, float]:
     """Minimise the quadrature CE(p, q) (equivalently KL(p || q)) directly: returns (m, s, |grad|)."""
-    res = minimize(lambda th: forward_cross_entropy(mix, th[0], th[1]), np.zeros(2), jac=True, method="BFGS",
-                   options={"gtol": 1e-11, "maxiter": 500})
+    res = minimize(
+        lambda th: forward_cross_entropy(mix, th[0], th[1]),
+        np.zeros(2),
+        jac=True,
+        method="BFGS",
+        options={"gtol": 1e-11, "maxiter": 500},
+    )
     grad = forward_cross_entropy(mix, *res.x)[1]
     return float(res.x[0]), float(math.exp(res.x[1])), float(np.linalg.norm(grad))
 
@@ -120,8 +131,9 @@ def forward_fit_direct(mix: Mixture) -> tuple[float, float, float]:
 # ---------------------------------------------------------------------------------------------- reverse
 def _quad_t(mix: Mixture, m: float, s: float, g) -> float:
     pts = [b for b in ((v - m) / s for v in mix.breakpoints) if -T_RANGE < b < T_RANGE]
-    return quad(lambda t: math.exp(-0.5 * t * t) * g(t), -T_RANGE, T_RANGE, points=pts or None,
-                **QUAD_OPTS)[0] / math.sqrt(2 * math.pi)
+    return quad(lambda t: math.exp(-0.5 * t * t) * g(t), -T_RANGE, T_RANGE, points=pts or None, **QUAD_OPTS)[
+        0
+    ] / math.sqrt(2 * math.pi)
 
 
 def reverse_kl(mix: Mixture, m: float, log_s: float) -> float:
@@ -145,8 +157,13 @@ def reverse_kl_hessian(mix: Mixture, m: float, log_s: float, h: float = 1e-4) ->
     for i in range(2):
         e = np.zeros(2)
         e[i] = h
-        cols.append((reverse_kl_grad(mix, *(np.array([m, log_s]) + e))
-                     - reverse_kl_grad(mix, *(np.array([m, log_s]) - e))) / (2 * h))
+        cols.append(
+            (
+                reverse_kl_grad(mix, *(np.array([m, log_s]) + e))
+                - reverse_kl_grad(mix, *(np.array([m, log_s]) - e))
+            )
+            / (2 * h)
+        )
     hess = np.array(cols)
     return 0.5 * (hess + hess.T)
 
@@ -161,13 +178,24 @@ class LocalMinimum:
     is_global: bool = False
 
     def to_json(self) -> dict:
-        return {"m": self.m, "s": self.s, "kl": self.kl, "grad_norm": self.grad_norm,
-                "hessian_eigenvalues": list(self.hessian_eigenvalues), "is_global": self.is_global}
+        return {
+            "m": self.m,
+            "s": self.s,
+            "kl": self.kl,
+            "grad_norm": self.grad_norm,
+            "hessian_eigenvalues": list(self.hessian_eigenvalues),
+            "is_global": self.is_global,
+        }
 
 
 def _descend(mix: Mixture, m0: float, log_s0: float):
-    return minimize(lambda th: (reverse_kl(mix, *th), reverse_kl_grad(mix, *th)), np.array([m0, log_s0]),
-                    jac=True, method="BFGS", options={"gtol": 1e-9, "maxiter": 400})
+    return minimize(
+        lambda th: (reverse_kl(mix, *th), reverse_kl_grad(mix, *th)),
+        np.array([m0, log_s0]),
+        jac=True,
+        method="BFGS",
+        options={"gtol": 1e-9, "maxiter": 400},
+    )
 
 
 def default_starts(mix: Mixture) -> list[tuple[float, float]]:
@@ -188,18 +216,26 @@ def reverse_local_minima(mix: Mixture, starts=None, dedupe_tol: float = 1e-4) ->
         grad = float(np.linalg.norm(reverse_kl_grad(mix, m, ls)))
         eig = np.linalg.eigvalsh(reverse_kl_hessian(mix, m, ls))
         if grad <= FIGURE1_GRAD_TOL and eig.min() > 0:  # saddles and unconverged runs are not minima
-            found.append(LocalMinimum(m, math.exp(ls), reverse_kl(mix, m, ls), grad, (float(eig[0]), float(eig[1]))))
+            found.append(
+                LocalMinimum(m, math.exp(ls), reverse_kl(mix, m, ls), grad, (float(eig[0]), float(eig[1])))
+            )
     if not found:
         return []
     best = min(f.kl for f in found)
-    return sorted((LocalMinimum(f.m, f.s, f.kl, f.grad_norm, f.hessian_eigenvalues, f.kl <= best + 1e-10)
-                   for f in found), key=lambda f: f.m)
+    return sorted(
+        (
+            LocalMinimum(f.m, f.s, f.kl, f.grad_norm, f.hessian_eigenvalues, f.kl <= best + 1e-10)
+            for f in found
+        ),
+        key=lambda f: f.m,
+    )
 
 
-# ---------------------------------------------------------------------------------------------- symmetric sweep
+# ------------------------------------------------------------------------------------------- symmetric sweep
 def _profile_log_s(mix: Mixture, m: float, guess: float | None = None) -> float:
     """argmin over log s of KL(q || p) at fixed m: the root of the log-s derivative, which is < 0 at tiny s
     (the entropy term) and > 0 at huge s. A guess narrows the bracket when it brackets the root."""
+
     def d_log_s(ls):
         return reverse_kl_grad(mix, m, ls)[1]
 
@@ -223,8 +259,12 @@ def _min_profile_slope(a: float, m_lo: float = 0.5, grid: int = 12) -> float:
     vals = [profile_slope(mix, m) for m in ms]
     i = int(np.argmin(vals))
     guess = _profile_log_s(mix, ms[i])
-    res = minimize_scalar(lambda m: profile_slope(mix, m, guess), method="bounded",
-                          bounds=(ms[max(i - 1, 0)], ms[min(i + 1, grid - 1)]), options={"xatol": 1e-6})
+    res = minimize_scalar(
+        lambda m: profile_slope(mix, m, guess),
+        method="bounded",
+        bounds=(ms[max(i - 1, 0)], ms[min(i + 1, grid - 1)]),
+        options={"xatol": 1e-6},
+    )
     return float(min(res.fun, min(vals)))
 
 

@@ -48,28 +48,32 @@ def _h_t(p):  # one class's term of H(p)
 
 IDENTITIES: tuple[Identity, ...] = (
     Identity(
-        "I1", "Definitions 1-2 (I1)",
+        "I1",
+        "Definitions 1-2 (I1)",
         "forward CE = forward KL + H(F_w):  CE(F_w, F_sw) = KL(F_w, F_sw) + H(F_w)",
         "standard identity used by the paper",
         lambda f, w, s: (_ce_t(w, s), _kl_t(w, s) + _h_t(w)),
         lambda fs, fw, fsw, x: (x @ ce(fw, fsw), x @ (kl(fw, fsw) + entropy(fw))),
     ),
     Identity(
-        "I2", "Definitions 1-2 (I2)",
+        "I2",
+        "Definitions 1-2 (I2)",
         "reverse CE = reverse KL + H(F_sw):  CE(F_sw, F_w) = KL(F_sw, F_w) + H(F_sw)",
         "standard identity used by the paper",
         lambda f, w, s: (_ce_t(s, w), _kl_t(s, w) + _h_t(s)),
         lambda fs, fw, fsw, x: (x @ ce(fsw, fw), x @ (kl(fsw, fw) + entropy(fsw))),
     ),
     Identity(
-        "I3", "Definitions 1-2 (I3)",
+        "I3",
+        "Definitions 1-2 (I3)",
         "KL(F*, F_sw) - KL(F*, F_w) = CE(F*, F_sw) - CE(F*, F_w)  (H(F*) cancels)",
         "standard identity used by the paper",
         lambda f, w, s: (_kl_t(f, s) - _kl_t(f, w), _ce_t(f, s) - _ce_t(f, w)),
         lambda fs, fw, fsw, x: (x @ (kl(fs, fsw) - kl(fs, fw)), x @ (ce(fs, fsw) - ce(fs, fw))),
     ),
     Identity(
-        "R3", "Proposition 1",
+        "R3",
+        "Proposition 1",
         "KL(F*, F_sw) = KL(F*, F_w) - KL(F_sw, F_w) - E_x <F* - F_sw, log F_sw - log F_w>",
         "reconstruction (THEORY.md R3)",
         lambda f, w, s: (
@@ -109,7 +113,7 @@ def symbolic_difference(key: str, k: int | None = None) -> sp.Expr:
     fs = sp.symbols(f"f0:{k}", positive=True)
     ws = sp.symbols(f"w0:{k}", positive=True)
     ss = sp.symbols(f"s0:{k}", positive=True)
-    terms = [ident.symbolic(f, w, s) for f, w, s in zip(fs, ws, ss)]
+    terms = [ident.symbolic(f, w, s) for f, w, s in zip(fs, ws, ss, strict=True)]
     return _simplified(sum(lhs for lhs, _ in terms) - sum(rhs for _, rhs in terms))
 
 

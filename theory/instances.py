@@ -27,7 +27,9 @@ def max_gamma(k: int) -> float:
     return min(0.2, 0.9 / k)
 
 
-def random_bound_instance(rng: np.random.Generator, k: int | None = None, m: int | None = None) -> BoundInstance:
+def random_bound_instance(
+    rng: np.random.Generator, k: int | None = None, m: int | None = None
+) -> BoundInstance:
     k = int(k or rng.integers(2, 11))
     m = int(m or rng.integers(1, 9))
     gamma = float(np.exp(rng.uniform(np.log(1e-4), np.log(max_gamma(k)))))

@@ -42,7 +42,8 @@ def fit_students(inst: LastLayerInstance) -> Students:
 
 
 def pythagorean_sides(f_star, f_w, f_sw, w, disagreement: str = "reverse") -> tuple[float, float]:
-    """(KL(F*,F_sw), KL(F*,F_w) - d) with d = KL(F_sw,F_w) ("reverse", Theorem 2) or KL(F_w,F_sw) ("forward")."""
+    """(KL(F*,F_sw), KL(F*,F_w) - d) with d = KL(F_sw,F_w) ("reverse", Theorem 2) or KL(F_w,F_sw)
+    ("forward")."""
     d = expected_kl(f_sw, f_w, w) if disagreement == "reverse" else expected_kl(f_w, f_sw, w)
     return expected_kl(f_star, f_sw, w), expected_kl(f_star, f_w, w) - d
 
@@ -65,11 +66,12 @@ def _counted_instances(n: int, seed: int, off_class=None):
 
 
 def theorem2_check(n: int = 200, seed: int = 0) -> tuple[CheckResult, dict]:
-    """Theorem 2 on n certified non-degenerate realizable instances; also the gain/disagreement scatter data."""
+    """Theorem 2 on n certified non-degenerate realizable instances; also the gain/disagreement scatter
+    data."""
     lhs, rhs, gaps, slack, interior_slack = [], [], [], [], []
     scatter = {"reverse": [], "forward": []}
     tried = uncertified = 0
-    for st, tried, uncertified in _counted_instances(n, seed):
+    for st, tried, uncertified in _counted_instances(n, seed):  # noqa: B007 (the last counts are reported)
         i, w = st.inst, st.inst.weights
         a, b = pythagorean_sides(i.f_star, i.f_w, st.reverse.F, w)
         lhs.append(a)
@@ -79,16 +81,33 @@ def theorem2_check(n: int = 200, seed: int = 0) -> tuple[CheckResult, dict]:
         if st.reverse.interior:
             interior_slack.append(b - a)
         for name, sol in (("reverse", st.reverse), ("forward", st.forward)):
-            scatter[name].append((expected_kl(sol.F, i.f_w, w), expected_kl(i.f_star, i.f_w, w) - expected_kl(i.f_star, sol.F, w)))
+            scatter[name].append(
+                (
+                    expected_kl(sol.F, i.f_w, w),
+                    expected_kl(i.f_star, i.f_w, w) - expected_kl(i.f_star, sol.F, w),
+                )
+            )
     counted = len(lhs)
     res = CheckResult(
-        "theorem2", "Theorem 2", "reverse-KL projection onto a convex class containing F*: "
+        "theorem2",
+        "Theorem 2",
+        "reverse-KL projection onto a convex class containing F*: "
         f"KL(F*,F_sw) <= KL(F*,F_w) - KL(F_sw,F_w) (certified: slack >= -(g + {sci(CERTIFIED_SLACK)}))",
-        "paper's claim; precise form reconstructed (THEORY.md R4)", np.array(lhs), np.array(rhs), CERTIFIED_SLACK,
+        "paper's claim; precise form reconstructed (THEORY.md R4)",
+        np.array(lhs),
+        np.array(rhs),
+        CERTIFIED_SLACK,
         f"min slack {min(slack):.2e}; interior (equality): {len(interior_slack)} with max |slack| "
         f"{max(map(abs, interior_slack), default=0):.1e}",
-        {"tried": tried, "counted": counted, "uncertified": uncertified, "max_gap": max(gaps),
-         "slack": slack, "interior_slack": interior_slack})
+        {
+            "tried": tried,
+            "counted": counted,
+            "uncertified": uncertified,
+            "max_gap": max(gaps),
+            "slack": slack,
+            "interior_slack": interior_slack,
+        },
+    )
     return res, scatter
 
 
@@ -96,51 +115,82 @@ def forward_converse_check(n: int = 200, seed: int = 1) -> tuple[CheckResult, Ch
     """The forward (moment) projection: how often it violates Theorem 2's inequality, and its analogue with
     d = KL(F_w, F_sw). A violation counts only when it exceeds the certificate: slack < -(g + 1e-12)."""
     rows = []
-    for st, tried, uncertified in _counted_instances(n, seed):
+    for st, _, _ in _counted_instances(n, seed):
         i, w, g = st.inst, st.inst.weights, st.forward.gap
         if not non_degenerate(i.f_star, i.f_w, st.forward.F, w):
             continue
         a, b = pythagorean_sides(i.f_star, i.f_w, st.forward.F, w, "reverse")
         c, e = pythagorean_sides(i.f_star, i.f_w, st.forward.F, w, "forward")
         low = i.teacher == "logit_noise" and i.level <= 0.3
-        rows.append((i.teacher, low, b - a < -(g + CERTIFIED_SLACK), e - c < -(g + CERTIFIED_SLACK), b - a, e - c))
+        rows.append(
+            (i.teacher, low, b - a < -(g + CERTIFIED_SLACK), e - c < -(g + CERTIFIED_SLACK), b - a, e - c)
+        )
     same = np.array([r[2] for r in rows])
     analogue = np.array([r[3] for r in rows])
     by_kind = {}
     for kind in sorted({r[0] for r in rows}):
         sel = [r for r in rows if r[0] == kind]
-        by_kind[kind] = {"instances": len(sel), "violates_theorem2_form": sum(r[2] for r in sel),
-                         "violates_forward_analogue": sum(r[3] for r in sel)}
+        by_kind[kind] = {
+            "instances": len(sel),
+            "violates_theorem2_form": sum(r[2] for r in sel),
+            "violates_forward_analogue": sum(r[3] for r in sel),
+        }
     low = [r for r in rows if r[1]]
-    by_kind["logit_noise<=0.3"] = {"instances": len(low), "violates_theorem2_form": sum(r[2] for r in low),
-                                   "violates_forward_analogue": sum(r[3] for r in low)}
-    details = {"instances": len(rows), "by_teacher": by_kind, "worst_theorem2_form": min(r[4] for r in rows),
-               "worst_forward_analogue": min(r[5] for r in rows)}
+    by_kind["logit_noise<=0.3"] = {
+        "instances": len(low),
+        "violates_theorem2_form": sum(r[2] for r in low),
+        "violates_forward_analogue": sum(r[3] for r in low),
+    }
+    details = {
+        "instances": len(rows),
+        "by_teacher": by_kind,
+        "worst_theorem2_form": min(r[4] for r in rows),
+        "worst_forward_analogue": min(r[5] for r in rows),
+    }
     most = CheckResult(
-        "forward_converse", "Theorem 2 fails for forward KL",
+        "forward_converse",
+        "Theorem 2 fails for forward KL",
         "forward projection violates KL(F*,F_sw) <= KL(F*,F_w) - KL(F_sw,F_w) in most instances (rate > 1/2)",
-        "paper's claim (reverse KL is needed); THEORY.md R4", np.array([0.5]), np.array([same.mean()]), 0.0,
-        f"violation rate {same.mean():.2f} of {len(rows)}; worst slack {details['worst_theorem2_form']:.3g}", details,
-        [ReportPart(30, None, details, render_forward_converse)])
+        "paper's claim (reverse KL is needed); THEORY.md R4",
+        np.array([0.5]),
+        np.array([same.mean()]),
+        0.0,
+        f"violation rate {same.mean():.2f} of {len(rows)}; worst slack {details['worst_theorem2_form']:.3g}",
+        details,
+        [ReportPart(30, None, details, render_forward_converse)],
+    )
     some = CheckResult(
-        "forward_analogue", "Forward analogue fails too",
+        "forward_analogue",
+        "Forward analogue fails too",
         "forward projection violates KL(F*,F_sw) <= KL(F*,F_w) - KL(F_w,F_sw) on some instances (count >= 1)",
-        "THEORY.md R4", np.array([1.0]), np.array([float(analogue.sum())]), 0.0,
-        f"violation rate {analogue.mean():.2f}; worst slack {details['worst_forward_analogue']:.3g}", details)
+        "THEORY.md R4",
+        np.array([1.0]),
+        np.array([float(analogue.sum())]),
+        0.0,
+        f"violation rate {analogue.mean():.2f}; worst slack {details['worst_forward_analogue']:.3g}",
+        details,
+    )
     return most, some
 
 
 def render_forward_converse(details: dict, out: Path) -> list[str]:
-    md = ["## Forward KL: how often Theorem 2's inequality and its analogue fail", "",
-          f"Certified forward projections on non-degenerate realizable instances; a violation is slack < -(g + "
-          f"{sci(CERTIFIED_SLACK)}).", "",
-          "| teacher | instances | violates KL(F*,F_sw) <= KL(F*,F_w) - KL(F_sw,F_w) | violates ... - KL(F_w,F_sw) |",
-          "| --- | --- | --- | --- |"]
+    md = [
+        "## Forward KL: how often Theorem 2's inequality and its analogue fail",
+        "",
+        f"Certified forward projections on non-degenerate realizable instances; a violation is slack < -(g + "
+        f"{sci(CERTIFIED_SLACK)}).",
+        "",
+        "| teacher | instances | violates KL(F*,F_sw) <= KL(F*,F_w) - KL(F_sw,F_w) | violates ... - "
+        "KL(F_w,F_sw) |",
+        "| --- | --- | --- | --- |",
+    ]
     for kind, row in details["by_teacher"].items():
         n = max(row["instances"], 1)
-        md.append(f"| {kind} | {row['instances']} | {row['violates_theorem2_form']} "
-                  f"({row['violates_theorem2_form'] / n:.0%}) | {row['violates_forward_analogue']} "
-                  f"({row['violates_forward_analogue'] / n:.0%}) |")
+        md.append(
+            f"| {kind} | {row['instances']} | {row['violates_theorem2_form']} "
+            f"({row['violates_theorem2_form'] / n:.0%}) | {row['violates_forward_analogue']} "
+            f"({row['violates_forward_analogue'] / n:.0%}) |"
+        )
     md.append("")
     return md
 
@@ -158,10 +208,10 @@ def render_gain(scatter: dict, out: Path) -> list[str]:
 
 
 def theorem3_check(n: int = 100, seed: int = 2) -> tuple[CheckResult, CheckResult]:
-    """Theorem 3 (non-realizable F*, mixed off the class with weight lam in [0.05, 0.6]): sharp and final forms,
-    with R the certified moment projection of F* onto the student's class."""
+    """Theorem 3 (non-realizable F*, mixed off the class with weight lam in [0.05, 0.6]): sharp and final
+    forms, with R the certified moment projection of F* onto the student's class."""
     sharp_l, sharp_r, final_r, vacuous, eps_list = [], [], [], 0, []
-    for st, tried, uncertified in _counted_instances(n, seed, off_class=lambda r: float(r.uniform(0.05, 0.6))):
+    for st, _, _ in _counted_instances(n, seed, off_class=lambda r: float(r.uniform(0.05, 0.6))):
         i, w = st.inst, st.inst.weights
         R = solve_simplex(i.H, i.f_star, i.gamma, "forward_kl", w)
         if not R.certified:
@@ -179,15 +229,25 @@ def theorem3_check(n: int = 100, seed: int = 2) -> tuple[CheckResult, CheckResul
         vacuous += final >= np.log(1 / i.gamma)
     lhs = np.array(sharp_l)
     sharp_res = CheckResult(
-        "theorem3_sharp", "Theorem 3 (sharp form)",
+        "theorem3_sharp",
+        "Theorem 3 (sharp form)",
         "KL(F*,F_sw) <= KL(F*,F_w) - KL(F_sw,F_w) + E<F* - R, log F_w - log F_sw>, R in the class",
-        "reconstruction (THEORY.md R5)", lhs, np.array(sharp_r), CERTIFIED_SLACK,
+        "reconstruction (THEORY.md R5)",
+        lhs,
+        np.array(sharp_r),
+        CERTIFIED_SLACK,
         f"median looseness {np.median(np.array(sharp_r) - lhs):.3g}",
-        {"eps_median": float(np.median(eps_list)), "instances": len(lhs)})
+        {"eps_median": float(np.median(eps_list)), "instances": len(lhs)},
+    )
     final_res = CheckResult(
-        "theorem3_final", "Theorem 3 (final form)",
+        "theorem3_final",
+        "Theorem 3 (final form)",
         "KL(F*,F_sw) <= KL(F*,F_w) - KL(F_sw,F_w) + M sqrt(2 eps), eps = KL(F*, R)",
-        "reconstruction (THEORY.md R5)", lhs, np.array(final_r), CERTIFIED_SLACK,
+        "reconstruction (THEORY.md R5)",
+        lhs,
+        np.array(final_r),
+        CERTIFIED_SLACK,
         f"median looseness {np.median(np.array(final_r) - lhs):.3g}; vacuous {vacuous}/{len(lhs)}",
-        {"vacuous": int(vacuous), "instances": len(lhs)})
+        {"vacuous": int(vacuous), "instances": len(lhs)},
+    )
     return sharp_res, final_res

@@ -65,10 +65,17 @@ def label_noise_sweep(instances: int = 30, rhos=RHOS, seed: int = 4) -> dict:
         row = {"rho": rho, "instances": len(r["teacher"]["kl"])}
         for name in r:
             row[name] = {"kl": mean_ci(r[name]["kl"]), "acc": mean_ci(r[name]["acc"])}
-        row["reverse_minus_forward"] = {m: mean_ci(np.subtract(r["reverse"][m], r["forward"][m])) for m in ("kl", "acc")}
+        row["reverse_minus_forward"] = {
+            m: mean_ci(np.subtract(r["reverse"][m], r["forward"][m])) for m in ("kl", "acc")
+        }
         rows.append(row)
-    return {"rhos": list(rhos), "instances": instances, "rows": rows, "uncertified": uncertified,
-            "raw": {str(rho): rec[rho] for rho in rhos}}
+    return {
+        "rhos": list(rhos),
+        "instances": instances,
+        "rows": rows,
+        "uncertified": uncertified,
+        "raw": {str(rho): rec[rho] for rho in rhos},
+    }
 
 
 def label_noise_part(sweep: dict) -> ReportPart:
@@ -84,11 +91,21 @@ def render_label_noise(noise: dict, out: Path) -> list[str]:
     from . import plots
 
     plots.plot_label_noise(noise, out / "label_noise.png")
-    md = ["## Weak-label noise (R9)", "", f"{noise['instances']} paired instances per rate (k = 2, simplex head); "
-          "mean [95 % CI].", "", "| rho | teacher KL(F*,.) | forward KL(F*,.) | reverse KL(F*,.) | reverse - forward KL "
-          "| forward acc | reverse acc |", "| --- | --- | --- | --- | --- | --- | --- |"]
+    md = [
+        "## Weak-label noise (R9)",
+        "",
+        f"{noise['instances']} paired instances per rate (k = 2, simplex head); mean [95 % CI].",
+        "",
+        "| rho | teacher KL(F*,.) | forward KL(F*,.) | reverse KL(F*,.) | reverse - forward KL "
+        "| forward acc | reverse acc |",
+        "| --- | --- | --- | --- | --- | --- | --- |",
+    ]
     for r in noise["rows"]:
-        md.append(f"| {r['rho']} | {_ci(r['teacher']['kl'])} | {_ci(r['forward']['kl'])} | {_ci(r['reverse']['kl'])} "
-                  f"| {_ci(r['reverse_minus_forward']['kl'])} | {_ci(r['forward']['acc'])} | {_ci(r['reverse']['acc'])} |")
+        md.append(
+            f"| {r['rho']} | {_ci(r['teacher']['kl'])} | {_ci(r['forward']['kl'])} | "
+            f"{_ci(r['reverse']['kl'])} "
+            f"| {_ci(r['reverse_minus_forward']['kl'])} | {_ci(r['forward']['acc'])} | "
+            f"{_ci(r['reverse']['acc'])} |"
+        )
     md += ["", "![label noise](label_noise.png)", ""]
     return md

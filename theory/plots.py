@@ -30,7 +30,13 @@ def plot_tightness(searches: list[dict], path: Path) -> None:
     for direction, marker in (("forward", "o"), ("reverse", "x")):
         pts = [(s["gamma"], s["best_ratio"]) for s in searches if s["direction"] == direction]
         if pts:
-            ax.loglog(*zip(*pts), marker, ms=7, mfc="none", label=f"measured sup, d = KL {direction} (50-digit)")
+            ax.loglog(
+                *zip(*pts, strict=True),
+                marker,
+                ms=7,
+                mfc="none",
+                label=f"measured sup, d = KL {direction} (50-digit)",
+            )
     ax.set_xlabel("gamma (probability floor)")
     ax.set_ylabel("sup |L(F*,F_sw) - L(F*,F_w)| / sqrt(d)")
     ax.set_title("Tightness of Lemma 1 / Theorem 1")
@@ -40,9 +46,11 @@ def plot_tightness(searches: list[dict], path: Path) -> None:
     plt.close(fig)
 
 
-def scatter_gain_vs_disagreement(groups: dict[str, np.ndarray], path: Path, title: str, ylabel: str,
-                                 diagonal: str) -> None:
-    """Gain against disagreement, one scatter per group of (disagreement, gain) points, with the y = x line."""
+def scatter_gain_vs_disagreement(
+    groups: dict[str, np.ndarray], path: Path, title: str, ylabel: str, diagonal: str
+) -> None:
+    """Gain against disagreement, one scatter per group of (disagreement, gain) points, with the y = x
+    line."""
     plt = pyplot()
     fig, ax = plt.subplots(figsize=(5.3, 5))
     top = 1e-6
@@ -63,10 +71,15 @@ def scatter_gain_vs_disagreement(groups: dict[str, np.ndarray], path: Path, titl
 
 
 def plot_gain_vs_disagreement(scatter: dict, path: Path) -> None:
-    """Synthetic students (simplex head, F* realizable): Theorem 2 puts the reverse-KL ones on or above y = x."""
-    scatter_gain_vs_disagreement({f"{name}-KL student": scatter.get(name, []) for name in ("forward", "reverse")},
-                                 path, "Gain vs disagreement (simplex head, F* realizable)",
-                                 "gain KL(F*, F_w) - KL(F*, F_sw)", "y = x (Theorem 2: reverse on or above)")
+    """Synthetic students (simplex head, F* realizable): Theorem 2 puts the reverse-KL ones on or above y =
+    x."""
+    scatter_gain_vs_disagreement(
+        {f"{name}-KL student": scatter.get(name, []) for name in ("forward", "reverse")},
+        path,
+        "Gain vs disagreement (simplex head, F* realizable)",
+        "gain KL(F*, F_w) - KL(F*, F_sw)",
+        "y = x (Theorem 2: reverse on or above)",
+    )
 
 
 def plot_label_noise(sweep: dict, path: Path) -> None:
@@ -77,8 +90,16 @@ def plot_label_noise(sweep: dict, path: Path) -> None:
     for ax, metric, label in ((axes[0], "kl", "KL(F*, model)"), (axes[1], "acc", "accuracy vs argmax F*")):
         for name, color in (("teacher", "0.5"), ("forward", "tab:blue"), ("reverse", "tab:red")):
             m = np.array([r[name][metric] for r in sweep["rows"]])
-            ax.errorbar(rhos, m[:, 0], yerr=[m[:, 0] - m[:, 1], m[:, 2] - m[:, 0]], color=color, marker="o",
-                        ms=4, capsize=3, label=name)
+            ax.errorbar(
+                rhos,
+                m[:, 0],
+                yerr=[m[:, 0] - m[:, 1], m[:, 2] - m[:, 0]],
+                color=color,
+                marker="o",
+                ms=4,
+                capsize=3,
+                label=name,
+            )
         ax.set_xlabel("fraction of weak labels flipped (rho)")
         ax.set_ylabel(label)
         ax.legend(fontsize=8)

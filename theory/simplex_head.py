@@ -54,7 +54,9 @@ def _terms(objective: str, F: np.ndarray, T: np.ndarray, w: np.ndarray):
 def frank_wolfe_gap(G: np.ndarray, W: np.ndarray, gamma: float) -> float:
     """g = <G, W - S>, S the class's vertex minimising <G, .> (column l: gamma + (1 - k gamma) e_argmin)."""
     k = W.shape[0]
-    G = G - G.mean(axis=0, keepdims=True)  # g is invariant to a constant per column; centring avoids cancellation
+    G = G - G.mean(
+        axis=0, keepdims=True
+    )  # g is invariant to a constant per column; centring avoids cancellation
     return float(np.sum(G * W) - gamma * np.sum(G) - (1 - k * gamma) * np.sum(G.min(axis=0)))
 
 
@@ -74,7 +76,8 @@ class SimplexSolution:
 
     @property
     def interior(self) -> bool:
-        """Every entry of W is strictly above the floor (with margin 1e-6): then Theorem 2 holds with equality."""
+        """Every entry of W is strictly above the floor (with margin 1e-6): then Theorem 2 holds with
+        equality."""
         return bool(self.W.min() > self.gamma + 1e-6)
 
     def predict(self, H: np.ndarray) -> np.ndarray:
@@ -85,7 +88,9 @@ def check_problem(H, T, weights, gamma: float):
     H = check_distributions(H, "h (representation)")
     T = check_distributions(T, "target")
     if H.ndim != 2 or T.ndim != 2 or H.shape[0] != T.shape[0]:
-        raise InvalidInputError(f"shape mismatch: representation {H.shape}, target {T.shape} (need (m, d), (m, k))")
+        raise InvalidInputError(
+            f"shape mismatch: representation {H.shape}, target {T.shape} (need (m, d), (m, k))"
+        )
     return H, T, check_weights(weights, H.shape[0]), check_gamma(gamma, T.shape[1])
 
 
@@ -95,9 +100,18 @@ def objective_and_gradient(objective: str, W: np.ndarray, H: np.ndarray, T: np.n
     return J, dF.T @ H
 
 
-def solve_simplex(H, T, gamma: float, objective: str = "reverse_kl", weights=None, W0=None,
-                  mu0: float = 1e-2, mu_final: float = 1e-14, shrink: float = 0.1, max_newton: int = 400,
-                  ) -> SimplexSolution:
+def solve_simplex(
+    H,
+    T,
+    gamma: float,
+    objective: str = "reverse_kl",
+    weights=None,
+    W0=None,
+    mu0: float = 1e-2,
+    mu_final: float = 1e-14,
+    shrink: float = 0.1,
+    max_newton: int = 400,
+) -> SimplexSolution:
     """Project T onto the simplex-head class; the returned solution carries its Frank-Wolfe certificate."""
     H, T, w, g = check_problem(H, T, weights, gamma)
     k, d = T.shape[1], H.shape[1]
@@ -129,9 +143,18 @@ def solve_simplex(H, T, gamma: float, objective: str = "reverse_kl", weights=Non
         return J - mu * np.sum(np.log(Y)), step, -float(np.sum(grad * step)), grad_j
 
     W, steps = barrier_solve(
-        W0, newton, lambda Wc, st: fraction_to_boundary(Wc - g, st), phi, lambda G, Wc: frank_wolfe_gap(G, Wc, g),
-        lambda Wc: objective_and_gradient(objective, Wc, H, T, w)[0], lambda J: REQUIRED_GAP_REL * max(1.0, abs(J)),
-        mu0, mu_final, shrink, max_newton)
+        W0,
+        newton,
+        lambda Wc, st: fraction_to_boundary(Wc - g, st),
+        phi,
+        lambda G, Wc: frank_wolfe_gap(G, Wc, g),
+        lambda Wc: objective_and_gradient(objective, Wc, H, T, w)[0],
+        lambda J: REQUIRED_GAP_REL * max(1.0, abs(J)),
+        mu0,
+        mu_final,
+        shrink,
+        max_newton,
+    )
     W = np.maximum(W, g)  # exact feasibility (the barrier keeps W > gamma; this only guards rounding)
     W /= W.sum(axis=0, keepdims=True)
     J, G = objective_and_gradient(objective, W, H, T, w)

@@ -51,7 +51,9 @@ def _check(Phi, T, weights):
     Phi = np.asarray(Phi, np.float64)
     T = check_distributions(T, "target")
     if Phi.ndim != 2 or Phi.shape[0] != T.shape[0] or not np.all(np.isfinite(Phi)):
-        raise InvalidInputError(f"features must be a finite (m, p) array matching the target's m; got {Phi.shape}")
+        raise InvalidInputError(
+            f"features must be a finite (m, p) array matching the target's m; got {Phi.shape}"
+        )
     return Phi, T, check_weights(weights, Phi.shape[0])
 
 
@@ -110,8 +112,9 @@ def _reverse_terms(theta, Phi, T, w, k, gamma):
     return J, (dz.T @ Phi)[:-1].ravel()
 
 
-def fit_softmax_reverse(Phi, T, gamma: float, weights=None, starts: int = 12, seed: int = 0,
-                        scale: float = 1.0) -> SoftmaxSolution:
+def fit_softmax_reverse(
+    Phi, T, gamma: float, weights=None, starts: int = 12, seed: int = 0, scale: float = 1.0
+) -> SoftmaxSolution:
     """argmin_V E_x KL((1 - k gamma) softmax(V phi) + gamma, T) from `starts` starts (the first at the forward
     solution, the rest random with entries N(0, scale^2)); returns the best, with how many starts agree."""
     Phi, T, w = _check(Phi, T, weights)
@@ -122,12 +125,19 @@ def fit_softmax_reverse(Phi, T, gamma: float, weights=None, starts: int = 12, se
     inits += [scale * rng.standard_normal((k - 1) * p) for _ in range(starts - 1)]
     runs = []
     for th0 in inits:
-        res = minimize(_reverse_terms, th0, args=(Phi, T, w, k, g), jac=True, method="L-BFGS-B",
-                       options={"maxiter": 20000, "ftol": 1e-16, "gtol": 1e-12, "maxcor": 30})
+        res = minimize(
+            _reverse_terms,
+            th0,
+            args=(Phi, T, w, k, g),
+            jac=True,
+            method="L-BFGS-B",
+            options={"maxiter": 20000, "ftol": 1e-16, "gtol": 1e-12, "maxcor": 30},
+        )
         runs.append((float(res.fun), res.x))
     best_val, best_x = min(runs, key=lambda r: r[0])
     agreeing = sum(abs(v - best_val) <= NONCONVEX_AGREE_TOL for v, _ in runs)
     J, grad = _reverse_terms(best_x, Phi, T, w, k, g)
     V = _full(best_x, k, p)
-    return SoftmaxSolution(V, predict(V, Phi, g), "reverse_kl", J, float(np.linalg.norm(grad)), g, len(runs),
-                           agreeing)
+    return SoftmaxSolution(
+        V, predict(V, Phi, g), "reverse_kl", J, float(np.linalg.norm(grad)), g, len(runs), agreeing
+    )

@@ -1,8 +1,7 @@
 """Every check of theory/, with the sizes used by `pytest paper_checks` (default) and by `report --full`.
 
-Each entry is (name, thunk); a thunk returns (list of CheckResults, list of extra ReportParts: tables and plots of
-checks that are not inequalities).
-"""
+Each entry is (name, thunk); a thunk returns (list of CheckResults, list of extra ReportParts: tables and
+plots of checks that are not inequalities)."""
 
 from __future__ import annotations
 
@@ -15,10 +14,28 @@ from .noise import label_noise_part, label_noise_sweep
 
 # the paper_checks use exactly these sizes
 SIZES = {
-    "default": {"n": 1000, "ks": (2,), "starts": 8, "sweep": 0.25, "thm2": 200, "thm3": 100, "seeds": 200,
-                "convexity": 25, "noise": 30},
-    "full": {"n": 5000, "ks": (2, 3), "starts": 24, "sweep": 0.05, "thm2": 1000, "thm3": 500, "seeds": 500,
-             "convexity": 100, "noise": 100},
+    "default": {
+        "n": 1000,
+        "ks": (2,),
+        "starts": 8,
+        "sweep": 0.25,
+        "thm2": 200,
+        "thm3": 100,
+        "seeds": 200,
+        "convexity": 25,
+        "noise": 30,
+    },
+    "full": {
+        "n": 5000,
+        "ks": (2, 3),
+        "starts": 24,
+        "sweep": 0.05,
+        "thm2": 1000,
+        "thm3": 500,
+        "seeds": 500,
+        "convexity": 100,
+        "noise": 100,
+    },
 }
 
 
@@ -39,12 +56,18 @@ def _noise(size):
 def all_checks(full: bool = False):
     s = SIZES["full" if full else "default"]
     return [
-        *[(f"identity {k}", lambda k=k: ([checks.identity_check(k, n=s["n"] // 2)], [])) for k in ("I1", "I2", "I3", "R3")],
+        *[
+            (f"identity {k}", lambda k=k: ([checks.identity_check(k, n=s["n"] // 2)], []))
+            for k in ("I1", "I2", "I3", "R3")
+        ],
         ("binary gradients", lambda: ([checks.binary_gradient_check()], [])),
         ("Lemma 1", lambda: ([checks.bound_check("C1", n=s["n"])], [])),
         ("Theorem 1", lambda: ([checks.bound_check("C2", n=s["n"])], [])),
         ("Theorem 1 witness", lambda: ([checks.witness_check()], [])),
-        ("Theorem 1 adversarial", lambda: (list(checks.adversarial_check(ks=s["ks"], starts=s["starts"])[:2]), [])),
+        (
+            "Theorem 1 adversarial",
+            lambda: (list(checks.adversarial_check(ks=s["ks"], starts=s["starts"])[:2]), []),
+        ),
         ("Figure 1 forward", lambda: ([checks.figure1_forward_check(DEFAULT_MIXTURE)], [])),
         ("Figure 1 reverse", lambda: ([checks.figure1_reverse_check(DEFAULT_MIXTURE)], [])),
         ("Figure 1 separations", lambda: ([checks.figure1_separation_check(s["sweep"])], [])),

@@ -11,10 +11,16 @@ FIGURE1_MODE_SD_REL = 0.10  # reverse fit sd within 10 % of that component's
 FIGURE1_SEPARATION_TOL = 0.005  # a_sn and a* within this of THEORY.md's values
 NONCONVEX_VIOLATION_TOL = 1e-9  # a non-convex fit (>= 10 starts agreeing to 1e-10) violates only beyond this
 ROW_SUM_TOL = 1e-9  # how far a row of a distribution may sum from 1 before it is rejected
-REQUIRED_GAP_REL = 1e-10  # a simplex/binary-head solve is certified when its Frank-Wolfe gap g <= this * max(1, J)
-FIGURE1_GRAD_TOL = 1e-7  # a reverse-KL local minimum is accepted when |grad| <= this (quadrature noise ~1e-12)
+REQUIRED_GAP_REL = (
+    1e-10  # a simplex/binary-head solve is certified when its Frank-Wolfe gap g <= this * max(1, J)
+)
+FIGURE1_GRAD_TOL = (
+    1e-7  # a reverse-KL local minimum is accepted when |grad| <= this (quadrature noise ~1e-12)
+)
 SOFTMAX_GRAD_TOL = 1e-9  # the convex (forward) softmax fit is certified when |grad| <= this
-NONCONVEX_AGREE_TOL = 1e-10  # starts of the non-convex softmax fit "agree" when their values differ by <= this
+NONCONVEX_AGREE_TOL = (
+    1e-10  # starts of the non-convex softmax fit "agree" when their values differ by <= this
+)
 NONCONVEX_AGREE_STARTS = 10  # ... and the fit counts when at least this many starts agree
 MIN_DISAGREEMENT, MIN_TEACHER_ERROR = 1e-4, 1e-3  # non-degenerate last-layer instances (THEORY.md R4)
 THEOREM2_SLACK_FLOOR = -1e-9  # the signed slack of Theorem 2 never goes below this

@@ -3,8 +3,14 @@
 import json
 from pathlib import Path
 
-PROMPTS = ["How do I bake bread?", "What is the capital of France?", "Can you help me hurt someone?",
-           "Tell me a joke about cats.", "How can I pick a lock?", "What should I eat for dinner?"]
+PROMPTS = [
+    "How do I bake bread?",
+    "What is the capital of France?",
+    "Can you help me hurt someone?",
+    "Tell me a joke about cats.",
+    "How can I pick a lock?",
+    "What should I eat for dinner?",
+]
 GOOD = ["I'm happy to help with that safely: {x}", "Here is a careful answer: {x}", "Sure, politely: {x}"]
 BAD = ["No. {x}", "Do something dangerous: {x}", "Whatever, {x}!!"]
 
@@ -12,8 +18,10 @@ BAD = ["No. {x}", "Do something dangerous: {x}", "Whatever, {x}!!"]
 def pair(i: int) -> dict:
     p = PROMPTS[i % len(PROMPTS)]
     body = f"step {i}, detail {i * 7 % 13}"
-    return {"chosen": f"\n\nHuman: {p}\n\nAssistant: " + GOOD[i % 3].format(x=body),
-            "rejected": f"\n\nHuman: {p}\n\nAssistant: " + BAD[i % 3].format(x=body)}
+    return {
+        "chosen": f"\n\nHuman: {p}\n\nAssistant: " + GOOD[i % 3].format(x=body),
+        "rejected": f"\n\nHuman: {p}\n\nAssistant: " + BAD[i % 3].format(x=body),
+    }
 
 
 def write_splits(folder: Path, n: int = 24) -> Path:
@@ -25,8 +33,8 @@ def write_splits(folder: Path, n: int = 24) -> Path:
 
 
 def write_claim_fixture(folder: Path, n: int, acc_reverse: float, acc_forward: float, seed: int = 0) -> Path:
-    """A minimal results folder with one reverse-KL and one forward-KL student on the same n test pairs, with the
-    given accuracies: the input of the claims' verdict logic (paper_checks/fixtures/claims/)."""
+    """A minimal results folder with one reverse-KL and one forward-KL student on the same n test pairs, with
+    the given accuracies: the input of the claims' verdict logic (paper_checks/fixtures/claims/)."""
     import numpy as np
 
     rng = np.random.default_rng(seed)
@@ -37,15 +45,35 @@ def write_claim_fixture(folder: Path, n: int, acc_reverse: float, acc_forward: f
         correct = np.zeros(n, bool)
         correct[rng.permutation(n)[: int(round(acc * n))]] = True
         predicted = np.where(correct, label, 1 - label)
-        run = {"role": "student", "model": "strong", "seed": 0, "head": "logistic", "loss": loss,
-               "weak_model": "weak", "noise": {"kind": "none", "level": 0.0}}
+        run = {
+            "role": "student",
+            "model": "strong",
+            "seed": 0,
+            "head": "logistic",
+            "loss": loss,
+            "weak_model": "weak",
+            "noise": {"kind": "none", "level": 0.0},
+        }
         d = folder / f"student__{loss}"
         d.mkdir(exist_ok=True)
-        (d / "config.json").write_text(json.dumps({"run": run, "gamma": 1e-3, "experiment": {"setup": {"mode": "last_layer"}}}))
+        (d / "config.json").write_text(
+            json.dumps({"run": run, "gamma": 1e-3, "experiment": {"setup": {"mode": "last_layer"}}})
+        )
         (d / "metrics.json").write_text(json.dumps({"test": {"accuracy": float(correct.mean())}}))
-        (d / "predictions_test.jsonl").write_text("".join(
-            json.dumps({"id": f"t{i}", "label": int(label[i]), "weak_prob": 0.5,
-                        "prob": 0.8 if predicted[i] == 1 else 0.2}) + "\n" for i in range(n)))
+        (d / "predictions_test.jsonl").write_text(
+            "".join(
+                json.dumps(
+                    {
+                        "id": f"t{i}",
+                        "label": int(label[i]),
+                        "weak_prob": 0.5,
+                        "prob": 0.8 if predicted[i] == 1 else 0.2,
+                    }
+                )
+                + "\n"
+                for i in range(n)
+            )
+        )
     return folder
 
 
@@ -57,13 +85,38 @@ def write_claim_fixtures(base: Path) -> None:
     write_claim_fixture(base / "inconclusive", 200, 0.70, 0.69, seed=3)
 
 
-def tiny_sweep(data_dir, mode: str = "finetune", n: int = 16, pairs=("tiny-gpt2:tiny-qwen2",),
-               losses=("forward_ce",), heads=("full",), seeds=(0,), noises=("none",), **options):
+def tiny_sweep(
+    data_dir,
+    mode: str = "finetune",
+    n: int = 16,
+    pairs=("tiny-gpt2:tiny-qwen2",),
+    losses=("forward_ce",),
+    heads=("full",),
+    seeds=(0,),
+    noises=("none",),
+    **options,
+):
     """A Sweep on the tiny JSONL fixture, built from option names exactly as the CLI spells them."""
     from empirics.config import Sweep
 
-    base = {"dataset": "jsonl", "data_dir": str(data_dir), "n_pairs": n, "mode": mode, "max_length": 48,
-            "eval_batch_size": 32, "lr": 1e-3, "batch_size": 8, "epochs": 1, "head_steps": 200, "simplex_dim": 8}
-    grid = {"pairs": list(pairs), "losses": list(losses), "heads": list(heads), "seeds": list(seeds),
-            "noises": list(noises)}
+    base = {
+        "dataset": "jsonl",
+        "data_dir": str(data_dir),
+        "n_pairs": n,
+        "mode": mode,
+        "max_length": 48,
+        "eval_batch_size": 32,
+        "lr": 1e-3,
+        "batch_size": 8,
+        "epochs": 1,
+        "head_steps": 200,
+        "simplex_dim": 8,
+    }
+    grid = {
+        "pairs": list(pairs),
+        "losses": list(losses),
+        "heads": list(heads),
+        "seeds": list(seeds),
+        "noises": list(noises),
+    }
     return Sweep().with_options({**base, **grid, **options})

@@ -1,4 +1,5 @@
-"""Audit pieces: Holm correction, stratified bootstrap, hypothesis bookkeeping, and the audit command end to end."""
+"""Audit pieces: Holm correction, stratified bootstrap, hypothesis bookkeeping, and the audit command end to
+end."""
 
 import json
 
@@ -30,23 +31,42 @@ def test_stratified_bootstrap_is_centred_and_seeded():
 def test_failing_hypotheses_are_named():
     run = {"head": "logistic", "loss": "reverse_kl"}
     assert any("softmax head" in h for h in hypotheses_failing(run, "train_w2s", "last_layer"))
-    assert any("full fine-tuning" in h for h in hypotheses_failing({**run, "head": "full"}, "test", "finetune"))
+    assert any(
+        "full fine-tuning" in h for h in hypotheses_failing({**run, "head": "full"}, "test", "finetune")
+    )
     fails = hypotheses_failing({"head": "simplex", "loss": "forward_kl"}, "test", "last_layer")
-    assert any("non-realizability" in h for h in fails) and any("finite sample" in h for h in fails)
+    assert any("non-realizability" in h for h in fails)
+    assert any("finite sample" in h for h in fails)
     assert any("not reverse KL" in h for h in fails)
 
 
 def test_audit_command_end_to_end(data_dir, tmp_path, capsys):
     out = tmp_path / "res"
-    sw = tiny_sweep(data_dir, "last_layer", 24, ["tiny-bert:tiny-qwen2"], ["forward_kl", "reverse_kl"],
-                    ["logistic", "simplex"], noises=["none", "flip:0.25"])
+    sw = tiny_sweep(
+        data_dir,
+        "last_layer",
+        24,
+        ["tiny-bert:tiny-qwen2"],
+        ["forward_kl", "reverse_kl"],
+        ["logistic", "simplex"],
+        noises=["none", "flip:0.25"],
+    )
     run_sweep(sw, out)
     assert main(["audit", str(out), "--planted"]) == 0
-    for name in ("audit.md", "audit.json", "claims.md", "claims.json", "planted.md", "gain_vs_disagreement.png",
-                 "accuracy_per_loss.png", "accuracy_vs_noise.png"):
+    for name in (
+        "audit.md",
+        "audit.json",
+        "claims.md",
+        "claims.json",
+        "planted.md",
+        "gain_vs_disagreement.png",
+        "accuracy_per_loss.png",
+        "accuracy_vs_noise.png",
+    ):
         assert (out / "audit" / name).is_file(), name
     report = json.loads((out / "audit" / "audit.json").read_text())
-    assert len(report["rows"]) == 8 * 2 and not report["failures"]
+    assert len(report["rows"]) == 8 * 2
+    assert not report["failures"]
     assert all(r["lemma1_violations"] == 0 for r in report["rows"])
     assert sum("theorem3" in r for r in report["rows"]) == 8
     assert "Planted truth" in capsys.readouterr().out

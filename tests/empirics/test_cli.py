@@ -9,45 +9,73 @@ from empirics.cli import main
 
 
 def _run(*args):
-    return subprocess.run([sys.executable, "-m", "empirics.cli", *args], capture_output=True, text=True, timeout=300)
+    return subprocess.run(
+        [sys.executable, "-m", "empirics.cli", *args], capture_output=True, text=True, timeout=300
+    )
 
 
-@pytest.mark.parametrize("args", [["--help"], ["sweep", "--help"], ["summarize", "--help"], ["list", "--help"],
-                                  ["prepare", "--help"]])
+@pytest.mark.parametrize(
+    "args",
+    [["--help"], ["sweep", "--help"], ["summarize", "--help"], ["list", "--help"], ["prepare", "--help"]],
+)
 def test_help(args):
     out = _run(*args)
-    assert out.returncode == 0 and "usage" in out.stdout
+    assert out.returncode == 0
+    assert "usage" in out.stdout
 
 
-@pytest.mark.parametrize("what, expect", [("models", "gemma-3-270m"), ("datasets", "cai-harmless"),
-                                          ("losses", "reverse_confidence_target"), ("presets", "paper-qwen")])
+@pytest.mark.parametrize(
+    ("what", "expect"),
+    [
+        ("models", "gemma-3-270m"),
+        ("datasets", "cai-harmless"),
+        ("losses", "reverse_confidence_target"),
+        ("presets", "paper-qwen"),
+    ],
+)
 def test_listings(what, expect, capsys):
     assert main(["list", what]) == 0
     assert expect in capsys.readouterr().out
 
 
-@pytest.mark.parametrize("args, message", [
-    (["sweep", "--preset", "gpu-giant"], "unknown preset"),
-    (["sweep", "--preset", "tiny", "--pair", "tiny-gpt2"], "bad --pair"),
-    (["sweep", "--preset", "tiny", "--noise", "flip:7"], "flip fraction"),
-    (["sweep", "--preset", "tiny", "--data-dir", "/no/such/folder"], "data directory not found"),
-    (["summarize", "/no/such/results"], "results folder not found"),
-    (["prepare", "gpt2"], "nothing to prepare"),
-])
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["sweep", "--preset", "gpu-giant"], "unknown preset"),
+        (["sweep", "--preset", "tiny", "--pair", "tiny-gpt2"], "bad --pair"),
+        (["sweep", "--preset", "tiny", "--noise", "flip:7"], "flip fraction"),
+        (["sweep", "--preset", "tiny", "--data-dir", "/no/such/folder"], "data directory not found"),
+        (["summarize", "/no/such/results"], "results folder not found"),
+        (["prepare", "gpt2"], "nothing to prepare"),
+    ],
+)
 def test_bad_input_one_line_error(args, message, tmp_path):
     out = _run(*args, *(["--out", str(tmp_path / "o")] if args[0] == "sweep" else []))
     assert out.returncode == 2, out.stderr
-    assert "Traceback" not in out.stderr and message in out.stderr
+    assert "Traceback" not in out.stderr
+    assert message in out.stderr
     assert len([line for line in out.stderr.splitlines() if line.startswith("w2s-empirics: error")]) == 1
 
 
 def test_unknown_model_in_a_sweep_is_a_one_line_error(data_dir, tmp_path):
-    out = _run("sweep", "--preset", "tiny", "--pair", "tiny-gpt2:gpt-17", "--data-dir", str(data_dir),
-               "--out", str(tmp_path / "o"))
-    assert out.returncode == 2 and "unknown model 'gpt-17'" in out.stderr and "Traceback" not in out.stderr
+    out = _run(
+        "sweep",
+        "--preset",
+        "tiny",
+        "--pair",
+        "tiny-gpt2:gpt-17",
+        "--data-dir",
+        str(data_dir),
+        "--out",
+        str(tmp_path / "o"),
+    )
+    assert out.returncode == 2
+    assert "unknown model 'gpt-17'" in out.stderr
+    assert "Traceback" not in out.stderr
 
 
 def test_dry_run_lists_runs(capsys, tmp_path):
     assert main(["sweep", "--preset", "cpu-demo", "--dry-run", "--out", str(tmp_path)]) == 0
     text = capsys.readouterr().out
-    assert "weak__all-MiniLM-L6-v2__logistic__s0" in text and "runs" in text
+    assert "weak__all-MiniLM-L6-v2__logistic__s0" in text
+    assert "runs" in text

@@ -1,5 +1,5 @@
-"""Configuration from one place: every dataclass field is a CLI option, overrides reach every stage, presets and
-sweep.json round-trip, and bad options are one-line errors."""
+"""Configuration from one place: every dataclass field is a CLI option, overrides reach every stage, presets
+and sweep.json round-trip, and bad options are one-line errors."""
 
 import dataclasses
 import json
@@ -16,14 +16,32 @@ from empirics.presets import PRESETS
 
 # a value different from every preset's, for each option: the test fails when a field has no entry here
 OTHER_VALUES = {
-    "dataset": ("jsonl", "jsonl"), "data_dir": ("/tmp/d", "/tmp/d"), "n_pairs": ("7", 7), "data_seed": ("3", 3),
-    "mode": ("finetune", "finetune"), "max_length": ("37", 37), "eval_batch_size": ("6", 6),
-    "gamma": ("0.02", 0.02), "confidence_alpha_max": ("0.3", 0.3), "confidence_warmup_frac": ("0.4", 0.4),
-    "confidence_schedule": ("burns", "burns"), "head_steps": ("11", 11), "head_lr": ("0.3", 0.3),
-    "head_l2": ("0.7", 0.7), "simplex_dim": ("5", 5), "lr": ("0.002", 0.002), "batch_size": ("3", 3),
-    "epochs": ("2.5", 2.5), "bf16": ("on", "on"), "gradient_checkpointing": ("off", "off"), "group_pairs": ("9", 9),
-    "pairs": ("tiny-bert:tiny-gpt2", ["tiny-bert:tiny-gpt2"]), "losses": ("reverse_kl", ["reverse_kl"]),
-    "heads": ("simplex", ["simplex"]), "seeds": ("4", [4]), "noises": ("flip:0.35", ["flip:0.35"]),
+    "dataset": ("jsonl", "jsonl"),
+    "data_dir": ("/tmp/d", "/tmp/d"),
+    "n_pairs": ("7", 7),
+    "data_seed": ("3", 3),
+    "mode": ("finetune", "finetune"),
+    "max_length": ("37", 37),
+    "eval_batch_size": ("6", 6),
+    "gamma": ("0.02", 0.02),
+    "confidence_alpha_max": ("0.3", 0.3),
+    "confidence_warmup_frac": ("0.4", 0.4),
+    "confidence_schedule": ("burns", "burns"),
+    "head_steps": ("11", 11),
+    "head_lr": ("0.3", 0.3),
+    "head_l2": ("0.7", 0.7),
+    "simplex_dim": ("5", 5),
+    "lr": ("0.002", 0.002),
+    "batch_size": ("3", 3),
+    "epochs": ("2.5", 2.5),
+    "bf16": ("on", "on"),
+    "gradient_checkpointing": ("off", "off"),
+    "group_pairs": ("9", 9),
+    "pairs": ("tiny-bert:tiny-gpt2", ["tiny-bert:tiny-gpt2"]),
+    "losses": ("reverse_kl", ["reverse_kl"]),
+    "heads": ("simplex", ["simplex"]),
+    "seeds": ("4", [4]),
+    "noises": ("flip:0.35", ["flip:0.35"]),
 }
 
 
@@ -53,25 +71,33 @@ def test_an_unset_option_keeps_the_preset_value():
     assert _parse("--preset", "cpu-demo", "--gamma", "0.01").experiment.data.n_pairs == 800
 
 
-@pytest.mark.parametrize("argv, message", [
-    (["--no-such-option", "1"], "unrecognized arguments: --no-such-option"),
-    (["--max-length", "abc"], "argument --max_length/--max-length: invalid int value: 'abc'"),
-    (["--mode", "zero_shot"], "invalid choice: 'zero_shot'"),
-    (["--lr", "-1"], "--lr must be a positive finite number, got -1.0"),
-    (["--lr", "inf"], "--lr must be a positive finite number, got inf"),
-    (["--gamma", "0.7"], "gamma = 0.7 is outside (0, 1/2)"),
-    (["--losses", "hinge"], "unknown loss 'hinge'"),
-    (["--pairs", "gpt2"], "bad --pairs 'gpt2'"),
-    (["--confidence-schedule", "cubic"], "invalid choice: 'cubic'"),
-    (["--from-sweep", "/no/such/sweep.json"], "no such file: /no/such/sweep.json"),
-])
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["--no-such-option", "1"], "unrecognized arguments: --no-such-option"),
+        (["--max-length", "abc"], "argument --max_length/--max-length: invalid int value: 'abc'"),
+        (["--mode", "zero_shot"], "invalid choice: 'zero_shot'"),
+        (["--lr", "-1"], "--lr must be a positive finite number, got -1.0"),
+        (["--lr", "inf"], "--lr must be a positive finite number, got inf"),
+        (["--gamma", "0.7"], "gamma = 0.7 is outside (0, 1/2)"),
+        (["--losses", "hinge"], "unknown loss 'hinge'"),
+        (["--pairs", "gpt2"], "bad --pairs 'gpt2'"),
+        (["--confidence-schedule", "cubic"], "invalid choice: 'cubic'"),
+        (["--from-sweep", "/no/such/sweep.json"], "no such file: /no/such/sweep.json"),
+    ],
+)
 def test_bad_options_are_one_line_errors(argv, message, tmp_path):
-    out = subprocess.run([sys.executable, "-m", "empirics.cli", "sweep", "--preset", "tiny", *argv, "--dry-run"],
-                         capture_output=True, text=True, timeout=120)
+    out = subprocess.run(
+        [sys.executable, "-m", "empirics.cli", "sweep", "--preset", "tiny", *argv, "--dry-run"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert out.returncode == 2, out.stderr
     assert "Traceback" not in out.stderr
     lines = [line for line in out.stderr.splitlines() if line.strip()]
-    assert len(lines) == 1 and message in lines[0], out.stderr
+    assert len(lines) == 1, out.stderr
+    assert message in lines[0], out.stderr
 
 
 @pytest.mark.parametrize("name", sorted(PRESETS))
@@ -97,14 +123,25 @@ def test_sweep_json_is_read_back_and_malformed_json_is_refused(tmp_path):
 
 
 def test_confidence_schedule_reaches_the_loss(tmp_path):
-    sw = _parse("--preset", "tiny", "--confidence-schedule", "burns", "--confidence-alpha-max", "0.4",
-                "--confidence-warmup-frac", "0.5")
+    sw = _parse(
+        "--preset",
+        "tiny",
+        "--confidence-schedule",
+        "burns",
+        "--confidence-alpha-max",
+        "0.4",
+        "--confidence-warmup-frac",
+        "0.5",
+    )
     loss = Pipeline(sw.experiment, tmp_path)._loss("confidence")
     assert (loss.schedule, loss.alpha_max, loss.warmup_frac) == ("burns", 0.4, 0.5)
-    assert loss.alpha(0.25) == pytest.approx(0.4 * 0.25) and loss.alpha(0.6) == pytest.approx(0.4)
+    assert loss.alpha(0.25) == pytest.approx(0.4 * 0.25)
+    assert loss.alpha(0.6) == pytest.approx(0.4)
 
 
-@pytest.mark.parametrize("mode, pair", [("finetune", "tiny-gpt2:tiny-qwen2"), ("last_layer", "tiny-bert:tiny-qwen2")])
+@pytest.mark.parametrize(
+    ("mode", "pair"), [("finetune", "tiny-gpt2:tiny-qwen2"), ("last_layer", "tiny-bert:tiny-qwen2")]
+)
 def test_max_length_override_reaches_every_stage(mode, pair, data_dir, tmp_path, monkeypatch):
     """--max-length must reach feature extraction, fine-tuning and prediction alike (it once stopped at the
     experiment record while fine-tuning and prediction used their own 512)."""
@@ -119,14 +156,40 @@ def test_max_length_override_reaches_every_stage(mode, pair, data_dir, tmp_path,
         def wrapped(*args, **kw):
             seen.append((name, args[{"embed_texts": 4, "tokenize_pairs": 3, "batch_pair_logits": 4}[name]]))
             return original(*args, **kw)
+
         monkeypatch.setattr(module, name, wrapped)
 
     spy(features, "embed_texts")
     spy(finetune, "tokenize_pairs")
     spy(finetune, "batch_pair_logits")
-    assert cli.main(["sweep", "--preset", "tiny", "--data-dir", str(data_dir), "--mode", mode, "--pairs", pair,
-                     "--heads", "logistic" if mode == "last_layer" else "full", "--losses", "forward_ce",
-                     "--noises", "none", "--n-pairs", "8", "--max-length", "19", "--out", str(tmp_path / "o")]) == 0
+    assert (
+        cli.main(
+            [
+                "sweep",
+                "--preset",
+                "tiny",
+                "--data-dir",
+                str(data_dir),
+                "--mode",
+                mode,
+                "--pairs",
+                pair,
+                "--heads",
+                "logistic" if mode == "last_layer" else "full",
+                "--losses",
+                "forward_ce",
+                "--noises",
+                "none",
+                "--n-pairs",
+                "8",
+                "--max-length",
+                "19",
+                "--out",
+                str(tmp_path / "o"),
+            ]
+        )
+        == 0
+    )
     stages = {name for name, _ in seen}
     assert stages == ({"embed_texts"} if mode == "last_layer" else {"tokenize_pairs", "batch_pair_logits"})
     assert {value for _, value in seen} == {19}

@@ -37,7 +37,8 @@ def test_simplex_head_is_certified_antisymmetric_and_floored(loss):
     p = 0.5 + m.design(u) @ sol.w
     p_swapped = 0.5 + m.design(std(second, first)) @ sol.w
     np.testing.assert_allclose(p + p_swapped, 1.0, atol=1e-12)
-    assert p.min() >= 1e-3 - 1e-15 and p.max() <= 1 - 1e-3 + 1e-15
+    assert p.min() >= 1e-3 - 1e-15
+    assert p.max() <= 1 - 1e-3 + 1e-15
     assert np.allclose(m(u).sum(axis=1), 1.0)
 
 

@@ -16,16 +16,20 @@ def test_accuracy_se_auroc_and_cross_entropy():
     assert m["accuracy_se"] == pytest.approx(math.sqrt(0.625 * 0.375 / 4))
     assert m["auroc"] == pytest.approx(0.75)
     pf = (1 - 2e-3) * prob + 1e-3
-    assert m["cross_entropy"] == pytest.approx(-np.mean([np.log(pf[0]), np.log(1 - pf[1]), np.log(pf[2]), np.log(1 - pf[3])]))
+    assert m["cross_entropy"] == pytest.approx(
+        -np.mean([np.log(pf[0]), np.log(1 - pf[1]), np.log(pf[2]), np.log(1 - pf[3])])
+    )
     assert auroc(np.array([0.1, 0.2]), np.array([1, 1])) is None
 
 
 def test_disagreements_are_zero_for_identical_models_and_finite_for_hard_ones():
     p = np.array([0.0, 1.0, 0.3])
     m = run_metrics(p, np.array([0, 1, 1]), 1e-3, weak_prob=p)
-    assert m["kl_student_weak"] == pytest.approx(0.0, abs=1e-15) and m["kl_weak_student"] == pytest.approx(0.0, abs=1e-15)
+    assert m["kl_student_weak"] == pytest.approx(0.0, abs=1e-15)
+    assert m["kl_weak_student"] == pytest.approx(0.0, abs=1e-15)
     m = run_metrics(np.array([0.0, 1.0]), np.array([0, 1]), 1e-3, weak_prob=np.array([1.0, 0.0]))
-    assert np.isfinite(m["kl_student_weak"]) and m["kl_student_weak"] > 5
+    assert np.isfinite(m["kl_student_weak"])
+    assert m["kl_student_weak"] > 5
 
 
 def test_pgr_only_when_the_ceiling_clearly_beats_the_weak_model():

@@ -10,8 +10,13 @@ from empirics import registry
 def test_unknown_model_lists_the_known_ones():
     with pytest.raises(registry.ModelError, match="unknown model 'gpt5'; known models: gpt2, gpt2-medium"):
         registry.spec("gpt5")
-    assert {"gpt2-xl", "EleutherAI/pythia-2.8b", "Qwen/Qwen2.5-14B", "all-MiniLM-L6-v2",
-            "gemma-3-270m"} <= set(registry.MODELS)
+    assert {
+        "gpt2-xl",
+        "EleutherAI/pythia-2.8b",
+        "Qwen/Qwen2.5-14B",
+        "all-MiniLM-L6-v2",
+        "gemma-3-270m",
+    } <= set(registry.MODELS)
 
 
 def test_last_token_index_uses_the_mask_not_token_ids():
@@ -33,7 +38,8 @@ def test_pair_logits_one_forward_pass_and_antisymmetric(name):
     a, b = ["short text", "a somewhat longer second text here"], ["another one", "x"]
     enc = M.tokenize_pairs(tok, a, b, 64)
     z = model.pair_logits(enc["input_ids"], enc["attention_mask"])
-    assert len(calls) == 1 and z.shape == (2,)
+    assert len(calls) == 1
+    assert z.shape == (2,)
     enc2 = M.tokenize_pairs(tok, b, a, 64)
     z2 = model.pair_logits(enc2["input_ids"], enc2["attention_mask"])
     assert torch.allclose(z, -z2, atol=1e-5)
@@ -43,7 +49,7 @@ def test_pair_logits_one_forward_pass_and_antisymmetric(name):
 def test_tiny_models_are_seeded():
     a = M.tiny_backbone("tiny-qwen2", 3)
     b = M.tiny_backbone("tiny-qwen2", 3)
-    assert all(torch.equal(x, y) for x, y in zip(a.parameters(), b.parameters()))
+    assert all(torch.equal(x, y) for x, y in zip(a.parameters(), b.parameters(), strict=True))
 
 
 def test_left_truncation_keeps_the_end_of_long_texts():

@@ -15,23 +15,38 @@ from empirics.sweep import run_sweep
 from .fixtures import tiny_sweep
 
 
-@pytest.mark.parametrize("weak, strong", [("tiny-gpt2", "tiny-gpt-neox"), ("tiny-gpt-neox", "tiny-qwen2")])
+@pytest.mark.parametrize(
+    ("weak", "strong"), [("tiny-gpt2", "tiny-gpt-neox"), ("tiny-gpt-neox", "tiny-qwen2")]
+)
 def test_finetune_end_to_end_every_loss(data_dir, tmp_path, weak, strong):
     out = tmp_path / "res"
     summary = run_sweep(tiny_sweep(data_dir, pairs=[f"{weak}:{strong}"], losses=LOSSES), out)
-    assert summary["failures"] == 0 and summary["runs"] == len(LOSSES) + 2
+    assert summary["failures"] == 0
+    assert summary["runs"] == len(LOSSES) + 2
     for loss in LOSSES:
         d = out / RunSpec("student", strong, 0, "full", loss, weak).name
         cfg = json.loads((d / "config.json").read_text())
-        assert cfg["gamma"] == 1e-3 and "git_commit" in cfg["environment"]
-        assert cfg["environment"]["packages"]["transformers"] and "hardware" in cfg["environment"]
+        assert cfg["gamma"] == 1e-3
+        assert "git_commit" in cfg["environment"]
+        assert cfg["environment"]["packages"]["transformers"]
+        assert "hardware" in cfg["environment"]
         m = json.loads((d / "metrics.json").read_text())["test"]
-        for key in ("accuracy", "accuracy_se", "auroc", "cross_entropy", "kl_student_weak", "kl_weak_student", "pgr"):
+        for key in (
+            "accuracy",
+            "accuracy_se",
+            "auroc",
+            "cross_entropy",
+            "kl_student_weak",
+            "kl_weak_student",
+            "pgr",
+        ):
             assert key in m
-        assert np.isfinite(m["cross_entropy"]) and m["kl_student_weak"] >= 0
+        assert np.isfinite(m["cross_entropy"])
+        assert m["kl_student_weak"] >= 0
         for split in ("test", "train_w2s"):
             rows = [json.loads(x) for x in (d / f"predictions_{split}.jsonl").read_text().splitlines()]
-            assert len(rows) == 16 and {"id", "label", "weak_prob", "prob"} <= set(rows[0])
+            assert len(rows) == 16
+            assert {"id", "label", "weak_prob", "prob"} <= set(rows[0])
             assert all(0 <= r["prob"] <= 1 and 0 <= r["weak_prob"] <= 1 for r in rows)
     assert list((cache_dir() / "weak_labels").glob("*.jsonl"))
     assert (out / "summary.md").read_text().count(f"{weak} -> {strong}") == 1
@@ -39,20 +54,34 @@ def test_finetune_end_to_end_every_loss(data_dir, tmp_path, weak, strong):
 
 def test_last_layer_both_heads_and_forward_kl_equals_forward_ce(data_dir, tmp_path):
     out = tmp_path / "res"
-    sw = tiny_sweep(data_dir, "last_layer", pairs=["tiny-bert:tiny-qwen2"],
-                    losses=["forward_ce", "forward_kl", "reverse_kl", "confidence"], heads=["logistic", "simplex"])
+    sw = tiny_sweep(
+        data_dir,
+        "last_layer",
+        pairs=["tiny-bert:tiny-qwen2"],
+        losses=["forward_ce", "forward_kl", "reverse_kl", "confidence"],
+        heads=["logistic", "simplex"],
+    )
     summary = run_sweep(sw, out)
     assert summary["failures"] == 0
-    assert (cache_dir() / "features").is_dir() and len(list((cache_dir() / "features").glob("*.npz"))) == 6
+    assert (cache_dir() / "features").is_dir()
+    assert len(list((cache_dir() / "features").glob("*.npz"))) == 6
     assert not (out / RunSpec("student", "tiny-qwen2", 0, "simplex", "confidence", "tiny-bert").name).exists()
-    simplex = json.loads((out / RunSpec("student", "tiny-qwen2", 0, "simplex", "reverse_kl", "tiny-bert").name
-                          / "metrics.json").read_text())
-    assert simplex["simplex_certified"] and simplex["simplex_certificate_gap"] <= 1e-10
+    simplex = json.loads(
+        (
+            out
+            / RunSpec("student", "tiny-qwen2", 0, "simplex", "reverse_kl", "tiny-bert").name
+            / "metrics.json"
+        ).read_text()
+    )
+    assert simplex["simplex_certified"]
+    assert simplex["simplex_certificate_gap"] <= 1e-10
     for head in ("logistic", "simplex"):
         probs = {}
         for loss in ("forward_ce", "forward_kl"):
             d = out / RunSpec("student", "tiny-qwen2", 0, head, loss, "tiny-bert").name
-            probs[loss] = np.array([json.loads(x)["prob"] for x in (d / "predictions_test.jsonl").read_text().splitlines()])
+            probs[loss] = np.array(
+                [json.loads(x)["prob"] for x in (d / "predictions_test.jsonl").read_text().splitlines()]
+            )
         assert np.max(np.abs(probs["forward_ce"] - probs["forward_kl"])) <= 1e-6
 
 
@@ -77,10 +106,13 @@ def test_crash_and_resume_loses_and_recomputes_nothing_finished(data_dir, tmp_pa
     partial.mkdir(exist_ok=True)
     (partial / "config.json").write_text("{}")  # a half-written run without metrics.json is redone
     calls.clear()
-    monkeypatch.setattr(Pipeline, "_fit_predict", lambda self, *a, **k: (calls.append(a), original(self, *a, **k))[1])
+    monkeypatch.setattr(
+        Pipeline, "_fit_predict", lambda self, *a, **k: (calls.append(a), original(self, *a, **k))[1]
+    )
     summary = run_sweep(sw, out)
     total = 2 + 3 * 2
-    assert summary["failures"] == 0 and len(calls) == total - 3
+    assert summary["failures"] == 0
+    assert len(calls) == total - 3
     assert all((out / name / "metrics.json").read_text() == text for name, text in finished.items())
     assert len(list(out.glob("*/metrics.json"))) == total
 
@@ -92,15 +124,19 @@ def test_same_seed_same_numbers(data_dir, tmp_path):
     run_sweep(sw, b)
     for d in a.iterdir():
         if d.is_dir():
-            assert (d / "predictions_test.jsonl").read_text() == (b / d.name / "predictions_test.jsonl").read_text()
+            assert (d / "predictions_test.jsonl").read_text() == (
+                b / d.name / "predictions_test.jsonl"
+            ).read_text()
 
 
 def test_noise_models():
     p = np.linspace(0.05, 0.95, 40)
     flipped = Noise("flip", 0.25).apply(p, 0)
-    assert np.sum(flipped != p) == 10 and np.allclose(flipped[flipped != p], 1 - p[flipped != p])
+    assert np.sum(flipped != p) == 10
+    assert np.allclose(flipped[flipped != p], 1 - p[flipped != p])
     np.testing.assert_allclose(Noise("shrink", 0.5).apply(p, 0), 0.5 + 0.5 * (p - 0.5))
-    assert Noise.parse("flip:0.1") == Noise("flip", 0.1) and Noise.parse("none") == Noise()
+    assert Noise.parse("flip:0.1") == Noise("flip", 0.1)
+    assert Noise.parse("none") == Noise()
     for bad in ("flip:2", "shrink:-3", "blur:0.1", "flip:x"):
         with pytest.raises(InvalidInputError):
             Noise.parse(bad)
@@ -122,16 +158,37 @@ def test_bad_run_specs_are_clear_errors(data_dir, tmp_path):
 
 
 def test_two_processes_through_torchrun_train_together_and_write_once(data_dir, tmp_path):
-    """torchrun / accelerate launch on CPU (gloo): both processes train (each a shard of every batch, the confidence
-    quantile gathered over the whole batch), rank 0 alone writes the runs and prints the summary."""
+    """torchrun / accelerate launch on CPU (gloo): both processes train (each a shard of every batch, the
+    confidence quantile gathered over the whole batch), rank 0 alone writes the runs and prints the
+    summary."""
     import os
     import subprocess
     import sys
 
     out = tmp_path / "ddp"
-    cmd = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2", "-m", "empirics.cli", "sweep",
-           "--preset", "tiny", "--data-dir", str(data_dir), "--out", str(out), "--losses", "forward_ce", "confidence",
-           "--noise", "none", "--n-pairs", "16"]
+    cmd = [
+        sys.executable,
+        "-m",
+        "torch.distributed.run",
+        "--nproc_per_node",
+        "2",
+        "-m",
+        "empirics.cli",
+        "sweep",
+        "--preset",
+        "tiny",
+        "--data-dir",
+        str(data_dir),
+        "--out",
+        str(out),
+        "--losses",
+        "forward_ce",
+        "confidence",
+        "--noise",
+        "none",
+        "--n-pairs",
+        "16",
+    ]
     proc = subprocess.run(cmd, capture_output=True, text=True, timeout=600, env=dict(os.environ))
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert proc.stdout.count("Test accuracy") == 1  # one report, from rank 0
