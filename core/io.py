@@ -42,6 +42,15 @@ def atomic_save_npz(path: str | Path, **arrays) -> None:
     os.replace(tmp, path)
 
 
+def atomic_savefig(fig, path: str | Path, **kw) -> None:
+    """A matplotlib figure saved atomically (its format from the suffix)."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.stem}.tmp{os.getpid()}{path.suffix}")
+    fig.savefig(tmp, **kw)
+    os.replace(tmp, path)
+
+
 def jsonl_text(rows: Iterable[dict]) -> str:
     """One JSON object per line, each line ending in a newline."""
     return "".join(json.dumps(r) + "\n" for r in rows)

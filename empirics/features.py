@@ -9,12 +9,12 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
-from pathlib import Path
 
 import numpy as np
 import torch
 from tqdm.auto import tqdm
+
+from core.io import atomic_save_npz
 
 from .data import PreferencePair, content_hash
 from .models import cache_dir, load_backbone, pool
@@ -25,13 +25,6 @@ FEATURE_VERSION = 1  # bump when the extraction itself changes
 def feature_key(model: str, pairs: list[PreferencePair], max_length: int) -> str:
     blob = json.dumps([FEATURE_VERSION, model, content_hash(pairs), max_length])
     return hashlib.sha256(blob.encode()).hexdigest()[:20]
-
-
-def atomic_save_npz(path: Path, **arrays) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + f".tmp{os.getpid()}.npz")
-    np.savez(tmp, **arrays)
-    os.replace(tmp, path)
 
 
 @torch.no_grad()

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import numpy as np
 
+from core.io import atomic_savefig
 from theory.plots import pyplot, scatter_gain_vs_disagreement
 
 from .config import LOSSES
@@ -54,7 +55,7 @@ def accuracy_per_loss(summary: dict, path: Path) -> None:
         lo = min([100 * r[loss][0] for loss in losses] + [100 * r.get("weak", (1, 0))[0]])
         ax.set_ylim(max(0, lo - 10), None)
     fig.tight_layout()
-    fig.savefig(path, dpi=150)
+    atomic_savefig(fig, path, dpi=150)
     plt.close(fig)
 
 
@@ -95,5 +96,5 @@ def accuracy_vs_noise(summary: dict, path: Path) -> None:
         ax.set_title(f"{w} -> {st} ({head} head)", fontsize=8)
         ax.legend(fontsize=6)
     fig.tight_layout()
-    fig.savefig(path, dpi=150)
+    atomic_savefig(fig, path, dpi=150)
     plt.close(fig)

@@ -19,6 +19,7 @@ import mpmath
 import numpy as np
 
 from core.errors import InvalidInputError
+from core.io import atomic_write_text
 from core.numerics import kl_bregman
 
 from .divergences import (
@@ -222,8 +223,7 @@ def classify_constant(
                     "constant": c,
                 }
                 if witness_path is not None:
-                    Path(witness_path).parent.mkdir(parents=True, exist_ok=True)
-                    Path(witness_path).write_text(json.dumps(inst, indent=2))
+                    atomic_write_text(witness_path, json.dumps(inst, indent=2))
                 return ConstantVerdict(c, g, "refuted", cs, float(r), inst)
     return ConstantVerdict(c, g, "not refuted", cs, None, None)
 

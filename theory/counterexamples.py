@@ -13,6 +13,7 @@ from pathlib import Path
 import numpy as np
 
 from core.errors import InvalidInputError
+from core.io import atomic_write_text
 
 from .families import random_realizable_instance
 from .last_layer import non_degenerate, pythagorean_sides
@@ -85,6 +86,6 @@ def write_fixtures(out_dir: str | Path, seed: int = 0) -> list[Path]:
         ("forward_analogue", True, "forward_analogue_low_noise"),
     ):
         path = out / f"forward_counterexample_{name}.json"
-        path.write_text(json.dumps(find(kind, seed, low_noise=low), indent=1))
+        atomic_write_text(path, json.dumps(find(kind, seed, low_noise=low), indent=1))
         paths.append(path)
     return paths

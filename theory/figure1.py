@@ -8,6 +8,8 @@ from pathlib import Path
 
 import numpy as np
 
+from core.io import atomic_savefig, atomic_write_text
+
 from .gaussian_mixture import Mixture, forward_fit_closed_form, forward_fit_direct, reverse_local_minima
 
 DEFAULT_MIXTURE = Mixture(weights=(0.6, 0.4), means=(-3.0, 3.0), stds=(1.0, 1.0))
@@ -68,7 +70,7 @@ def write_figure1(mix: Mixture, out_dir: str | Path) -> dict:
     ax.legend(fontsize=7, loc="upper left")
     fig.tight_layout()
     for ext in ("png", "pdf"):
-        fig.savefig(out / f"figure1.{ext}", dpi=150)
+        atomic_savefig(fig, out / f"figure1.{ext}", dpi=150)
     plt.close(fig)
-    (out / "figure1.json").write_text(json.dumps(fit, indent=2))
+    atomic_write_text(out / "figure1.json", json.dumps(fit, indent=2))
     return fit

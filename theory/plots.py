@@ -6,6 +6,8 @@ from pathlib import Path
 
 import numpy as np
 
+from core.io import atomic_savefig
+
 from .bounds import c1, c2, c_sharp
 
 
@@ -42,7 +44,7 @@ def plot_tightness(searches: list[dict], path: Path) -> None:
     ax.set_title("Tightness of Lemma 1 / Theorem 1")
     ax.legend(fontsize=7)
     fig.tight_layout()
-    fig.savefig(path, dpi=150)
+    atomic_savefig(fig, path, dpi=150)
     plt.close(fig)
 
 
@@ -66,7 +68,7 @@ def scatter_gain_vs_disagreement(
     ax.set_title(title)
     ax.legend(fontsize=8)
     fig.tight_layout()
-    fig.savefig(path, dpi=150)
+    atomic_savefig(fig, path, dpi=150)
     plt.close(fig)
 
 
@@ -105,7 +107,7 @@ def plot_label_noise(sweep: dict, path: Path) -> None:
         ax.legend(fontsize=8)
     fig.suptitle("Weak-label noise (synthetic, k = 2, simplex head)")
     fig.tight_layout()
-    fig.savefig(path, dpi=150)
+    atomic_savefig(fig, path, dpi=150)
     plt.close(fig)
 
 
@@ -121,5 +123,5 @@ def plot_finite_sample(details: dict, path: Path) -> None:
     ax.set_title("Finite samples: Theorem 2 slack off-sample")
     ax.legend(fontsize=8)
     fig.tight_layout()
-    fig.savefig(path, dpi=150)
+    atomic_savefig(fig, path, dpi=150)
     plt.close(fig)
