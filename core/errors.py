@@ -20,3 +20,8 @@ class LossError(InvalidInputError):
 
 class ConfigError(InvalidInputError):
     """An option that is unknown, ill-typed or out of range."""
+
+
+class StorageError(Exception):
+    """A file the suite must write cannot be written (full disk, no permission, a file where a folder should
+    be): the message names the path. Not the user's input, but just as final: the CLIs stop with one line."""

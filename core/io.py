@@ -14,41 +14,52 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterable, Iterator
+from contextlib import contextmanager, suppress
 from importlib import metadata
 from pathlib import Path
 
 import numpy as np
 
-from .errors import DataError
+from .errors import DataError, StorageError
 
 BASE_PACKAGES = ("numpy", "scipy", "sympy", "mpmath", "torch", "matplotlib", "hypothesis")
 EMPIRICS_PACKAGES = ("transformers", "datasets", "accelerate", "tokenizers")
 
 
 # ---------------------------------------------------------------------------------------------- writes
+@contextmanager
+def _atomic(path: Path, tmp_name: str):
+    """Write to a temporary file beside `path`, then rename it over `path`; on any failure the temporary file
+    is removed and an OSError becomes a StorageError naming the path."""
+    tmp = path.with_name(tmp_name)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        yield tmp
+        os.replace(tmp, path)
+    except OSError as exc:
+        raise StorageError(f"cannot write {path}: {exc.strerror or exc}") from None
+    finally:
+        with suppress(OSError):
+            tmp.unlink(missing_ok=True)
+
+
 def atomic_write_text(path: str | Path, text: str) -> None:
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
-    tmp.write_text(text)
-    os.replace(tmp, path)
+    with _atomic(path, f".{path.name}.tmp{os.getpid()}") as tmp:
+        tmp.write_text(text)
 
 
 def atomic_save_npz(path: str | Path, **arrays) -> None:
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + f".tmp{os.getpid()}.npz")
-    np.savez(tmp, **arrays)
-    os.replace(tmp, path)
+    with _atomic(path, f".{path.name}.tmp{os.getpid()}.npz") as tmp:
+        np.savez(tmp, **arrays)
 
 
 def atomic_savefig(fig, path: str | Path, **kw) -> None:
     """A matplotlib figure saved atomically (its format from the suffix)."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.stem}.tmp{os.getpid()}{path.suffix}")
-    fig.savefig(tmp, **kw)
-    os.replace(tmp, path)
+    with _atomic(path, f".{path.stem}.tmp{os.getpid()}{path.suffix}") as tmp:
+        fig.savefig(tmp, **kw)
 
 
 def jsonl_text(rows: Iterable[dict]) -> str:
@@ -58,13 +69,19 @@ def jsonl_text(rows: Iterable[dict]) -> str:
 
 # ---------------------------------------------------------------------------------------------- reads
 def read_jsonl(path: str | Path) -> Iterator[tuple[int, object]]:
-    """Yield (line number, object) from a JSONL file; blank lines are allowed, malformed JSON is an error that
-    names the file and line."""
+    """Yield (line number, object) from a JSONL file; blank lines are allowed; bytes that are not UTF-8 and
+    malformed JSON are errors that name the file and line."""
     path = Path(path)
+    if path.is_dir():
+        raise DataError(f"{path} is a folder, not a JSONL file")
     if not path.is_file():
         raise DataError(f"no such file: {path}")
-    with path.open(encoding="utf-8") as fh:
-        for line_no, line in enumerate(fh, start=1):
+    with path.open("rb") as fh:
+        for line_no, raw in enumerate(fh, start=1):
+            try:
+                line = raw.decode("utf-8")
+            except UnicodeDecodeError as exc:
+                raise DataError(f"{path}, line {line_no}: not valid UTF-8 (byte {exc.start + 1})") from None
             if not line.strip():
                 continue
             try:
@@ -80,14 +97,46 @@ def read_jsonl_rows(path: str | Path) -> list:
     return [obj for _, obj in read_jsonl(path)]
 
 
+def read_json(path: str | Path) -> object:
+    """One JSON file; a missing, unreadable or malformed file is a DataError naming it."""
+    path = Path(path)
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise DataError(f"no such file: {path}") from None
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise DataError(f"{path}: damaged or not JSON ({exc})") from None
+
+
+def check_run_folder(folder: str | Path) -> dict:
+    """A finished run, verified: config.json and metrics.json parse, and every predictions file its
+    metrics speak of exists, parses and has the recorded number of rows. Returns {dir, config, metrics,
+    run}; a damaged run is a DataError naming the file."""
+    d = Path(folder)
+    cfg, metrics = read_json(d / "config.json"), read_json(d / "metrics.json")
+    if not isinstance(cfg, dict) or "run" not in cfg:
+        raise DataError(f"{d / 'config.json'}: damaged (no run spec)")
+    if not isinstance(metrics, dict):
+        raise DataError(f"{d / 'metrics.json'}: damaged (not an object)")
+    for split in ("train_w2s", "test"):
+        if isinstance(metrics.get(split), dict) and "n" in metrics[split]:
+            path = d / f"predictions_{split}.jsonl"
+            rows = read_jsonl_rows(path)
+            if len(rows) != metrics[split]["n"]:
+                raise DataError(f"{path}: damaged ({len(rows)} rows, the run recorded {metrics[split]['n']})")
+    return {"dir": d, "config": cfg, "metrics": metrics, "run": cfg["run"]}
+
+
 def load_runs(results: str | Path) -> list[dict]:
-    """Every finished run of a results folder (one with metrics.json), in name order: its folder, config.json,
-    metrics.json and the run spec (config["run"])."""
-    out = []
-    for m in sorted(Path(results).glob("*/metrics.json")):
-        cfg = json.loads((m.parent / "config.json").read_text())
-        out.append({"dir": m.parent, "config": cfg, "metrics": json.loads(m.read_text()), "run": cfg["run"]})
-    return out
+    """Every finished run of a results folder (one with metrics.json), in name order, each verified by
+    :func:`check_run_folder`. A folder that is not there, or has no finished run, is a DataError."""
+    results = Path(results)
+    if not results.is_dir():
+        raise DataError(f"results folder not found: {results}")
+    runs = [check_run_folder(m.parent) for m in sorted(results.glob("*/metrics.json"))]
+    if not runs:
+        raise DataError(f"{results} holds no finished run")
+    return runs
 
 
 # ---------------------------------------------------------------------------------------------- provenance

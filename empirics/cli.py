@@ -12,19 +12,13 @@ import sys
 import warnings
 from pathlib import Path
 
+from core.cli import OneLineErrorParser, run_command
 from core.errors import InvalidInputError
 
 from .config import DATASETS, LOSSES, SECTIONS, Sweep
 from .presets import PRESETS, preset
 
 log = logging.getLogger("empirics")
-
-
-class OneLineErrorParser(argparse.ArgumentParser):
-    """argparse, but a usage error is one line on stderr and exit status 2."""
-
-    def error(self, message: str):
-        self.exit(2, f"w2s-empirics: error: {message} (see {self.prog} --help)\n")
 
 
 def option_names() -> list[str]:
@@ -45,8 +39,10 @@ def sweep_of(args) -> Sweep:
 def _cmd_sweep(args) -> int:
     from .data import resolve_data_dir
     from .sweep import planned_runs
+    from .validate import check_sweep
 
     sw = sweep_of(args)
+    check_sweep(sw)  # names and combinations, before torch is imported or any data is read
     if resolve_data_dir(sw.experiment.data.data_dir) is None:
         for note in sw.notes:
             log.warning("note: %s", note)
@@ -205,19 +201,14 @@ def main(argv=None) -> int:
     setup_logging(args.verbose, args.quiet)
     from tqdm.contrib.logging import logging_redirect_tqdm
 
-    try:
+    def call() -> int:
         with warnings.catch_warnings(), logging_redirect_tqdm():
             warnings.simplefilter("default")
             return args.func(args)
-    except InvalidInputError as exc:
-        print(f"w2s-empirics: error: {exc}", file=sys.stderr)
-        return 2
-    except KeyboardInterrupt:
-        print(
-            "w2s-empirics: interrupted; finished runs are kept, rerun the same command to resume",
-            file=sys.stderr,
-        )
-        return 130
+
+    return run_command(
+        "w2s-empirics", call, "interrupted; finished runs are kept, rerun the same command to resume"
+    )
 
 
 if __name__ == "__main__":

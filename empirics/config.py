@@ -22,6 +22,7 @@ from core.errors import ConfigError, InvalidInputError
 
 # ---------------------------------------------------------------------------------------------- names
 MODES = ("last_layer", "finetune")
+MAX_LENGTH_RANGE = (8, 131_072)  # tokens per text: below 8 no dialogue fits; above, no model here reads it
 HEADS = ("logistic", "simplex")  # last-layer heads; fine-tuning trains the "full" model
 LOSSES = (
     "forward_ce",
@@ -48,6 +49,11 @@ def _opt(default=dataclasses.MISSING, help: str = "", **kw):  # noqa: A002 (argp
     return field(default=default, metadata={"help": help, **kw})
 
 
+def _in_range(name: str, value, low, high) -> None:
+    if not low <= value <= high:
+        raise ConfigError(f"{_flag(name)} must lie in [{low}, {high}], got {value!r}")
+
+
 def _positive(name: str, value, allow_none: bool = False) -> None:
     if value is None and allow_none:
         return
@@ -60,10 +66,31 @@ def _positive(name: str, value, allow_none: bool = False) -> None:
         raise ConfigError(f"--{name.replace('_', '-')} must be a positive finite number, got {value!r}")
 
 
+def _flag(name: str) -> str:
+    return "--" + name.replace("_", "-")
+
+
 def _check_choices(section) -> None:
-    """Literal-typed fields hold one of their choices (argparse checks the CLI; this checks presets and
-    JSON)."""
+    """Every field has its declared type, and a Literal-typed field one of its choices (argparse checks the
+    CLI; this checks presets and sweep.json alike)."""
     for name, t in typing.get_type_hints(type(section)).items():
+        value, args = getattr(section, name), typing.get_args(t)
+        if value is None and type(None) in args:
+            continue
+        base = next((a for a in args if a is not type(None)), t) if type(None) in args else t
+        expected = {int: (int,), float: (int, float), str: (str,), bool: (bool,)}.get(base)
+        if expected and (not isinstance(value, expected) or (base is not bool and isinstance(value, bool))):
+            raise ConfigError(f"{_flag(name)} must be a {base.__name__}, got {value!r}")
+        if expected and base is float and not math.isfinite(value):
+            raise ConfigError(f"{_flag(name)} must be a finite number, got {value!r}")
+        if typing.get_origin(t) is list:
+            item = typing.get_args(t)[0]
+            if not isinstance(value, list):
+                raise ConfigError(f"{_flag(name)} takes a list of {item.__name__} values, got {value!r}")
+            if not value:
+                raise ConfigError(f"{_flag(name)} needs at least one value")
+            if not all(isinstance(v, item) and not isinstance(v, bool) for v in value):
+                raise ConfigError(f"{_flag(name)} takes {item.__name__} values, got {value!r}")
         if typing.get_origin(t) is Literal and getattr(section, name) not in typing.get_args(t):
             raise ConfigError(
                 f"--{name.replace('_', '-')}: invalid choice: {getattr(section, name)!r} "
@@ -81,6 +108,7 @@ class DataConfig:
     )
     n_pairs: int | None = _opt(None, "pairs per split (default: all)")
     data_seed: int = _opt(0, "seed of each pair's order swap")
+    allow_split_overlap: bool = _opt(False, "accept the same pair (by content) in two splits")
 
     def __post_init__(self):
         _check_choices(self)
@@ -100,8 +128,8 @@ class SetupConfig:
 
     def __post_init__(self):
         _check_choices(self)
-        _positive("max_length", self.max_length)
-        _positive("eval_batch_size", self.eval_batch_size)
+        _in_range("max_length", self.max_length, MAX_LENGTH_RANGE[0], MAX_LENGTH_RANGE[1])
+        _in_range("eval_batch_size", self.eval_batch_size, 2, 65536)
 
 
 @dataclass(frozen=True)
@@ -139,8 +167,10 @@ class HeadConfig:
     simplex_dim: int = _opt(64, "simplex head: number of simplex coordinates (k-means centroids)")
 
     def __post_init__(self):
+        _check_choices(self)
         for name in ("head_steps", "head_lr", "simplex_dim"):
             _positive(name, getattr(self, name))
+        _in_range("simplex_dim", self.simplex_dim, 2, 100_000)
         if not (math.isfinite(self.head_l2) and self.head_l2 >= 0):
             raise ConfigError(f"--head-l2 must be a finite number >= 0, got {self.head_l2}")
 
@@ -150,7 +180,7 @@ class FinetuneConfig:
     _argument_group_name = "fine-tuning"
     lr: float = _opt(1e-5, "learning rate (Adam, cosine decay)")
     batch_size: int = _opt(32, "pairs per optimiser step")
-    epochs: float = _opt(1.0, "passes over the training split (a fraction is allowed)")
+    epochs: float = _opt(1.0, "passes over the training split (>= 1; a fractional last pass is allowed)")
     bf16: Literal["auto", "on", "off"] = _opt("auto", "bf16 autocast; auto: on when a CUDA GPU is present")
     gradient_checkpointing: Literal["auto", "on", "off"] = _opt("auto", "auto: on when a CUDA GPU is present")
     group_pairs: int = _opt(4, "single process: pairs per length-sorted forward group (less padding)")
@@ -159,6 +189,8 @@ class FinetuneConfig:
         _check_choices(self)
         for name in ("lr", "batch_size", "epochs", "group_pairs"):
             _positive(name, getattr(self, name))
+        if self.epochs < 1:
+            raise ConfigError(f"--epochs must be >= 1 (every pair seen at least once), got {self.epochs}")
 
 
 @dataclass(frozen=True)
@@ -175,6 +207,7 @@ class GridConfig:
     )
 
     def __post_init__(self):
+        _check_choices(self)
         for p in self.pairs:
             weak, sep, strong = p.partition(":")
             if not sep or not weak or not strong:
@@ -278,6 +311,10 @@ class Sweep:
                 raise ConfigError(f"no such file: {path}") from None
             except json.JSONDecodeError as exc:
                 raise ConfigError(f"{path}: malformed JSON ({exc.msg}, line {exc.lineno})") from None
+        if isinstance(data, dict):
+            data = {
+                k: v for k, v in data.items() if k != "provenance"
+            }  # what a sweep read, recorded beside it
         return _build(cls, data, "sweep")
 
 

@@ -18,7 +18,7 @@ import hashlib
 import json
 import os
 import warnings
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from core.errors import DataError
@@ -57,23 +57,36 @@ def make_pair(pair_id: str, chosen: str, rejected: str, seed: int) -> Preference
 
 @dataclass
 class LoadReport:
+    """What a loader read from one source: usable pairs, and the rows it skipped (with their line numbers)."""
+
     source: str
     kept: int = 0
-    skipped_empty: int = 0
-    skipped_identical: int = 0
+    skipped_empty: list[int] = field(default_factory=list)
+    skipped_identical: list[int] = field(default_factory=list)
 
-    def warn(self) -> None:
+    def warn(self, used: int) -> None:
+        """Say what was skipped and what is used (a split may use only its first n usable pairs)."""
         if self.skipped_empty or self.skipped_identical:
             warnings.warn(
-                f"{self.source}: kept {self.kept} pairs, skipped {self.skipped_empty} with an empty text "
-                f"and {self.skipped_identical} with identical chosen/rejected texts",
+                f"{self.source}: skipped {len(self.skipped_empty)} rows with an empty text (lines "
+                f"{_lines(self.skipped_empty)}) and {len(self.skipped_identical)} with identical "
+                "chosen/rejected "
+                f"texts (lines {_lines(self.skipped_identical)}); using {used} of {self.kept} usable pairs",
                 stacklevel=3,
             )
 
 
+def _lines(numbers: list[int], most: int = 5) -> str:
+    if not numbers:
+        return "none"
+    return ", ".join(map(str, numbers[:most])) + (
+        f", ... ({len(numbers)} in all)" if len(numbers) > most else ""
+    )
+
+
 def pairs_from_rows(rows, seed: int, source: str, id_prefix: str) -> tuple[list[PreferencePair], LoadReport]:
     """Rows are (line_no, dict with chosen, rejected and optional id). Validates, counts skips."""
-    report, pairs = LoadReport(source), []
+    report, pairs, seen = LoadReport(source), [], {}
     for line_no, row in rows:
         where = f"{source}, line {line_no}"
         if not isinstance(row, dict):
@@ -85,15 +98,22 @@ def pairs_from_rows(rows, seed: int, source: str, id_prefix: str) -> tuple[list[
         if not isinstance(chosen, str) or not isinstance(rejected, str):
             raise DataError(f"{where}: 'chosen' and 'rejected' must be strings")
         if not chosen.strip() or not rejected.strip():
-            report.skipped_empty += 1
+            report.skipped_empty.append(line_no)
             continue
         if chosen == rejected:
-            report.skipped_identical += 1
+            report.skipped_identical.append(line_no)
             continue
-        pair_id = str(row.get("id", f"{id_prefix}-{line_no}"))
+        pair_id = row.get("id", f"{id_prefix}-{line_no}")
+        if not isinstance(pair_id, (str, int)) or isinstance(pair_id, bool):
+            raise DataError(f"{where}: 'id' must be a string or an integer, got {type(pair_id).__name__}")
+        pair_id = str(pair_id)
+        if pair_id in seen:
+            raise DataError(
+                f"{where}: duplicate id {pair_id!r} (first on line {seen[pair_id]}); ids must be unique"
+            )
+        seen[pair_id] = line_no
         pairs.append(make_pair(pair_id, chosen, rejected, seed))
     report.kept = len(pairs)
-    report.warn()
     return pairs, report
 
 
@@ -103,15 +123,17 @@ def check_split(split: str) -> str:
     return split
 
 
-def load_jsonl_split(data_dir: str | Path, split: str, seed: int = 0) -> list[PreferencePair]:
+def load_jsonl_split(
+    data_dir: str | Path, split: str, seed: int = 0
+) -> tuple[list[PreferencePair], LoadReport]:
     """``<data_dir>/<split>.jsonl`` as pairs."""
     check_split(split)
     base = Path(data_dir)
     if not base.is_dir():
         raise DataError(f"data directory not found: {base}")
     path = base / f"{split}.jsonl"
-    pairs, _ = pairs_from_rows(read_jsonl(path), seed, str(path), split)
-    return pairs
+    pairs, report = pairs_from_rows(read_jsonl(path), seed, str(path.resolve()), split)
+    return pairs, report
 
 
 # ---------------------------------------------------------------------------------------------- hub loaders
@@ -174,7 +196,7 @@ def _hub(name: str, **kw):
         ) from None
 
 
-def load_hub_split(dataset: str, split: str, seed: int = 0) -> list[PreferencePair]:
+def load_hub_split(dataset: str, split: str, seed: int = 0) -> tuple[list[PreferencePair], LoadReport]:
     check_split(split)
     if dataset.startswith("hh-rlhf-"):
         ds = _hub("Anthropic/hh-rlhf", data_dir=f"{dataset.removeprefix('hh-rlhf-')}-base")
@@ -184,8 +206,7 @@ def load_hub_split(dataset: str, split: str, seed: int = 0) -> list[PreferencePa
         rows = split_rows(cai_rows(ds["train_prefs"]), cai_rows(ds["test_prefs"]), split)
     else:
         raise DataError(f"dataset {dataset!r} has no hub loader")
-    pairs, _ = pairs_from_rows(rows, seed, f"{dataset}/{split}", f"{dataset}-{split}")
-    return pairs
+    return pairs_from_rows(rows, seed, f"{dataset}/{split}", f"{dataset}-{split}")
 
 
 def resolve_data_dir(data_dir: str | Path | None) -> Path | None:
@@ -204,14 +225,50 @@ def load_split(
         raise DataError(f"number of pairs must be positive, got {n}")
     local = resolve_data_dir(data_dir)
     if local is not None:
-        pairs = load_jsonl_split(local, split, seed)
+        pairs, report = load_jsonl_split(local, split, seed)
     elif dataset == "jsonl":
         raise DataError(f"dataset 'jsonl' needs --data-dir or ${DATA_DIR_ENV}")
     else:
-        pairs = load_hub_split(dataset, split, seed)
+        pairs, report = load_hub_split(dataset, split, seed)
+    used = pairs[:n] if n is not None else pairs
+    if not used:
+        raise DataError(
+            f"{report.source}: no usable pairs (skipped {len(report.skipped_empty)} with an empty text and "
+            f"{len(report.skipped_identical)} with identical texts)"
+        )
+    report.warn(len(used))
     if n is not None and n > len(pairs):
-        warnings.warn(f"{dataset}/{split}: asked for {n} pairs, only {len(pairs)} available", stacklevel=2)
-    return pairs[:n] if n is not None else pairs
+        warnings.warn(f"{report.source}: asked for {n} pairs, only {len(pairs)} usable", stacklevel=2)
+    return used
+
+
+def data_source(dataset: str, data_dir: str | Path | None) -> dict:
+    """What a split is really read from: a local JSONL folder (absolute path) or a hub dataset."""
+    local = resolve_data_dir(data_dir)
+    if local is not None:
+        return {"kind": "jsonl", "path": str(Path(local).resolve()), "asked_for": dataset}
+    return {"kind": "hub", "dataset": dataset}
+
+
+def pair_key(p: PreferencePair) -> str:
+    """A pair by content, whatever its id and stored order: the hash of (chosen, rejected)."""
+    chosen, rejected = (p.first, p.second) if p.label == 1 else (p.second, p.first)
+    return hashlib.sha256(json.dumps([chosen, rejected], ensure_ascii=False).encode()).hexdigest()
+
+
+def check_overlap(splits: dict[str, list[PreferencePair]], allow: bool = False) -> None:
+    """The same pair (by content) in two splits leaks labels between them: refused unless allowed."""
+    if allow:
+        return
+    first_seen = {}
+    for name, pairs in splits.items():
+        for p in pairs:
+            other = first_seen.setdefault(pair_key(p), (name, p.id))
+            if other[0] != name:
+                raise DataError(
+                    f"the same pair is in {other[0]} (id {other[1]}) and {name} (id {p.id}); splits must not "
+                    "overlap (pass --allow-split-overlap to accept it)"
+                )
 
 
 def content_hash(pairs: list[PreferencePair]) -> str:

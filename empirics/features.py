@@ -1,30 +1,79 @@
-"""Frozen features, extracted once per (model, data, max length) and cached on disk.
+"""Frozen features, extracted once per (model, data, max length) and cached on disk, and checked when read.
 
-For every pair, the pooled final hidden state of each text (last real token for decoders, mean for encoders)
-is stored as float32 in ``<cache>/features/<key>.npz`` with the pair ids; the key hashes the model name, the
-split's content hash, the max length and the pooling. Texts are batched by length (least padding), written
-atomically."""
+For every pair, the pooled final hidden state of each text (last real token for decoders, mean for
+encoders) is stored as float32 in ``<cache>/features/<key>.npz`` with the pair ids, a record of what made it
+(the model's identity, including a fingerprint of its weight and tokenizer files or its hub revision; the
+library versions; max length; pooling; the split's content hash) and a checksum of the arrays. The key
+hashes that record. A file that does not match it, does not verify, is truncated or holds non-finite values
+is a cache miss with a warning, never reused. Texts are batched by length; files are written atomically."""
 
 from __future__ import annotations
 
 import hashlib
 import json
+import warnings
+from pathlib import Path
 
 import numpy as np
 import torch
 from tqdm.auto import tqdm
 
-from core.io import atomic_save_npz
+from core.io import atomic_save_npz, package_versions
 
 from .data import PreferencePair, content_hash
-from .models import cache_dir, load_backbone, pool
+from .models import load_backbone, model_identity, pool
+from .registry import cache_dir, spec
 
-FEATURE_VERSION = 1  # bump when the extraction itself changes
+FEATURE_VERSION = 2  # bump when the extraction itself changes
 
 
-def feature_key(model: str, pairs: list[PreferencePair], max_length: int) -> str:
-    blob = json.dumps([FEATURE_VERSION, model, content_hash(pairs), max_length])
-    return hashlib.sha256(blob.encode()).hexdigest()[:20]
+def feature_record(model: str, pairs: list[PreferencePair], max_length: int) -> dict:
+    """Everything that makes a feature file: the cache key is its hash, and the file carries it."""
+    return {
+        "feature_version": FEATURE_VERSION,
+        "model": model_identity(model),
+        "pooling": spec(model).kind,
+        "max_length": max_length,
+        "content_hash": content_hash(pairs),
+        "pairs": len(pairs),
+        "versions": package_versions(("torch", "transformers", "tokenizers")),
+    }
+
+
+def feature_key(record: dict) -> str:
+    return hashlib.sha256(json.dumps(record, sort_keys=True).encode()).hexdigest()[:20]
+
+
+def array_checksum(ids: np.ndarray, first: np.ndarray, second: np.ndarray) -> str:
+    h = hashlib.sha256()
+    for a in (ids.astype(str), first, second):
+        h.update(np.ascontiguousarray(a).tobytes())
+    return h.hexdigest()
+
+
+def read_cached(path: Path, record: dict, ids: list[str]) -> tuple[np.ndarray, np.ndarray] | None:
+    """The cached arrays if the file verifies against `record` and `ids`; otherwise None, with a warning
+    saying why (the caller recomputes)."""
+    try:
+        with np.load(path, allow_pickle=False) as z:
+            meta, first, second, saved_ids = str(z["record"]), z["first"], z["second"], z["ids"]
+            checksum = str(z["checksum"])
+    except Exception as exc:  # truncated or not an npz: never trusted
+        why = f"unreadable ({type(exc).__name__})"
+    else:
+        n = len(ids)
+        if json.loads(meta) != json.loads(json.dumps(record)):
+            why = "made by another model, tokenizer, library version or setting"
+        elif checksum != array_checksum(saved_ids, first, second):
+            why = "checksum mismatch (the file was changed)"
+        elif list(saved_ids) != ids or first.shape[0] != n or second.shape != first.shape:
+            why = "ids or shapes do not match the pairs"
+        elif not (np.all(np.isfinite(first)) and np.all(np.isfinite(second))):
+            why = "non-finite values"
+        else:
+            return first, second
+    warnings.warn(f"feature cache {path}: {why}; recomputing", stacklevel=3)
+    return None
 
 
 @torch.no_grad()
@@ -67,16 +116,28 @@ def pair_features(
 ) -> tuple[np.ndarray, np.ndarray]:
     """(phi(first), phi(second)), each (n, hidden), from the cache or computed and cached. `backbone` is a
     loaded (model, tokenizer, spec) triple, or a callable returning one (called only on a cache miss)."""
-    path = cache_dir() / "features" / f"{feature_key(model, pairs, max_length)}.npz"
+    record = feature_record(model, pairs, max_length)
+    path = cache_dir() / "features" / f"{feature_key(record)}.npz"
+    ids = [p.id for p in pairs]
     if path.is_file():
-        with np.load(path) as z:
-            if list(z["ids"]) == [p.id for p in pairs]:
-                return z["first"], z["second"]
+        cached = read_cached(path, record, ids)
+        if cached is not None:
+            return cached
     if backbone is None:
         backbone = load_backbone(model)
     bb, tok, s = backbone() if callable(backbone) else backbone
     texts = [p.first for p in pairs] + [p.second for p in pairs]
     emb = embed_texts(bb, tok, s.kind, texts, max_length, batch_size, desc=f"{model} {split}".strip())
     first, second = emb[: len(pairs)], emb[len(pairs) :]
-    atomic_save_npz(path, ids=np.array([p.id for p in pairs]), first=first, second=second)
+    if not (np.all(np.isfinite(first)) and np.all(np.isfinite(second))):
+        raise FloatingPointError(f"{model} {split}: the backbone produced non-finite features")
+    id_array = np.array(ids)
+    atomic_save_npz(
+        path,
+        ids=id_array,
+        first=first,
+        second=second,
+        record=np.array(json.dumps(record)),
+        checksum=np.array(array_checksum(id_array, first, second)),
+    )
     return first, second

@@ -22,11 +22,16 @@ from .losses import Loss
 from .models import RewardModel, batch_pair_logits, load_backbone, tokenize_pairs
 
 
+def uses_bf16(cfg: FinetuneConfig) -> bool:
+    """Whether fine-tuning runs under bf16 autocast: "on", or "auto" with a CUDA GPU."""
+    return cfg.bf16 == "on" or (cfg.bf16 == "auto" and torch.cuda.is_available())
+
+
 def _accelerator(cfg: FinetuneConfig):
     from accelerate import Accelerator
 
     cuda = torch.cuda.is_available()
-    bf16 = cfg.bf16 == "on" or (cfg.bf16 == "auto" and cuda)
+    bf16 = uses_bf16(cfg)
     # cpu=True without CUDA: under accelerate launch / torchrun that is multi-CPU (gloo); with CUDA, NCCL. The
     # same flag as pipeline.process_roles, since both share Accelerate's process state
     return Accelerator(mixed_precision="bf16" if bf16 else "no", cpu=not cuda)
@@ -87,6 +92,10 @@ def finetune(
                 cfg.group_pairs if world == 1 else None,
             )
             value = loss(z, y_all[idx].to(acc.device), step / len(plan), gather)
+        if not torch.isfinite(value.detach()):
+            raise FloatingPointError(
+                f"{desc}: non-finite loss {value.item()} at step {step + 1} of {len(plan)}"
+            )
         acc.backward(value)
         opt.step()
         sched.step()

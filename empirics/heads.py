@@ -58,6 +58,10 @@ def train_logistic(
     for t in range(steps):
         opt.zero_grad()
         obj = fn(x @ v, y, t / steps) + 0.5 * l2 * (v @ v)
+        if not torch.isfinite(obj):
+            raise FloatingPointError(
+                f"logistic head: non-finite objective {obj.item()} at step {t + 1} of {steps}"
+            )
         obj.backward()
         opt.step()
         sched.step()

@@ -8,11 +8,16 @@ z = r(first) - r(second).
 
 from __future__ import annotations
 
+import hashlib
+import json
 import shutil
+import tempfile
 from pathlib import Path
 
 import torch
 from torch import nn
+
+from core.io import atomic_write_text
 
 from .logs import get_logger
 from .registry import ModelError, cache_dir, spec
@@ -95,12 +100,63 @@ def gemma_path() -> Path:
     model = AutoModel.from_pretrained(str(gguf.parent), gguf_file=gguf.name, dtype=torch.float32)
     del model.config.quantization_config
     model.hf_quantizer = None
-    tmp = target.with_name(target.name + ".tmp")
-    shutil.rmtree(tmp, ignore_errors=True)
-    model.save_pretrained(tmp)
-    tok.save_pretrained(tmp)
-    tmp.rename(target)  # atomic: a half-written copy is never taken for a finished one
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(
+        tempfile.mkdtemp(prefix=".gemma-3-270m.", dir=target.parent)
+    )  # unique: sweeps may share a cache
+    try:
+        model.save_pretrained(tmp)
+        tok.save_pretrained(tmp)
+        tmp.rename(target)  # atomic: a half-written copy is never taken for a finished one
+    except OSError:
+        if not (target / "config.json").is_file():  # another process finished first: use its copy
+            raise
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
     return target
+
+
+def files_fingerprint(folder: Path) -> str:
+    """sha256 over every file of a model folder (names and contents), cached by (name, size, mtime) so that a
+    1 GB folder is hashed once, not on every run."""
+    files = sorted(p for p in Path(folder).rglob("*") if p.is_file() and not p.name.startswith("."))
+    stamp = json.dumps([[str(p.relative_to(folder)), p.stat().st_size, p.stat().st_mtime_ns] for p in files])
+    memo = (
+        cache_dir()
+        / "fingerprints"
+        / (hashlib.sha256(f"{folder}|{stamp}".encode()).hexdigest()[:24] + ".txt")
+    )
+    if memo.is_file():
+        return memo.read_text().strip()
+    h = hashlib.sha256()
+    for p in files:
+        h.update(str(p.relative_to(folder)).encode())
+        with p.open("rb") as fh:
+            for chunk in iter(lambda: fh.read(1 << 20), b""):
+                h.update(chunk)
+    digest = h.hexdigest()
+    atomic_write_text(memo, digest)
+    return digest
+
+
+def model_identity(name: str) -> dict:
+    """What a model's outputs depend on, known without loading it: packaged models by a fingerprint of their
+    weight and tokenizer files; hub models by the cached snapshot's revision; tiny models by their recipe."""
+    s = spec(name)
+    if s.source == "tiny":
+        return {"name": name, "source": "tiny", "seed": 0}
+    if s.source == "package":
+        folder = {"all-MiniLM-L6-v2": minilm_path, "gemma-3-270m": gemma_path}[name]()
+        return {"name": name, "source": "package", "files_sha256": files_fingerprint(folder)}
+    revision = None
+    try:
+        from huggingface_hub import try_to_load_from_cache
+
+        cached = try_to_load_from_cache(s.hub_id, "config.json")
+        revision = Path(cached).parent.name if isinstance(cached, str) else None
+    except Exception:  # no hub library or no cache: the revision stays unknown
+        revision = None
+    return {"name": name, "source": "hub", "hub_id": s.hub_id, "revision": revision}
 
 
 def minilm_path() -> Path:

@@ -8,7 +8,6 @@ grid in :mod:`empirics.grid`, the loop over a grid in :mod:`empirics.sweep`."""
 
 from __future__ import annotations
 
-import hashlib
 import json
 import platform
 from dataclasses import asdict
@@ -16,24 +15,38 @@ from pathlib import Path
 
 import numpy as np
 
-from core.errors import InvalidInputError
+from core.errors import DataError, InvalidInputError
 from core.io import BASE_PACKAGES, EMPIRICS_PACKAGES, atomic_save_npz, environment, jsonl_text
 from core.numerics import logit, sigmoid
 
 from . import heads
 from .config import CONVEX_FIXED_OBJECTIVES, HEADS, LOSSES, Experiment, RunSpec
-from .data import SPLITS, PreferencePair, content_hash, load_split
+from .data import SPLITS, PreferencePair, content_hash, data_source, load_split
 from .features import pair_features
-from .finetune import finetune, predict_logits
+from .finetune import finetune, predict_logits, uses_bf16
 from .grid import ceiling_spec, dependencies, weak_spec
 from .logs import get_logger
 from .losses import get_loss
 from .metrics import pgr, run_metrics
 from .models import load_backbone
-from .registry import cache_dir, spec
+from .registry import spec
 from .run_folder import RunFolders, process_roles, simplex_design_file
 
 log = get_logger(__name__)
+
+
+class TrainingDiverged(RuntimeError):
+    """A run produced a non-finite loss, prediction or metric: it fails instead of reporting numbers."""
+
+
+def check_finite(metrics: dict, run: str, path: str = "") -> None:
+    """Every number in a run's metrics is finite (never NaN or inf in metrics.json)."""
+    for key, value in metrics.items():
+        where = f"{path}.{key}" if path else key
+        if isinstance(value, dict):
+            check_finite(value, run, where)
+        elif isinstance(value, float) and not np.isfinite(value):
+            raise TrainingDiverged(f"run {run}: metric {where} is {value}")
 
 
 def run_environment() -> dict:
@@ -155,40 +168,6 @@ class Pipeline:
         }
         return {s: logit(0.5 + design[s] @ sol.w) for s in ("train_w2s", "test")}, extra
 
-    def weak_labels_key(self, weak: RunSpec) -> str:
-        """Cache key of a weak model's labels: everything that affects them. (The blob keeps the layout of the
-        first release, fine-tuning options then max length and the inference batch in pairs, so caches stay
-        valid.)"""
-        e = self.exp
-        ft = None
-        if e.mode == "finetune":
-            ft = {
-                "lr": e.finetune.lr,
-                "batch_size": e.finetune.batch_size,
-                "epochs": e.finetune.epochs,
-                "max_length": e.setup.max_length,
-                "eval_batch_size": e.setup.eval_batch_size // 2,
-                "bf16": e.finetune.bf16,
-                "gradient_checkpointing": e.finetune.gradient_checkpointing,
-                "group_pairs": e.finetune.group_pairs,
-            }
-        h = e.head
-        blob = json.dumps(
-            [
-                weak.model,
-                weak.seed,
-                weak.head,
-                e.mode,
-                e.setup.max_length,
-                h.head_steps,
-                h.head_lr,
-                h.head_l2,
-                ft,
-                [content_hash(self.split(s)) for s in SPLITS],
-            ]
-        )
-        return hashlib.sha256(blob.encode()).hexdigest()[:20]
-
     def check(self, s: RunSpec) -> None:
         """Names and combinations a run needs, before any work."""
         spec(s.model)
@@ -201,8 +180,41 @@ class Pipeline:
         if s.role not in ("weak", "ceiling", "student"):
             raise InvalidInputError(f"unknown role {s.role!r}")
 
+    def prepare(self) -> None:
+        """Read and check every split (empty, duplicate ids, pairs shared between splits), once; run folders
+        then verify their row counts against the splits."""
+        if not self.folders.split_sizes:
+            from .validate import load_checked_splits
+
+            splits = load_checked_splits(self)
+            self.folders.split_sizes = {name: len(pairs) for name, pairs in splits.items()}
+
+    def data_hashes(self) -> dict[str, str]:
+        """Content hash of every split this experiment reads (recorded with each run)."""
+        return {name: content_hash(self.split(name)) for name in SPLITS}
+
+    def teacher_predictions(self, s: RunSpec) -> dict[str, np.ndarray]:
+        """The weak model's saved P(first chosen) for a student's splits, checked to be for exactly its pairs:
+        the same data (content hashes) and the same ids in the same order."""
+        weak = weak_spec(s, self.exp.mode)
+        recorded = self.folders.metrics(weak).get("data")
+        if recorded != self.data_hashes():
+            raise DataError(
+                f"run {weak.name} was made on other data than this sweep's; rerun it into a new --out"
+            )
+        out = {}
+        for split in ("train_w2s", "test"):
+            rows = self.folders.predictions(weak, split)
+            if [r["id"] for r in rows] != [p.id for p in self.split(split)]:
+                raise DataError(
+                    f"{self.folders.dir(weak)}/predictions_{split}.jsonl: ids differ from the {split} pairs"
+                )
+            out[split] = np.array([r["prob"] for r in rows], dtype=np.float64)
+        return out
+
     def run(self, s: RunSpec) -> dict:
         """Run one spec whose dependencies are finished; returns its metrics (a finished run is read back)."""
+        self.prepare()
         folders = self.folders
         if folders.finished(s):
             return folders.metrics(s)
@@ -213,14 +225,21 @@ class Pipeline:
             raise RuntimeError(f"run {s.name} needs finished runs first: {', '.join(missing)}")
         weak_prob = {}
         if s.role == "student":
-            weak = weak_spec(s, e.mode)
-            for split in ("train_w2s", "test"):
-                weak_prob[split] = np.array([r["prob"] for r in folders.predictions(weak, split)])
+            weak_prob = self.teacher_predictions(s)
             train_split, labels = "train_w2s", s.noise.apply(weak_prob["train_w2s"], s.seed)
         else:
             train_split, labels = "train_gt", self.labels("train_gt")
         log.info("run %s", s.name)
-        logits, extra = self._fit_predict(s.model, s.head, train_split, labels, s.loss, s.seed)
+        folders.discard(s)  # a half-written or damaged folder of this run: nothing of it is kept
+        try:
+            logits, extra = self._fit_predict(s.model, s.head, train_split, labels, s.loss, s.seed)
+        except FloatingPointError as exc:
+            raise TrainingDiverged(f"run {s.name}: {exc}") from None
+        for split, z in logits.items():
+            if not np.all(np.isfinite(z)):
+                raise TrainingDiverged(
+                    f"run {s.name}: {int(np.sum(~np.isfinite(z)))} non-finite {split} predictions"
+                )
         d = folders.dir(s)
         files = {
             d / "config.json": json.dumps(
@@ -229,12 +248,19 @@ class Pipeline:
                     "run": asdict(s),
                     "name": s.name,
                     "gamma": e.gamma,
+                    "precision": "bf16 autocast"
+                    if e.mode == "finetune" and uses_bf16(e.finetune)
+                    else "fp32",
+                    "data": {
+                        **data_source(e.data.dataset, e.data.data_dir),
+                        "content_hash": self.data_hashes(),
+                    },
                     "environment": run_environment(),
                 },
                 indent=2,
             )
         }
-        metrics = {"run": s.name, "role": s.role, **extra}
+        metrics = {"run": s.name, "role": s.role, **extra, "data": self.data_hashes()}
         for split, z in logits.items():
             prob = sigmoid(z)
             wp = weak_prob.get(split)
@@ -255,16 +281,11 @@ class Pipeline:
                     r["target"] = float(t)
             files[d / f"predictions_{split}.jsonl"] = jsonl_text(rows)
             metrics[split] = run_metrics(prob, self.labels(split), e.gamma, wp)
-            if s.role == "weak" and split == "train_w2s":  # the weak-label artifact, keyed by what affects it
-                metrics["weak_labels_artifact"] = key = self.weak_labels_key(s)
-                files[cache_dir() / "weak_labels" / f"{key}.jsonl"] = jsonl_text(
-                    {"id": r["id"], "label": r["label"], "weak_logit": r["logit"], "weak_prob": r["prob"]}
-                    for r in rows
-                )
         if s.role == "student":
             weak_m, ceil_m = folders.metrics(weak_spec(s, e.mode)), folders.metrics(ceiling_spec(s))
             metrics["test"].update(pgr(metrics["test"], weak_m["test"], ceil_m["test"]))
             metrics["weak_run"], metrics["ceiling_run"] = weak_spec(s, e.mode).name, ceiling_spec(s).name
+        check_finite(metrics, s.name)
         files[d / "metrics.json"] = json.dumps(metrics, indent=2)  # last: a run is finished once this exists
         folders.write(files)
         return metrics

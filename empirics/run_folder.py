@@ -7,11 +7,12 @@ others wait at the barrier. No torch here unless several processes run."""
 
 from __future__ import annotations
 
-import json
 import os
+import shutil
 from pathlib import Path
 
-from core.io import atomic_write_text, read_jsonl_rows
+from core.errors import DataError, InvalidInputError, StorageError
+from core.io import atomic_write_text, check_run_folder, read_json, read_jsonl_rows
 
 from .config import RunSpec, slug
 
@@ -34,36 +35,64 @@ def simplex_design_file(results: str | Path, model: str) -> Path:
 
 
 class RunFolders:
-    """The runs of one results folder."""
+    """The runs of one results folder. A run counts as finished only when it verifies: config, metrics and
+    every predictions file exist, parse and have as many rows as the split (core.io.check_run_folder)."""
 
-    def __init__(self, out: str | Path):
+    def __init__(self, out: str | Path, split_sizes: dict[str, int] | None = None):
         self.out = Path(out)
+        self.split_sizes = split_sizes or {}
 
     def dir(self, spec: RunSpec) -> Path:
-        return self.out / spec.name
+        d = self.out / spec.name
+        if d.resolve().parent != self.out.resolve():  # names are slugs; this guards the invariant
+            raise InvalidInputError(f"run name {spec.name!r} leaves the results folder {self.out}")
+        return d
+
+    def status(self, spec: RunSpec) -> str:
+        """ "missing", "finished", or "damaged: <why>" (a metrics.json whose run does not verify)."""
+        d = self.dir(spec)
+        if not (d / "metrics.json").is_file():
+            return "missing"
+        try:
+            rec = check_run_folder(d)
+        except DataError as exc:
+            return f"damaged: {exc}"
+        for split, n in self.split_sizes.items():
+            if split in ("train_w2s", "test") and rec["metrics"].get(split, {}).get("n") != n:
+                recorded = rec["metrics"].get(split, {}).get("n")
+                return f"damaged: {d / 'metrics.json'} records {recorded} {split} rows, not {n}"
+        return "finished"
 
     def finished(self, spec: RunSpec) -> bool:
-        return (self.dir(spec) / "metrics.json").is_file()
+        return self.status(spec) == "finished"
+
+    def discard(self, spec: RunSpec) -> None:
+        """Remove an unfinished or damaged run folder before it is redone (nothing of it is kept)."""
+        shutil.rmtree(self.dir(spec), ignore_errors=True)
 
     def metrics(self, spec: RunSpec) -> dict:
         """metrics.json of a finished run (reading never trains: an unfinished run is an error)."""
         self._require(spec)
-        return json.loads((self.dir(spec) / "metrics.json").read_text())
+        return read_json(self.dir(spec) / "metrics.json")
 
     def predictions(self, spec: RunSpec, split: str) -> list[dict]:
         self._require(spec)
         return read_jsonl_rows(self.dir(spec) / f"predictions_{split}.jsonl")
 
     def _require(self, spec: RunSpec) -> None:
-        if not self.finished(spec):
-            raise RuntimeError(f"run {spec.name} is not finished in {self.out}; run its dependencies first")
+        status = self.status(spec)
+        if status != "finished":
+            raise RuntimeError(f"run {spec.name} is not finished in {self.out} ({status}); run it first")
 
     @staticmethod
     def write(files: dict[Path, str]) -> None:
         """Write a run's files atomically, metrics.json last (the dict's order), from the main process
-        only."""
+        only. A failed write (full disk, no permission) is a StorageError naming the path."""
         main, barrier = process_roles()
         if main:
             for path, text in files.items():
-                atomic_write_text(path, text)
+                try:
+                    atomic_write_text(path, text)
+                except OSError as exc:
+                    raise StorageError(f"cannot write {path}: {exc.strerror or exc}") from None
         barrier()

@@ -1,88 +1,199 @@
-"""The sweep runner: every run of a grid that is not finished, in dependency order, resumably."""
+"""The sweep runner: every run of a grid that is not finished, in dependency order, resumably.
+
+Before any work: the sweep is validated (names, combinations, numbers, data); a lock makes a second sweep into
+the same folder refuse; a resume must use the same experiment and the same data (content hashes) as the
+folder's sweep.json; leftover temporary files are removed. A run that fails is recorded in failures.json and
+the sweep goes on; a file that cannot be written (full disk, no permission) stops it with one line.
+"""
 
 from __future__ import annotations
 
+import fcntl
 import json
+import os
 import time
 import traceback
+from contextlib import contextmanager
 from pathlib import Path
 
 from tqdm.auto import tqdm
 
-from core.errors import InvalidInputError
+from core.errors import DataError, InvalidInputError, StorageError
 from core.io import atomic_write_text
 
 from .config import Sweep
+from .data import data_source
 from .grid import student_specs, with_dependencies
 from .logs import get_logger
 from .pipeline import Pipeline
 from .run_folder import process_roles
 from .summary import summarize
+from .validate import check_sweep
 
 log = get_logger(__name__)
+LOCK_NAME = ".sweep.lock"
 
 
 def planned_runs(sw: Sweep):
     return with_dependencies(student_specs(sw.grid, sw.experiment.mode), sw.experiment.mode)
 
 
+@contextmanager
+def folder_lock(out: Path):
+    """An exclusive lock on the results folder for the whole sweep (released on exit, also on kill -9)."""
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        handle = open(out / LOCK_NAME, "a+")  # noqa: SIM115 (held open for the lock's lifetime)
+    except OSError as exc:
+        raise StorageError(f"cannot use {out} as a results folder: {exc.strerror or exc}") from None
+    try:
+        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        handle.seek(0)
+        holder = handle.read().strip() or "another process"
+        handle.close()
+        raise InvalidInputError(
+            f"{out} is in use by another sweep ({holder}); wait for it or use another --out"
+        ) from None
+    handle.seek(0)
+    handle.truncate()
+    handle.write(f"pid {os.getpid()}")
+    handle.flush()
+    try:
+        yield
+    finally:
+        fcntl.flock(handle, fcntl.LOCK_UN)
+        handle.close()
+
+
+def remove_temporary_files(out: Path) -> int:
+    """Half-written files a killed sweep left behind (atomic writes go through .<name>.tmp<pid>)."""
+    removed = 0
+    for path in [*out.glob(".*.tmp*"), *out.glob("*/.*.tmp*")]:
+        path.unlink(missing_ok=True)
+        removed += 1
+    return removed
+
+
+def provenance(pipe: Pipeline) -> dict:
+    """What the sweep really reads: the data's source (an absolute path for a local folder) and each split's
+    size and content hash."""
+    d = pipe.exp.data
+    return {
+        "data": {
+            **data_source(d.dataset, d.data_dir),
+            "splits": {
+                name: {"pairs": len(pipe.split(name)), "content_hash": h}
+                for name, h in pipe.data_hashes().items()
+            },
+        }
+    }
+
+
 def run_sweep(sw: Sweep, out: str | Path) -> dict:
     """Run every run of the sweep that is not finished; a failing run is recorded and the sweep goes on."""
     out = Path(out)
+    check_sweep(sw)
     main, barrier = process_roles()
-    check_same_experiment(sw, out)
-    if main:
-        out.mkdir(parents=True, exist_ok=True)
-        atomic_write_text(out / "sweep.json", json.dumps(sw.to_json(), indent=2))
     pipe = Pipeline(sw.experiment, out)
-    runs = planned_runs(sw)
-    done = sum(pipe.folders.finished(r) for r in runs)
-    log.info("%d runs (%d already finished) -> %s", len(runs), done, out)
-    failures, t0 = [], time.time()
-    for r in tqdm(runs, desc="sweep", unit="run", disable=not main):
-        if pipe.folders.finished(r):
-            continue
-        try:
-            pipe.run(r)
-        except InvalidInputError:
-            raise
-        except Exception as exc:  # keep going: what finished stays finished
-            failures.append(
-                {"run": r.name, "error": f"{type(exc).__name__}: {exc}", "traceback": traceback.format_exc()}
-            )
-            if main:
-                atomic_write_text(out / "failures.json", json.dumps(failures, indent=2))
-            log.error("run %s failed: %s: %s", r.name, type(exc).__name__, exc)
-    barrier()
-    summary = summarize(out) if main else {"rows": [], "warnings": [], "runs": 0, "not_main_process": True}
+    pipe.prepare()  # reads and checks the data before anything is written
+    record = {**sw.to_json(), "provenance": provenance(pipe)}
+    lock = folder_lock(out) if main else _no_lock()
+    with lock:
+        check_same_experiment(record, out)
+        if main:
+            remove_temporary_files(out)
+            _write(out / "sweep.json", json.dumps(record, indent=2))
+        runs = planned_runs(sw)
+        done = sum(pipe.folders.finished(r) for r in runs)
+        log.info("%d runs (%d already finished) -> %s", len(runs), done, out)
+        failures, t0 = [], time.time()
+        for r in tqdm(runs, desc="sweep", unit="run", disable=not main):
+            if pipe.folders.finished(r):
+                continue
+            try:
+                pipe.run(r)
+            except (InvalidInputError, StorageError):
+                raise
+            except Exception as exc:  # keep going: what finished stays finished
+                failures.append(
+                    {
+                        "run": r.name,
+                        "error": f"{type(exc).__name__}: {exc}",
+                        "traceback": traceback.format_exc(),
+                    }
+                )
+                log.error("run %s failed: %s: %s", r.name, type(exc).__name__, exc)
+                if main:
+                    _write(out / "failures.json", json.dumps(failures, indent=2))
+        barrier()
+        if main:
+            if not failures:  # a resume that finished everything leaves no stale failure record
+                (out / "failures.json").unlink(missing_ok=True)
+            summary = _summary(out)
+        else:
+            summary = {"rows": [], "warnings": [], "runs": 0, "not_main_process": True}
     summary["wall_seconds"] = time.time() - t0
     summary["failures"] = len(failures)
     return summary
 
 
-def check_same_experiment(sw: Sweep, out: Path) -> None:
+@contextmanager
+def _no_lock():
+    yield
+
+
+def _write(path: Path, text: str) -> None:
+    try:
+        atomic_write_text(path, text)
+    except OSError as exc:
+        raise StorageError(f"cannot write {path}: {exc.strerror or exc}") from None
+
+
+def _summary(out: Path) -> dict:
+    try:
+        return summarize(out)
+    except DataError as exc:  # no finished run at all (every run failed): nothing to tabulate
+        log.error("no summary: %s", exc)
+        return {"rows": [], "warnings": [str(exc)], "runs": 0}
+
+
+def check_same_experiment(record: dict, out: Path) -> None:
     """Run names do not encode experiment-wide settings (data, pair count, mode, gamma, ...): resuming into a
-    folder made by a different experiment would take its runs for finished ones. The grid itself may grow."""
+    folder made by a different experiment, or on different data, would take its runs for finished ones. The
+    grid itself may grow."""
     path = out / "sweep.json"
     if not path.is_file():
         return
-    old = json.loads(path.read_text()).get("experiment")
-    new = json.loads(json.dumps(sw.to_json()))["experiment"]
-    if old is not None and old != new:
-        old, new = _flat(old), _flat(new)
-        changed = sorted(k for k in set(old) | set(new) if old.get(k) != new.get(k))
-        raise InvalidInputError(
-            f"{out} holds runs of a different experiment (differs in {', '.join(changed)}); "
-            "use another --out, or the same settings to resume"
-        )
+    try:
+        old = json.loads(path.read_text())
+    except (OSError, json.JSONDecodeError) as exc:
+        raise DataError(f"{path}: damaged ({exc}); use another --out") from None
+    for part in ("experiment", "provenance"):
+        if old.get(part) is None:
+            continue
+        a, b = _flat(old[part]), _flat(json.loads(json.dumps(record[part])))
+        changed = sorted(k for k in set(a) | set(b) if a.get(k) != b.get(k))
+        if changed:
+            what = "different data" if part == "provenance" else "a different experiment"
+            raise InvalidInputError(
+                f"{out} holds runs of {what} (differs in {', '.join(changed)}); use another --out, or the "
+                "same "
+                "settings and data to resume"
+            )
 
 
 def _flat(d: dict, prefix: str = "") -> dict:
-    """{"data": {"n_pairs": 8}} -> {"n_pairs": 8}: option names, as the CLI spells them (with underscores)."""
+    """{"data": {"n_pairs": 8}} -> {"n_pairs": 8} for the experiment (option names as the CLI spells them);
+    nested provenance keys keep their path (splits.test.content_hash)."""
     out = {}
     for k, v in d.items():
         if isinstance(v, dict):
-            out.update(_flat(v, prefix))
+            out.update(
+                _flat(
+                    v, f"{prefix}{k}." if prefix or k in ("splits", "train_gt", "train_w2s", "test") else ""
+                )
+            )
         else:
             out[prefix + k] = v
     return out

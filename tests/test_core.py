@@ -65,7 +65,7 @@ def test_jsonl_errors_name_file_and_line(tmp_path):
         (
             "empirics.summary, empirics.audit, empirics.claims, empirics.plots, empirics.cli, "
             "empirics.config, "
-            "empirics.presets, empirics.registry",
+            "empirics.presets, empirics.registry, empirics.validate",
             "torch",
         ),
         ("theory.last_layer, theory.convexity, theory.finite_sample, theory.noise", "sympy"),

@@ -34,6 +34,7 @@ from .divergences import (
 DIRECTIONS = ("forward", "reverse")  # forward: d = KL(F_w, F_sw); reverse: d = KL(F_sw, F_w)
 LOSSES = ("kl", "ce")
 MP_DIGITS = 50
+WITNESS_MAX_EXPONENT = 30  # eps down to 1e-30: 50 digits resolve it with 20 to spare
 
 
 def c1(gamma: float) -> float:
@@ -139,7 +140,8 @@ def pointwise_ratio(f_star: np.ndarray, f_w: np.ndarray, f_sw: np.ndarray, direc
 
 # ---------------------------------------------------------------------------------------------- mpmath
 def _mp_normalised(p) -> list:
-    v = [mpmath.mpf(float(t)) if not isinstance(t, mpmath.mpf) else t for t in p]
+    """mpmath copies (a decimal string is read at full precision, a float as it is), normalised."""
+    v = [t if isinstance(t, mpmath.mpf) else mpmath.mpf(t if isinstance(t, str) else float(t)) for t in p]
     total = mpmath.fsum(v)
     return [t / total for t in v]
 
@@ -206,26 +208,37 @@ def classify_constant(
     cs = c_sharp(g)
     if c >= cs:
         return ConstantVerdict(c, g, "valid", cs, None, None)
-    for exponent in range(1, 31):
+    for exponent in range(1, WITNESS_MAX_EXPONENT + 1):
         eps = mpmath.mpf(10) ** (-exponent)
         for direction in DIRECTIONS:
             r = witness_ratio(g, eps, direction)
             if r > c:
                 fs, fw, fsw = witness(g, eps)
+                # saved at full working precision: the digits resolve eps (F_sw(1) - F_w(1) = gamma eps)
+                digits = lambda v: mpmath.nstr(v, MP_DIGITS, strip_zeros=False)  # noqa: E731
                 inst = {
-                    "F_star": [str(v) for v in fs],
-                    "F_w": [str(v) for v in fw],
-                    "F_sw": [str(v) for v in fsw],
+                    "F_star": [digits(v) for v in fs],
+                    "F_w": [digits(v) for v in fw],
+                    "F_sw": [digits(v) for v in fsw],
                     "direction": direction,
                     "eps": f"1e-{exponent}",
-                    "ratio": str(r),
+                    "ratio": digits(r),
                     "gamma": g,
                     "constant": c,
+                    "digits": MP_DIGITS,
                 }
                 if witness_path is not None:
                     atomic_write_text(witness_path, json.dumps(inst, indent=2))
                 return ConstantVerdict(c, g, "refuted", cs, float(r), inst)
     return ConstantVerdict(c, g, "not refuted", cs, None, None)
+
+
+def witness_file_ratio(path: str | Path) -> mpmath.mpf:
+    """The 50-digit |gap| / sqrt(d) of a saved witness, recomputed from the file's digits alone."""
+    inst = json.loads(Path(path).read_text())
+    with mpmath.workdps(MP_DIGITS):
+        vectors = [[mpmath.mpf(v) for v in inst[k]] for k in ("F_star", "F_w", "F_sw")]
+        return ratio_mp(*vectors, inst["direction"])
 
 
 def evaluate_bound_mp(

@@ -7,6 +7,7 @@ import json
 import sys
 from pathlib import Path
 
+from core.cli import OneLineErrorParser, run_command
 from core.errors import InvalidInputError
 
 DEFAULT_OUT = Path("results") / "theory"
@@ -60,12 +61,21 @@ def _cmd_figure1(args) -> int:
 
 
 def _cmd_constant(args) -> int:
-    from .bounds import classify_constant
+    import mpmath
+
+    from .bounds import classify_constant, witness_file_ratio
 
     verdict = classify_constant(args.constant, args.gamma, args.witness_out)
     print(json.dumps(verdict.to_json(), indent=2))
     if verdict.verdict == "refuted":
-        print(f"witness saved to {args.witness_out}", file=sys.stderr)
+        again = witness_file_ratio(args.witness_out)  # the saved digits alone must refute C
+        if not again > args.constant:
+            print(f"w2s-theory: error: the saved witness does not resolve C (ratio {again})", file=sys.stderr)
+            return 1
+        print(
+            f"witness saved to {args.witness_out} (re-read: ratio {mpmath.nstr(again, 20)} > C)",
+            file=sys.stderr,
+        )
     return 0
 
 
@@ -79,8 +89,8 @@ def _cmd_counterexamples(args) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="w2s-theory", description=__doc__)
-    sub = p.add_subparsers(dest="command", required=True)
+    p = OneLineErrorParser(prog="w2s-theory", description=__doc__)
+    sub = p.add_subparsers(dest="command", required=True, parser_class=OneLineErrorParser)
 
     r = sub.add_parser("report", help="run every pointwise check and write the theory report + Figure 1")
     r.add_argument("--out", type=Path, default=DEFAULT_OUT, help=f"output folder (default {DEFAULT_OUT})")
@@ -118,11 +128,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv=None) -> int:
     args = build_parser().parse_args(argv)
-    try:
-        return args.func(args)
-    except InvalidInputError as exc:
-        print(f"w2s-theory: error: {exc}", file=sys.stderr)
-        return 2
+    return run_command("w2s-theory", lambda: args.func(args))
 
 
 if __name__ == "__main__":

@@ -27,6 +27,7 @@ from core.errors import InvalidInputError
 from .tolerances import FIGURE1_GRAD_TOL
 
 T_RANGE = 14.0  # integrate t over [-14, 14]: the normal mass outside is below 1e-43
+MIN_STD, MAX_SCALE, MAX_STD_RATIO = 1e-3, 1e3, 1e3  # the scales Figure 1's fits are computed for
 QUAD_OPTS = {"epsabs": 1e-13, "epsrel": 1e-12, "limit": 400}
 LOG_2PI_E = math.log(2 * math.pi * math.e)
 A_RANGE_THREE_MINIMA = (2.42, 4.0)  # THEORY.md R7: exactly three local minima for a in this range
@@ -52,6 +53,18 @@ class Mixture:
             raise InvalidInputError(f"mixture: weights must be positive and sum to 1, got {w.tolist()}")
         if np.any(sd <= 0):
             raise InvalidInputError(f"mixture: stds must be positive, got {sd.tolist()}")
+        # the quadrature and the fits are accurate for these scales; outside them, refuse rather than overflow
+        if np.any(sd < MIN_STD) or np.any(sd > MAX_SCALE) or np.any(np.abs(mu) > MAX_SCALE):
+            raise InvalidInputError(
+                f"mixture: stds must lie in [{MIN_STD:g}, {MAX_SCALE:g}] and |means| <= {MAX_SCALE:g} "
+                f"(rescale x), got stds {sd.tolist()}, means {mu.tolist()}"
+            )
+        if sd.max() / sd.min() > MAX_STD_RATIO:
+            raise InvalidInputError(
+                f"mixture: stds differ by a factor {sd.max() / sd.min():.3g} > {MAX_STD_RATIO:g}; the "
+                "quadrature "
+                "cannot resolve both components"
+            )
         object.__setattr__(self, "_log_w", [math.log(x) for x in w])
 
     @classmethod

@@ -51,7 +51,10 @@ def test_empty_and_identical_texts_are_counted_skips_with_a_warning(tmp_path):
         {"chosen": "c", "rejected": "c"},
     ]
     (tmp_path / "test.jsonl").write_text("\n".join(json.dumps(r) for r in rows) + "\n\n")
-    with pytest.warns(UserWarning, match="kept 1 pairs, skipped 1 with an empty text and 1 with identical"):
+    with pytest.warns(
+        UserWarning,
+        match=r"skipped 1 rows with an empty text \(lines 2\) and 1 with identical .* using 1 of 1",
+    ):
         assert len(D.load_split("jsonl", "test", tmp_path)) == 1
 
 

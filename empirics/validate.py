@@ -1,0 +1,59 @@
+"""Everything a sweep needs, checked before any work: names, combinations, numbers, and the data itself.
+
+:func:`check_sweep` is fast and needs no model or data (an unknown model, loss or head fails in well under two
+seconds); :func:`load_checked_splits` reads the three splits and refuses empty splits, duplicate ids and pairs
+shared between splits. Numbers are checked where they are defined (:mod:`empirics.config`). No torch here.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from core.errors import ConfigError
+
+from .config import CONVEX_FIXED_OBJECTIVES, HEADS, Sweep
+from .grid import student_specs
+from .registry import spec
+
+log = logging.getLogger(__name__)
+BATCH_STATISTICS_LOSSES = ("confidence", "reverse_confidence_mix", "reverse_confidence_target")
+
+
+def check_sweep(sw: Sweep) -> None:
+    """Names and combinations of a sweep, without loading anything."""
+    exp, grid = sw.experiment, sw.grid
+    for weak, strong in grid.model_pairs:
+        spec(weak)
+        spec(strong)
+        if weak == strong:
+            raise ConfigError(f"--pairs {weak}:{strong}: the weak and the strong model are the same")
+    if exp.mode == "last_layer":
+        bad = [h for h in grid.heads if h not in HEADS]
+        if bad:
+            raise ConfigError(
+                f"--heads {' '.join(bad)}: last-layer mode trains a head, one of {', '.join(HEADS)}"
+            )
+        if grid.heads == ["simplex"] and not set(grid.losses) & set(CONVEX_FIXED_OBJECTIVES):
+            raise ConfigError(
+                f"the simplex head takes only {', '.join(CONVEX_FIXED_OBJECTIVES)}; none is in --losses"
+            )
+    elif grid.heads != ["full"]:
+        log.warning(
+            "note: fine-tuning trains the full model; --heads %s does not apply", " ".join(grid.heads)
+        )
+    batch_losses = sorted(set(grid.losses) & set(BATCH_STATISTICS_LOSSES))
+    if exp.mode == "finetune" and batch_losses and exp.finetune.batch_size < 2:
+        raise ConfigError(
+            f"--batch-size must be >= 2 for losses with batch statistics ({', '.join(batch_losses)})"
+        )
+    if not student_specs(grid, exp.mode):
+        raise ConfigError("the grid has no student to run")
+
+
+def load_checked_splits(pipe) -> dict:
+    """Read every split through the pipeline (so runs reuse them) and check them together."""
+    from .data import SPLITS, check_overlap
+
+    splits = {name: pipe.split(name) for name in SPLITS}
+    check_overlap(splits, allow=pipe.exp.data.allow_split_overlap)
+    return splits
