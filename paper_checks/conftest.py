@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 _RECORDED = []
+HERE = Path(__file__).resolve().parent
 
 
 def pytest_addoption(parser):
@@ -50,9 +51,35 @@ def record_part():
     return _PARTS.append
 
 
+_DESELECTED = []
+
+
+def pytest_deselected(items):
+    _DESELECTED.extend(i for i in items if i.get_closest_marker("empirics") is None)
+
+
+def partial_reason(session) -> str | None:
+    """Why this session's report would not be the full one (None when it is): a -k selection, theory checks
+    deselected, only some files or tests named, or failures."""
+    config = session.config
+    if config.option.keyword:
+        return f"-k {config.option.keyword}"
+    if any("paper_checks" in str(i.fspath) for i in _DESELECTED):
+        return "theory checks deselected"
+    named = [a for a in config.args if Path(a).resolve() not in (Path(config.rootpath).resolve(), HERE)]
+    if named and any(
+        Path(a.split("::")[0]).resolve() != Path(config.rootpath, "tests").resolve() for a in named
+    ):
+        return "only " + ", ".join(named)
+    if session.testsfailed:
+        return f"{session.testsfailed} failed"
+    return None
+
+
 def pytest_sessionfinish(session, exitstatus):
     if not _RECORDED:
         return
+    reason = partial_reason(session)
     from theory.report import write_report
 
     order = [
@@ -73,7 +100,13 @@ def pytest_sessionfinish(session, exitstatus):
     results = sorted(
         _RECORDED, key=lambda r: next((i for i, p in enumerate(order) if r.key.startswith(p)), 99)
     )
-    path = write_report(results, session.config.getoption("--report-dir"), "pytest paper_checks", _PARTS)
+    out = Path(session.config.getoption("--report-dir"))
+    if reason is not None:  # never overwrite the full report with part of it
+        out = out / "partial"
+    path = write_report(
+        results, out, "pytest paper_checks" + (f" (partial: {reason})" if reason else ""), _PARTS
+    )
     reporter = session.config.pluginmanager.get_plugin("terminalreporter")
     if reporter is not None:
-        reporter.write_line(f"theory report: {path}")
+        note = f" (partial run: {reason}; the full report is left as it was)" if reason else ""
+        reporter.write_line(f"theory report: {path}{note}")

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from scipy import stats as scipy_stats
 
 from theory.convexity import convexity_part, convexity_table
 from theory.counterexamples import recheck
@@ -146,8 +147,16 @@ def test_label_noise_forward_and_reverse_students(record_part):
     assert sweep["uncertified"] == 0
     teacher = [row["teacher"]["kl"][0] for row in sweep["rows"]]
     assert all(a < b for a, b in pairwise(teacher)), teacher
-    for row in sweep["rows"]:
+    for row in sweep["rows"]:  # the reported intervals are the t intervals of the raw per-instance values
+        raw = sweep["raw"][str(row["rho"])]
         for name in ("forward", "reverse"):
-            mean, lo, hi = row[name]["kl"]
-            assert lo <= mean <= hi
-            assert np.isfinite(hi)
+            x = np.asarray(raw[name]["kl"])
+            half = scipy_stats.t.ppf(0.975, len(x) - 1) * x.std(ddof=1) / np.sqrt(len(x))
+            np.testing.assert_allclose(
+                row[name]["kl"], [x.mean(), x.mean() - half, x.mean() + half], rtol=1e-12
+            )
+    # the finding (THEORY.md R9, synthetic): with 10-40 % of weak labels flipped, the reverse-KL student is
+    # closer to the truth than the forward one on the same instances (paired interval below 0)
+    for row in sweep["rows"]:
+        if 0.1 <= row["rho"] <= 0.4:
+            assert row["reverse_minus_forward"]["kl"][2] < 0, row

@@ -60,3 +60,31 @@ def test_write_report_files(tmp_path):
     assert data["adversarial_suprema"][0]["best_ratio"] == 14.07  # the part's data, under its key
     assert "| 0.01 | 2 | forward | 14.070000 |" in path.read_text()  # and its section, rendered
     assert (tmp_path / "tightness_vs_gamma.png").stat().st_size > 1000
+
+
+def test_a_partial_paper_checks_run_leaves_the_full_report_alone(tmp_path):
+    """`pytest paper_checks -k ...` writes its report under partial/, never over the full one."""
+    import subprocess
+    import sys
+
+    full = tmp_path / "theory_report.json"
+    full.write_text('{"the": "full report"}')
+    cmd = [
+        sys.executable,
+        "-m",
+        "pytest",
+        "paper_checks",
+        "-q",
+        "-p",
+        "no:cacheprovider",
+        "-k",
+        "identity_I1",
+        "--report-dir",
+        str(tmp_path),
+    ]
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stdout[-2000:]
+    assert full.read_text() == '{"the": "full report"}'
+    partial = json.loads((tmp_path / "partial" / "theory_report.json").read_text())
+    assert [c["key"] for c in partial["checks"]] == ["I1"]
+    assert "partial: -k identity_I1" in partial["command"]

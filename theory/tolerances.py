@@ -29,3 +29,6 @@ FINITE_SAMPLE_SLOPE_TARGET = (-0.6, -0.4)  # the bootstrap CI of the log-log slo
 WITNESS_REL = 0.01  # the tightness witness's ratio lies within this fraction of C*
 ADVERSARIAL_ATTAINED = 0.98  # the adversarial supremum reaches at least this fraction of C*
 FIXTURE_RECHECK_TOL = 1e-9  # a saved counterexample re-solved from its file reproduces its slack to this
+FLOAT_GUIDANCE_REL = (
+    1e-6  # an adversarial candidate is verified when float64 and 50 digits agree on its ratio
+)

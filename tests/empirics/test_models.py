@@ -23,10 +23,22 @@ def test_last_token_index_uses_the_mask_not_token_ids():
     mask = torch.tensor([[1, 1, 1, 0, 0], [0, 0, 1, 1, 1], [1, 0, 0, 0, 0]])
     assert M.last_token_index(mask).tolist() == [2, 4, 0]
     hidden = torch.arange(3 * 5 * 2, dtype=torch.float32).reshape(3, 5, 2)
-    ids = torch.zeros(3, 5, dtype=torch.long)  # id 0 is a real token: counting non-zero ids would fail
-    assert ids.sum() == 0
     assert torch.equal(M.pool(hidden, mask, "decoder"), hidden[[0, 1, 2], [2, 4, 0]])
     assert torch.allclose(M.pool(hidden, mask, "encoder")[0], hidden[0, :3].mean(0))
+
+
+@torch.no_grad()
+def test_a_decoder_reads_its_last_real_token_even_when_its_id_is_0():
+    """Id 0 is a real token (GPT-2's "!"): a reward read at the last non-zero id would read the wrong
+    token."""
+    backbone, _, s = M.load_backbone("tiny-gpt2", seed=0)
+    model = M.RewardModel(backbone, s.kind).eval()
+    ids = torch.tensor([[5, 7, 0, 256, 256], [9, 0, 0, 4, 0]])  # row 0 ends in token 0, then right padding
+    mask = torch.tensor([[1, 1, 1, 0, 0], [1, 1, 1, 1, 1]])
+    batched = model.features(ids, mask)
+    for row, n in ((0, 3), (1, 5)):
+        alone = model.features(ids[row : row + 1, :n], mask[row : row + 1, :n])
+        torch.testing.assert_close(batched[row], alone[0], rtol=1e-5, atol=1e-5)
 
 
 @pytest.mark.parametrize("name", ["tiny-gpt2", "tiny-gpt-neox", "tiny-qwen2", "tiny-bert"])

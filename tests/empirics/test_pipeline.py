@@ -123,13 +123,12 @@ def test_crash_and_resume_loses_and_recomputes_nothing_finished(data_dir, tmp_pa
 def test_same_seed_same_numbers(data_dir, tmp_path):
     sw = tiny_sweep(data_dir, losses=["reverse_kl"], noises=["flip:0.25"])
     a, b = tmp_path / "a", tmp_path / "b"
-    run_sweep(sw, a)
-    run_sweep(sw, b)
-    for d in a.iterdir():
-        if d.is_dir():
-            assert (d / "predictions_test.jsonl").read_text() == (
-                b / d.name / "predictions_test.jsonl"
-            ).read_text()
+    assert run_sweep(sw, a)["failures"] == 0
+    assert run_sweep(sw, b)["failures"] == 0
+    computed = sorted(p.relative_to(a) for p in [*a.glob("*/predictions_*.jsonl"), *a.glob("*/metrics.json")])
+    assert len(computed) == 3 * 3  # weak, ceiling, student: every file compared, none missing
+    for rel in computed:
+        assert (a / rel).read_bytes() == (b / rel).read_bytes(), rel
 
 
 def test_noise_models():
