@@ -161,8 +161,8 @@ class LossConfig:
 @dataclass(frozen=True)
 class HeadConfig:
     _argument_group_name = "last-layer heads"
-    head_steps: int = _opt(1500, "logistic head: full-batch Adam steps")
-    head_lr: float = _opt(0.05, "logistic head: Adam learning rate")
+    head_steps: int = _opt(1500, "logistic head, confidence losses: full-batch Adam steps")
+    head_lr: float = _opt(0.05, "logistic head, confidence losses: Adam learning rate")
     head_l2: float = _opt(0.1, "logistic head: L2 penalty, fixed a priori for every model and loss")
     simplex_dim: int = _opt(64, "simplex head: number of simplex coordinates (k-means centroids)")
 

@@ -154,10 +154,15 @@ class Pipeline:
         if head == "logistic":
             u = self.standardized(model)
             h = e.head
-            v = heads.train_logistic(
-                u[train_split], labels, self._loss(loss), h.head_steps, h.head_lr, h.head_l2, seed
-            )
-            return {s: u[s] @ v for s in ("train_w2s", "test")}, {}
+            if loss in CONVEX_FIXED_OBJECTIVES:  # second order, certified by its gradient norm
+                fit = heads.fit_logistic(u[train_split], labels, loss, e.gamma, h.head_l2)
+                v, extra = fit.v, fit.metrics()
+            else:  # batch statistics (the confidence losses): full-batch Adam
+                v = heads.train_logistic(
+                    u[train_split], labels, self._loss(loss), h.head_steps, h.head_lr, h.head_l2, seed
+                )
+                extra = {"head_solver": "adam", "head_steps": h.head_steps}
+            return {s: u[s] @ v for s in ("train_w2s", "test")}, extra
         design = self.simplex_design(model)
         sol = heads.fit_simplex_head(design[train_split], labels, loss, e.gamma)
         extra = {

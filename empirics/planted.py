@@ -23,7 +23,6 @@ from theory.tolerances import CERTIFIED_SLACK
 
 from . import heads
 from .config import CONVEX_FIXED_OBJECTIVES, Sweep
-from .losses import get_loss
 from .pipeline import Pipeline
 
 
@@ -62,14 +61,9 @@ def planted_truth(results: str | Path) -> dict:
     w_star = heads.fit_simplex_head(G["train_gt"], y_gt, "forward_ce", exp.gamma).w  # the simplex ceiling
     f_star = {s: 0.5 + G[s] @ w_star for s in ("train_gt", "train_w2s", "test")}
     u_weak = pipe.standardized(weak)
-    v = heads.train_logistic(
-        u_weak["train_gt"],
-        f_star["train_gt"],
-        get_loss("forward_ce", exp.gamma),
-        exp.head.head_steps,
-        exp.head.head_lr,
-        exp.head.head_l2,
-    )
+    v = heads.fit_logistic(
+        u_weak["train_gt"], f_star["train_gt"], "forward_ce", exp.gamma, exp.head.head_l2
+    ).v
     raw = {s: 1 / (1 + np.exp(-u_weak[s] @ v)) for s in ("train_w2s", "test")}
     teacher = {s: gamma_floor(raw[s], exp.gamma) for s in raw}  # exactly the targets the students project
     out = {

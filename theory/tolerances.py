@@ -32,3 +32,4 @@ FIXTURE_RECHECK_TOL = 1e-9  # a saved counterexample re-solved from its file rep
 FLOAT_GUIDANCE_REL = (
     1e-6  # an adversarial candidate is verified when float64 and 50 digits agree on its ratio
 )
+LOGISTIC_GRAD_TOL = 1e-8  # a second-order logistic head is certified when max |dJ/dv| <= this

@@ -79,3 +79,22 @@ def test_dry_run_lists_runs(capsys, tmp_path):
     text = capsys.readouterr().out
     assert "weak__all-MiniLM-L6-v2__logistic__s0" in text
     assert "runs" in text
+
+
+def test_the_data_note_is_printed_only_when_no_data_folder_is_given(tmp_path, capsys, monkeypatch):
+    monkeypatch.delenv("W2S_DATA_DIR", raising=False)
+    assert main(["sweep", "--preset", "cpu-demo", "--dry-run", "--out", str(tmp_path)]) == 0
+    assert "needs --data-dir" in capsys.readouterr().err
+    assert main(["sweep", "--preset", "cpu-demo", "--dry-run", "--data-dir", str(tmp_path)]) == 0
+    assert "needs --data-dir" not in capsys.readouterr().err
+
+
+def test_run_folders_stay_inside_the_results_folder(tmp_path):
+    from core.errors import InvalidInputError
+    from empirics.config import RunSpec
+    from empirics.run_folder import RunFolders
+
+    folders = RunFolders(tmp_path / "out")
+    assert folders.dir(RunSpec("weak", "org/model-x")).parent == tmp_path / "out"  # model names are slugs
+    with pytest.raises(InvalidInputError, match="leaves the results folder"):
+        folders.dir(RunSpec("ceiling", "tiny-gpt2", head="x/../../escaped"))

@@ -47,3 +47,32 @@ def test_simplex_head_refuses_batch_statistics_losses():
     u = heads.Standardizer.fit(first, second)(first, second)
     with pytest.raises(LossError, match="simplex head supports"):
         heads.fit_simplex_head(heads.SimplexMap.fit(u, 8).design(u), y, "confidence", 1e-3)
+
+
+@pytest.mark.parametrize("loss", ["forward_ce", "forward_kl", "reverse_ce", "reverse_kl"])
+def test_second_order_logistic_objective_is_the_training_loss(loss):
+    """The float64 objective the L-BFGS head minimises is the torch loss of empirics.losses (+ l2/2 |v|^2),
+    value and gradient (autograd) alike."""
+    import torch
+
+    first, second, y = _features()
+    u = heads.Standardizer.fit(first, second)(first, second)
+    v = np.random.default_rng(5).standard_normal(u.shape[1]) * 0.3
+    value, grad = heads.logistic_objective(loss, 1e-3, u, y, 0.1)(v)
+    vt = torch.tensor(v, requires_grad=True)
+    ref = get_loss(loss, 1e-3)(torch.tensor(u) @ vt, torch.tensor(y)) + 0.05 * (vt @ vt)
+    ref.backward()
+    assert value == pytest.approx(ref.item(), rel=1e-12)
+    np.testing.assert_allclose(grad, vt.grad.numpy(), rtol=1e-9, atol=1e-14)
+
+
+@pytest.mark.parametrize("loss", ["forward_ce", "reverse_ce", "reverse_kl"])
+def test_second_order_logistic_head_is_certified_and_no_worse_than_adam(loss):
+    first, second, y = _features()
+    u = heads.Standardizer.fit(first, second)(first, second)
+    fit = heads.fit_logistic(u, y, loss, 1e-3, 0.1)
+    assert fit.certified, fit.grad_inf
+    adam = heads.train_logistic(u, y, get_loss(loss, 1e-3), steps=1500, lr=0.05, l2=0.1)
+    assert fit.objective <= heads.logistic_objective(loss, 1e-3, u, y, 0.1)(adam)[0] + 1e-12
+    if loss == "forward_ce":  # forward KL differs by a constant: the same head
+        np.testing.assert_allclose(heads.fit_logistic(u, y, "forward_kl", 1e-3, 0.1).v, fit.v, atol=1e-6)
