@@ -125,6 +125,11 @@ class SetupConfig:
     )
     max_length: int = _opt(512, "max tokens per text (left truncation), in every stage")
     eval_batch_size: int = _opt(16, "texts per inference forward pass (feature extraction and prediction)")
+    bf16: Literal["auto", "on", "off"] = _opt(
+        "auto",
+        "bf16 autocast in extraction, fine-tuning and prediction; auto: on with a CUDA GPU or a CPU with "
+        "native bf16 (avx512_bf16 / amx_bf16), fp32 elsewhere",
+    )
 
     def __post_init__(self):
         _check_choices(self)
@@ -181,7 +186,6 @@ class FinetuneConfig:
     lr: float = _opt(1e-5, "learning rate (Adam, cosine decay)")
     batch_size: int = _opt(32, "pairs per optimiser step")
     epochs: float = _opt(1.0, "passes over the training split (>= 1; a fractional last pass is allowed)")
-    bf16: Literal["auto", "on", "off"] = _opt("auto", "bf16 autocast; auto: on when a CUDA GPU is present")
     gradient_checkpointing: Literal["auto", "on", "off"] = _opt("auto", "auto: on when a CUDA GPU is present")
     group_pairs: int = _opt(4, "single process: pairs per length-sorted forward group (less padding)")
 

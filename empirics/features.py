@@ -22,18 +22,20 @@ from core.io import atomic_save_npz, package_versions
 
 from .data import PreferencePair, content_hash
 from .models import load_backbone, model_identity, pool
+from .precision import autocast
 from .registry import cache_dir, spec
 
 FEATURE_VERSION = 2  # bump when the extraction itself changes
 
 
-def feature_record(model: str, pairs: list[PreferencePair], max_length: int) -> dict:
+def feature_record(model: str, pairs: list[PreferencePair], max_length: int, bf16: bool = False) -> dict:
     """Everything that makes a feature file: the cache key is its hash, and the file carries it."""
     return {
         "feature_version": FEATURE_VERSION,
         "model": model_identity(model),
         "pooling": spec(model).kind,
         "max_length": max_length,
+        "precision": "bf16 autocast" if bf16 else "fp32",
         "content_hash": content_hash(pairs),
         "pairs": len(pairs),
         "versions": package_versions(("torch", "transformers", "tokenizers")),
@@ -85,6 +87,7 @@ def embed_texts(
     max_length: int,
     batch_size: int = 16,
     desc: str = "features",
+    bf16: bool = False,
 ) -> np.ndarray:
     """Pooled final hidden states (n, hidden) in the order of `texts`, batched by token length."""
     backbone.eval()
@@ -101,7 +104,10 @@ def embed_texts(
             padding="longest",
             return_tensors="pt",
         ).to(device)
-        hidden = backbone(input_ids=enc["input_ids"], attention_mask=enc["attention_mask"]).last_hidden_state
+        with autocast(bf16):
+            hidden = backbone(
+                input_ids=enc["input_ids"], attention_mask=enc["attention_mask"]
+            ).last_hidden_state
         out[idx] = pool(hidden, enc["attention_mask"], kind).float().cpu().numpy()
     return out
 
@@ -113,10 +119,11 @@ def pair_features(
     split: str = "",
     backbone=None,
     batch_size: int = 16,
+    bf16: bool = False,
 ) -> tuple[np.ndarray, np.ndarray]:
     """(phi(first), phi(second)), each (n, hidden), from the cache or computed and cached. `backbone` is a
     loaded (model, tokenizer, spec) triple, or a callable returning one (called only on a cache miss)."""
-    record = feature_record(model, pairs, max_length)
+    record = feature_record(model, pairs, max_length, bf16)
     path = cache_dir() / "features" / f"{feature_key(record)}.npz"
     ids = [p.id for p in pairs]
     if path.is_file():
@@ -127,7 +134,9 @@ def pair_features(
         backbone = load_backbone(model)
     bb, tok, s = backbone() if callable(backbone) else backbone
     texts = [p.first for p in pairs] + [p.second for p in pairs]
-    emb = embed_texts(bb, tok, s.kind, texts, max_length, batch_size, desc=f"{model} {split}".strip())
+    emb = embed_texts(
+        bb, tok, s.kind, texts, max_length, batch_size, desc=f"{model} {split}".strip(), bf16=bf16
+    )
     first, second = emb[: len(pairs)], emb[len(pairs) :]
     if not (np.all(np.isfinite(first)) and np.all(np.isfinite(second))):
         raise FloatingPointError(f"{model} {split}: the backbone produced non-finite features")

@@ -20,21 +20,18 @@ from .config import FinetuneConfig
 from .data import PreferencePair
 from .losses import Loss
 from .models import RewardModel, batch_pair_logits, load_backbone, tokenize_pairs
+from .precision import autocast
 
 
-def uses_bf16(cfg: FinetuneConfig) -> bool:
-    """Whether fine-tuning runs under bf16 autocast: "on", or "auto" with a CUDA GPU."""
-    return cfg.bf16 == "on" or (cfg.bf16 == "auto" and torch.cuda.is_available())
-
-
-def _accelerator(cfg: FinetuneConfig):
+def _accelerator():
+    """Accelerate's process state is global: one Accelerator configuration for every run of a process. The
+    precision is applied by our own autocast (empirics.precision), so runs of either precision can share a
+    process."""
     from accelerate import Accelerator
 
-    cuda = torch.cuda.is_available()
-    bf16 = uses_bf16(cfg)
     # cpu=True without CUDA: under accelerate launch / torchrun that is multi-CPU (gloo); with CUDA, NCCL. The
-    # same flag as pipeline.process_roles, since both share Accelerate's process state
-    return Accelerator(mixed_precision="bf16" if bf16 else "no", cpu=not cuda)
+    # same flag as run_folder.process_roles, since both share Accelerate's process state
+    return Accelerator(mixed_precision="no", cpu=not torch.cuda.is_available())
 
 
 def batches(n: int, batch_size: int, epochs: float, seed: int):
@@ -54,12 +51,13 @@ def finetune(
     max_length: int,
     seed: int = 0,
     desc: str = "fine-tuning",
+    bf16: bool = False,
 ) -> tuple[RewardModel, object, object]:
     """Train backbone + head on soft labels P(first is chosen); returns (model, tokenizer, accelerator)."""
     torch.manual_seed(seed)
     backbone, tok, s = load_backbone(model_name, seed=seed)
     model = RewardModel(backbone, s.kind)
-    acc = _accelerator(cfg)
+    acc = _accelerator()
     if cfg.gradient_checkpointing == "on" or (
         cfg.gradient_checkpointing == "auto" and torch.cuda.is_available()
     ):
@@ -82,7 +80,7 @@ def finetune(
         if len(batch) < world:  # a last batch too small to shard: every process skips it alike
             continue
         idx = batch[: len(batch) - len(batch) % world][rank::world]  # equal shards for the gather
-        with acc.autocast():
+        with autocast(bf16):
             z = batch_pair_logits(
                 model,
                 tok,
@@ -112,6 +110,7 @@ def predict_logits(
     max_length: int,
     batch_texts: int = 16,
     desc: str = "predicting",
+    bf16: bool = False,
 ) -> np.ndarray:
     """z = r(first) - r(second) for every pair (float32 on CPU), `batch_texts` texts (half as many pairs) a
     pass."""
@@ -122,7 +121,7 @@ def predict_logits(
     for start in tqdm(range(0, len(pairs), batch_size), desc=desc, unit="batch", leave=False):
         chunk = pairs[start : start + batch_size]
         enc = tokenize_pairs(tok, [p.first for p in chunk], [p.second for p in chunk], max_length)
-        out.append(
-            model.pair_logits(enc["input_ids"].to(device), enc["attention_mask"].to(device)).float().cpu()
-        )
+        with autocast(bf16):
+            z = model.pair_logits(enc["input_ids"].to(device), enc["attention_mask"].to(device))
+        out.append(z.float().cpu())
     return torch.cat(out).numpy().astype(np.float64)

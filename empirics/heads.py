@@ -18,10 +18,12 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 from scipy.cluster.vq import kmeans2
+from scipy.spatial.distance import cdist
 
 from core.errors import LossError
-from core.numerics import gamma_floor
+from core.numerics import gamma_floor, xlogy
 from theory.binary_head import BinarySolution, solve_binary
+from theory.tolerances import LOGISTIC_GRAD_TOL
 
 from .config import CONVEX_FIXED_OBJECTIVES
 from .losses import Loss
@@ -69,6 +71,85 @@ def train_logistic(
 
 
 @dataclass
+class LogisticFit:
+    v: np.ndarray
+    objective: float
+    grad_inf: float  # the certificate: max |dJ/dv| at the returned v
+    iterations: int
+    solver: str
+
+    @property
+    def certified(self) -> bool:
+        return self.grad_inf <= LOGISTIC_GRAD_TOL
+
+    def metrics(self) -> dict:
+        return {
+            "head_solver": self.solver,
+            "head_objective": self.objective,
+            "head_grad_inf": self.grad_inf,
+            "head_certified": self.certified,
+            "head_iterations": self.iterations,
+        }
+
+
+def logistic_objective(loss: str, gamma: float, u: np.ndarray, y: np.ndarray, l2: float):
+    """J(v) = mean_i L(y_i, sigmoid(u_i . v)) + l2/2 |v|^2 and its gradient, in float64, for the four fixed
+    objectives (the same values as :mod:`empirics.losses`; gradients THEORY.md section 2)."""
+    y = np.asarray(y, np.float64)
+    yg = gamma_floor(y, gamma)  # the reverse losses read the floored weak label
+    log_y, log_1y = np.log(yg), np.log1p(-yg)
+    teacher_entropy = float(np.mean(-(xlogy(y, y) + xlogy(1 - y, 1 - y))))
+
+    def value_and_grad(v: np.ndarray) -> tuple[float, np.ndarray]:
+        z = u @ v
+        log_s, log_1s = -np.logaddexp(0.0, -z), -np.logaddexp(0.0, z)
+        s = np.exp(log_s)
+        if loss in ("forward_ce", "forward_kl"):
+            per = -(y * log_s + (1 - y) * log_1s)
+            dz = s - y
+            if loss == "forward_kl":
+                per = per - teacher_entropy
+        elif loss == "reverse_ce":
+            per = -(s * log_y + (1 - s) * log_1y)
+            dz = -s * (1 - s) * (log_y - log_1y)
+        elif loss == "reverse_kl":
+            per = s * (log_s - log_y) + (1 - s) * (log_1s - log_1y)
+            dz = s * (1 - s) * (z - (log_y - log_1y))
+        else:
+            raise LossError(f"{loss!r} is not one of the fixed objectives {CONVEX_FIXED_OBJECTIVES}")
+        value = float(per.mean() + 0.5 * l2 * (v @ v))
+        return value, u.T @ dz / len(z) + l2 * v
+
+    return value_and_grad
+
+
+def fit_logistic(u: np.ndarray, labels: np.ndarray, loss: str, gamma: float, l2: float) -> LogisticFit:
+    """The logistic head of a fixed objective by L-BFGS (strong-Wolfe line search) from v = 0, in float64,
+    to a gradient-norm certificate. Deterministic: no seed is involved."""
+    from scipy.optimize import minimize
+
+    u = np.asarray(u, np.float64)
+    fun = logistic_objective(loss, gamma, u, labels, l2)
+    res = minimize(
+        fun,
+        np.zeros(u.shape[1]),
+        jac=True,
+        method="L-BFGS-B",
+        options={
+            "maxiter": 20_000,
+            "maxfun": 40_000,
+            "ftol": 0.0,
+            "gtol": LOGISTIC_GRAD_TOL / 10,
+            "maxcor": 30,
+        },
+    )
+    value, grad = fun(res.x)
+    if not np.isfinite(value):
+        raise FloatingPointError(f"logistic head ({loss}): non-finite objective {value}")
+    return LogisticFit(res.x, value, float(np.max(np.abs(grad))), int(res.nit), "lbfgs")
+
+
+@dataclass
 class SimplexMap:
     centroids: np.ndarray  # (d, dim)
     tau: float
@@ -77,11 +158,11 @@ class SimplexMap:
     def fit(cls, u_unlabelled: np.ndarray, d: int = 64, seed: int = 0) -> "SimplexMap":
         sym = np.concatenate([u_unlabelled, -u_unlabelled])
         centroids, _ = kmeans2(sym, min(d, len(sym)), seed=seed, minit="++", iter=30)
-        dist = ((sym[:, None, :] - centroids[None]) ** 2).sum(-1)
+        dist = cdist(sym, centroids, "sqeuclidean")  # (2n, d): no (2n, d, features) intermediate
         return cls(centroids, float(np.median(dist.min(axis=1))) + 1e-12)
 
     def __call__(self, u: np.ndarray) -> np.ndarray:
-        dist = ((u[:, None, :] - self.centroids[None]) ** 2).sum(-1) / self.tau
+        dist = cdist(u, self.centroids, "sqeuclidean") / self.tau
         z = -dist - (-dist).max(axis=1, keepdims=True)
         e = np.exp(z)
         return e / e.sum(axis=1, keepdims=True)

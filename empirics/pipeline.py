@@ -23,12 +23,13 @@ from . import heads
 from .config import CONVEX_FIXED_OBJECTIVES, HEADS, LOSSES, Experiment, RunSpec
 from .data import SPLITS, PreferencePair, content_hash, data_source, load_split
 from .features import pair_features
-from .finetune import finetune, predict_logits, uses_bf16
+from .finetune import finetune, predict_logits
 from .grid import ceiling_spec, dependencies, weak_spec
 from .logs import get_logger
 from .losses import get_loss
 from .metrics import pgr, run_metrics
 from .models import load_backbone
+from .precision import resolve_bf16
 from .registry import spec
 from .run_folder import RunFolders, process_roles, simplex_design_file
 
@@ -67,6 +68,7 @@ class Pipeline:
 
     def __init__(self, exp: Experiment, out: str | Path):
         self.exp, self.out = exp, Path(out)
+        self.bf16 = resolve_bf16(exp.setup.bf16)  # the precision every stage runs in, recorded with each run
         self.folders = RunFolders(out)
         self._splits: dict[str, list[PreferencePair]] = {}
         self._std: dict[str, dict[str, np.ndarray]] = {}  # standardised features per model and split
@@ -96,7 +98,9 @@ class Pipeline:
 
             setup = self.exp.setup
             self._feats[model] = {
-                s: pair_features(model, self.split(s), setup.max_length, s, backbone, setup.eval_batch_size)
+                s: pair_features(
+                    model, self.split(s), setup.max_length, s, backbone, setup.eval_batch_size, self.bf16
+                )
                 for s in SPLITS
             }
         return self._feats[model]
@@ -146,9 +150,12 @@ class Pipeline:
                 e.setup.max_length,
                 seed,
                 desc=f"{model} {loss}",
+                bf16=self.bf16,
             )
             return {
-                s: predict_logits(rm, tok, self.split(s), e.setup.max_length, e.setup.eval_batch_size)
+                s: predict_logits(
+                    rm, tok, self.split(s), e.setup.max_length, e.setup.eval_batch_size, bf16=self.bf16
+                )
                 for s in ("train_w2s", "test")
             }, {}
         if head == "logistic":
@@ -253,9 +260,7 @@ class Pipeline:
                     "run": asdict(s),
                     "name": s.name,
                     "gamma": e.gamma,
-                    "precision": "bf16 autocast"
-                    if e.mode == "finetune" and uses_bf16(e.finetune)
-                    else "fp32",
+                    "precision": "bf16 autocast" if self.bf16 else "fp32",
                     "data": {
                         **data_source(e.data.dataset, e.data.data_dir),
                         "content_hash": self.data_hashes(),

@@ -205,3 +205,27 @@ def test_resuming_into_a_folder_of_another_experiment_is_refused(data_dir, tmp_p
     run_sweep(sw.with_options({"losses": ["forward_ce", "reverse_kl"]}), out)  # a larger grid
     with pytest.raises(InvalidInputError, match="different experiment.*n_pairs"):
         run_sweep(sw.with_options({"n_pairs": 8}), out)
+
+
+@pytest.mark.parametrize(
+    ("mode", "pairs"), [("finetune", ["tiny-gpt2:tiny-qwen2"]), ("last_layer", ["tiny-bert:tiny-qwen2"])]
+)
+def test_bf16_is_recorded_and_keys_the_feature_cache(mode, pairs, data_dir, tmp_path):
+    from empirics.precision import native_bf16
+
+    heads = ["full"] if mode == "finetune" else ["logistic"]
+    runs = {}
+    for setting in ("on", "off"):
+        out = tmp_path / setting
+        sw = tiny_sweep(data_dir, mode, pairs=pairs, heads=heads, bf16=setting)
+        assert run_sweep(sw, out)["failures"] == 0, (out / "failures.json").read_text()
+        cfg = json.loads(next(out.glob("ceiling__*/config.json")).read_text())
+        assert cfg["precision"] == ("bf16 autocast" if setting == "on" else "fp32")
+        runs[setting] = [
+            json.loads(x)["prob"] for x in next(out.glob("ceiling__*/predictions_test.jsonl")).open()
+        ]
+    assert runs["on"] != runs["off"]  # the precision really changed the computation
+    if mode == "last_layer":  # one feature file per precision and split: never a cache hit across precisions
+        assert len(list((cache_dir() / "features").glob("*.npz"))) == 2 * 3 * 2
+    auto = tiny_sweep(data_dir, mode, pairs=pairs, heads=heads)
+    assert Pipeline(auto.experiment, tmp_path / "x").bf16 == native_bf16()
