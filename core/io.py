@@ -62,6 +62,13 @@ def atomic_savefig(fig, path: str | Path, **kw) -> None:
         fig.savefig(tmp, **kw)
 
 
+def write_json_and_markdown(folder: str | Path, stem: str, data, markdown: str) -> None:
+    """A result as <stem>.json (machine-readable) beside <stem>.md (for people), both atomic."""
+    folder = Path(folder)
+    atomic_write_text(folder / f"{stem}.json", json.dumps(data, indent=2, default=float))
+    atomic_write_text(folder / f"{stem}.md", markdown)
+
+
 def jsonl_text(rows: Iterable[dict]) -> str:
     """One JSON object per line, each line ending in a newline."""
     return "".join(json.dumps(r) + "\n" for r in rows)

@@ -17,13 +17,12 @@ truth:
 
 from __future__ import annotations
 
-import json
 import math
 from pathlib import Path
 
 import numpy as np
 
-from core.io import atomic_write_text, load_runs, read_jsonl_rows
+from core.io import load_runs, read_jsonl_rows, write_json_and_markdown
 from core.numerics import binary_ce_onehot, binary_kl, gamma_floor
 from theory.binary_head import binary_terms, box_gap, solve_binary
 from theory.bounds import c_sharp, confirmed_sides
@@ -175,9 +174,7 @@ def audit(results: str | Path) -> dict:
                     f"{r['run']} [{split}]: Theorem 3 (certified form) violated by a simplex student"
                 )
     report = {"results": str(results), "rows": rows, "failures": failures}
-    out = results / "audit"
-    atomic_write_text(out / "audit.json", json.dumps(report, indent=2, default=float))
-    atomic_write_text(out / "audit.md", audit_markdown(report))
+    write_json_and_markdown(results / "audit", "audit", report, audit_markdown(report))
     return report
 
 

@@ -11,7 +11,6 @@ from a secondary summary and are unverified."""
 
 from __future__ import annotations
 
-import json
 from dataclasses import asdict, dataclass, field
 from itertools import pairwise
 from pathlib import Path
@@ -19,7 +18,7 @@ from pathlib import Path
 import numpy as np
 from scipy import stats
 
-from core.io import atomic_write_text, load_runs, read_jsonl_rows
+from core.io import load_runs, read_jsonl_rows, write_json_and_markdown
 
 from .metrics import accuracy
 
@@ -272,9 +271,6 @@ def evaluate_claims(results: str | Path) -> list[ClaimResult]:
 def write_claims(results: str | Path) -> list[ClaimResult]:
     results = Path(results)
     claims = evaluate_claims(results)
-    atomic_write_text(
-        results / "audit" / "claims.json", json.dumps([asdict(c) for c in claims], indent=2, default=float)
-    )
     lines = [
         "# The paper's empirical claims at the scale run",
         "",
@@ -285,5 +281,5 @@ def write_claims(results: str | Path) -> list[ClaimResult]:
         "| --- | --- | --- | --- |",
     ]
     lines += [f"| {c.statement} | **{c.verdict}** | {c.numbers()} | {c.paper} |" for c in claims]
-    atomic_write_text(results / "audit" / "claims.md", "\n".join(lines) + "\n")
+    write_json_and_markdown(results / "audit", "claims", [asdict(c) for c in claims], "\n".join(lines) + "\n")
     return claims

@@ -10,14 +10,13 @@ experiment and the cached features."""
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import numpy as np
 from scipy import stats
 
 from core.errors import InvalidInputError
-from core.io import atomic_write_text
+from core.io import write_json_and_markdown
 from core.numerics import binary_kl, gamma_floor
 from theory.tolerances import CERTIFIED_SLACK
 
@@ -94,9 +93,7 @@ def planted_truth(results: str | Path) -> dict:
     rk = out["students"]["reverse_kl"]
     out["theorem2_holds_in_sample"] = bool(rk["certified"] and rk["theorem2_in_sample_holds"])
     out["theorem2_test_ci_upper_nonnegative"] = rk["test"]["slack_ci95"][1] >= 0
-    folder = results / "audit"
-    atomic_write_text(folder / "planted.json", json.dumps(out, indent=2, default=float))
-    atomic_write_text(folder / "planted.md", planted_markdown(out))
+    write_json_and_markdown(results / "audit", "planted", out, planted_markdown(out))
     return out
 
 

@@ -7,14 +7,13 @@ interval of the single run's accuracy (``scipy.stats.binomtest``). Reads saved f
 
 from __future__ import annotations
 
-import json
 import math
 from pathlib import Path
 
 import numpy as np
 from scipy import stats
 
-from core.io import atomic_write_text, load_runs
+from core.io import load_runs, write_json_and_markdown
 
 from .config import LOSSES
 
@@ -85,8 +84,7 @@ def summarize(out: str | Path) -> dict:
                 row[loss] = accuracy_interval(g[loss])
         rows.append(row)
     summary = {"rows": rows, "warnings": list(dict.fromkeys(warnings)), "runs": len(runs)}
-    atomic_write_text(out / "summary.json", json.dumps(summary, indent=2))
-    atomic_write_text(out / "summary.md", summary_markdown(summary))
+    write_json_and_markdown(out, "summary", summary, summary_markdown(summary))
     return summary
 
 
