@@ -5,12 +5,16 @@ differences, stratified by (setting, seed), with a paired bootstrap (examples re
 The one-sided p-values are Holm-corrected across the claims tested; the minimum detectable effect is (z_0.975
 + z_0.8) = 2.80 bootstrap standard errors (two-sided 5 %, power 80 %). Verdicts: reproduced (adjusted p < 0.05
 in the claimed direction), contradicted (adjusted p < 0.05 in the opposite direction), inconclusive (neither,
-or not testable in these results). The equality claim (forward KL = forward CE) is reproduced when the 95 %
-interval of the difference lies within +-1 point and contradicted when it excludes 0. The paper's numbers come
-from a secondary summary and are unverified."""
+or not testable in these results). Strata whose runs are identical (a seed that changed nothing) are merged:
+identical runs are one run. Forward KL = forward CE holds by construction (identical gradients): when the
+two students' predictions agree it is labelled an identity, not counted as reproduced; otherwise it is tested
+as an equality (reproduced when the 95 % interval of the difference lies within +-1 point, contradicted when
+it excludes 0). The paper's numbers come from a secondary summary and are unverified."""
 
 from __future__ import annotations
 
+import hashlib
+import json
 from dataclasses import asdict, dataclass, field
 from itertools import pairwise
 from pathlib import Path
@@ -23,6 +27,7 @@ from core.io import load_runs, read_jsonl_rows, write_json_and_markdown
 from .metrics import accuracy
 
 ALPHA, EQUIVALENCE_MARGIN, BOOT, POWER = 0.05, 0.01, 2000, 0.8
+IDENTITY_PROB_TOL = 1e-3  # an identity claim holds when the two students' probabilities agree to this
 MDE_Z = float(stats.norm.ppf(1 - ALPHA / 2) + stats.norm.ppf(POWER))  # 2.80: two-sided 5 %, power 80 %
 SECONDARY = "secondary summary, unverified"
 
@@ -34,7 +39,7 @@ class Claim:
     a: str  # the loss claimed better (or equal)
     b: str
     noise: str  # "clean": settings without noise; "noisy": settings with noise; "teacher": across weak models
-    kind: str = "greater"  # greater | equal
+    kind: str = "greater"  # greater | equal | identity (holds by construction when the runs agree)
     paper: str = ""
 
 
@@ -62,7 +67,7 @@ CLAIMS = (
         "forward_kl",
         "forward_ce",
         "clean",
-        "equal",
+        "identity",
         paper="GPT-2 on CAI-Harmless: 89.7 = 89.7, 93.6 = 93.6, 93.5 = 93.5",
     ),
     Claim(
@@ -123,6 +128,7 @@ class ClaimResult:
     strata: int = 0
     examples: int = 0
     max_abs_dprob: float | None = None
+    identical_runs_merged: int = 0  # seeds whose runs were identical, counted once
     reason: str = ""
     paper: str = ""
     source: str = SECONDARY
@@ -140,6 +146,12 @@ class ClaimResult:
             f"delta = {100 * self.delta:+.2f} pts, 95 % CI [{100 * self.ci95[0]:+.2f}, "
             f"{100 * self.ci95[1]:+.2f}], "
             f"{p}MDE = {100 * self.mde:.2f} pts, {self.strata} strata, {self.examples} paired examples"
+            + (
+                f" ({self.identical_runs_merged} identical runs counted once)"
+                if self.identical_runs_merged
+                else ""
+            )
+            + (f"; {self.reason}" if self.verdict == "identity" else "")
         )
 
 
@@ -158,33 +170,50 @@ def _students(runs: list[dict]) -> dict[tuple, dict]:
 
 
 def _paired(ra: dict, rb: dict):
+    """(per-example correctness difference, |prob difference|, fingerprint of both runs' predictions)."""
     pa, pb = _test_predictions(ra), _test_predictions(rb)
     ids = sorted(set(pa) & set(pb))
     la = np.array([pa[i][0] for i in ids])
     a, b = np.array([pa[i][1] for i in ids]), np.array([pb[i][1] for i in ids])
-    return accuracy(a, la) - accuracy(b, la), np.abs(a - b)
+    fingerprint = hashlib.sha256(json.dumps(ids).encode() + a.tobytes() + b.tobytes()).hexdigest()
+    return accuracy(a, la) - accuracy(b, la), np.abs(a - b), fingerprint
 
 
-def strata_for(claim: Claim, students: dict, weak_acc: dict) -> list[tuple[np.ndarray, np.ndarray]]:
-    strata = []
+def strata_for(
+    claim: Claim, students: dict, weak_acc: dict
+) -> tuple[list[tuple[np.ndarray, np.ndarray]], int]:
+    """The paired strata of a claim, one per (setting, seed), and how many were merged away: two seeds whose
+    runs are identical (a seed that changes nothing, e.g. a deterministic convex fit) are one run, never two
+    pieces of evidence."""
+    strata, seen = [], set()
+
+    def add(setting: tuple, ra: dict, rb: dict) -> None:
+        diff, dprob, fingerprint = _paired(ra, rb)
+        if (setting, fingerprint) not in seen:
+            seen.add((setting, fingerprint))
+            strata.append((diff, dprob))
+
+    candidates = 0
     if claim.noise == "teacher":
         by_target = {}
         for (w, st, head, noise, seed, loss), rec in students.items():
             if noise == "none" and w in weak_acc:
-                by_target.setdefault((st, head, seed, loss), []).append((weak_acc[w], rec))
-        for recs in by_target.values():
+                by_target.setdefault((st, head, seed, loss), []).append((weak_acc[w], w, rec))
+        for (st, head, _, loss), recs in by_target.items():
             recs.sort(key=lambda t: t[0])
-            for (acc_lo, lo), (acc_hi, hi) in pairwise(recs):
+            for (acc_lo, w_lo, lo), (acc_hi, w_hi, hi) in pairwise(recs):
                 if acc_hi > acc_lo:
-                    strata.append(_paired(hi, lo))
-        return strata
+                    candidates += 1
+                    add((st, head, loss, w_lo, w_hi), hi, lo)
+        return strata, candidates - len(strata)
     for (w, st, head, noise, seed, loss), rec in students.items():
         if loss != claim.a or (noise == "none") != (claim.noise == "clean"):
             continue
         other = students.get((w, st, head, noise, seed, claim.b))
         if other is not None:
-            strata.append(_paired(rec, other))
-    return strata
+            candidates += 1
+            add((w, st, head, noise), rec, other)
+    return strata, candidates - len(strata)
 
 
 def bootstrap(strata: list[np.ndarray], reps: int = BOOT, seed: int = 0) -> np.ndarray:
@@ -225,8 +254,9 @@ def evaluate_claims(results: str | Path) -> list[ClaimResult]:
     }
     out: list[ClaimResult] = []
     for c in CLAIMS:
-        strata = [s for s in strata_for(c, students, weak_acc) if len(s[0])]
-        res = ClaimResult(c.key, c.statement, "inconclusive", paper=c.paper)
+        strata, merged = strata_for(c, students, weak_acc)
+        strata = [s for s in strata if len(s[0])]
+        res = ClaimResult(c.key, c.statement, "inconclusive", paper=c.paper, identical_runs_merged=merged)
         if not strata:
             res.reason = {
                 "teacher": "not testable here: needs two weak models for the same strong model",
@@ -256,7 +286,12 @@ def evaluate_claims(results: str | Path) -> list[ClaimResult]:
             r.p_holm, r.p_opposite_holm = p, q
             r.verdict = "reproduced" if p < ALPHA else "contradicted" if q < ALPHA else "inconclusive"
     for r, c in zip(out, CLAIMS, strict=True):
-        if c.kind == "equal" and r.delta is not None:
+        if c.kind == "identity" and r.delta is not None and r.max_abs_dprob <= IDENTITY_PROB_TOL:
+            r.verdict = "identity"  # holds by construction (identical gradients): not evidence of anything
+            r.reason = (
+                f"identical gradients: predictions agree to {r.max_abs_dprob:.1e} (<= {IDENTITY_PROB_TOL:g})"
+            )
+        elif c.kind in ("equal", "identity") and r.delta is not None:
             lo, hi = r.ci95
             r.verdict = (
                 "reproduced"

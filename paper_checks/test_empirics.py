@@ -183,6 +183,8 @@ def test_paper_claim(claims, key):
     contradicted = [f"{d}: {r.numbers()}" for d, r in results if r.verdict == "contradicted"]
     if contradicted:
         pytest.fail("contradicted: " + "; ".join(contradicted))
+    if all(r.verdict == "identity" for _, r in results):
+        return  # holds by construction in every results folder (identical gradients): nothing to decide
     if not any(r.verdict == "reproduced" for _, r in results):
         pytest.skip(
             "inconclusive at this scale: " + "; ".join(f"{d.name}: {r.numbers()}" for d, r in results)

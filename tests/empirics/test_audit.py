@@ -75,3 +75,26 @@ def test_audit_command_end_to_end(data_dir, tmp_path, capsys):
 def test_audit_refuses_a_folder_that_is_not_a_sweep(tmp_path, capsys):
     assert main(["audit", str(tmp_path)]) == 2
     assert "not a sweep's results folder" in capsys.readouterr().err
+
+
+def test_identical_runs_are_one_run_in_the_claims(tmp_path):
+    """Seeds that change nothing (a deterministic fit) must not shrink the interval: a second, identical copy
+    of every run is merged, and the statistics equal those of the single copy."""
+    import shutil
+
+    from empirics.claims import evaluate_claims
+    from tests.empirics.fixtures import write_claim_fixture
+
+    one = write_claim_fixture(tmp_path / "one", 400, 0.72, 0.66, seed=4)
+    two = tmp_path / "two"
+    shutil.copytree(one, two)
+    for d in list(two.glob("student__*")):
+        copy = d.with_name(d.name + "__s1")
+        shutil.copytree(d, copy)
+        cfg = json.loads((copy / "config.json").read_text())
+        cfg["run"]["seed"] = 1
+        (copy / "config.json").write_text(json.dumps(cfg))
+    a = {c.key: c for c in evaluate_claims(one)}["reverse_kl_beats_forward_kl"]
+    b = {c.key: c for c in evaluate_claims(two)}["reverse_kl_beats_forward_kl"]
+    assert (a.strata, b.strata, b.identical_runs_merged) == (1, 1, 1)
+    assert (b.delta, b.ci95, b.mde, b.p_one_sided) == (a.delta, a.ci95, a.mde, a.p_one_sided)
