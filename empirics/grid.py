@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from .baselines import RULES
 from .config import CONVEX_FIXED_OBJECTIVES, GridConfig, RunSpec
 
 
@@ -34,8 +35,13 @@ def dependencies(spec: RunSpec, mode: str) -> list[RunSpec]:
     return [weak_spec(spec, mode), ceiling_spec(spec)] if spec.role == "student" else []
 
 
+def baseline_specs() -> list[RunSpec]:
+    """The rules that read no model (empirics.baselines), once per sweep."""
+    return [RunSpec("baseline", rule, 0, "rule") for rule in RULES]
+
+
 def with_dependencies(students: list[RunSpec], mode: str) -> list[RunSpec]:
-    """Weak runs, then ceilings, then students: each once, in that order."""
+    """Baselines, weak runs, then ceilings, then students: each once, in that order."""
     weak = list(dict.fromkeys(weak_spec(s, mode) for s in students))
     ceil = list(dict.fromkeys(ceiling_spec(s) for s in students))
-    return weak + ceil + students
+    return baseline_specs() + weak + ceil + students

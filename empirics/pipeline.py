@@ -20,6 +20,7 @@ from core.io import BASE_PACKAGES, EMPIRICS_PACKAGES, atomic_save_npz, environme
 from core.numerics import logit, sigmoid
 
 from . import heads
+from .baselines import RULES, rule_probabilities
 from .config import CONVEX_FIXED_OBJECTIVES, HEADS, LOSSES, Experiment, RunSpec
 from .data import SPLITS, PreferencePair, content_hash, data_source, load_split
 from .features import pair_features
@@ -182,6 +183,10 @@ class Pipeline:
 
     def check(self, s: RunSpec) -> None:
         """Names and combinations a run needs, before any work."""
+        if s.role == "baseline":
+            if s.model not in RULES:
+                raise InvalidInputError(f"unknown baseline rule {s.model!r}; rules: {', '.join(RULES)}")
+            return
         spec(s.model)
         if s.loss not in LOSSES:
             get_loss(s.loss)  # raises with the known names
@@ -189,7 +194,7 @@ class Pipeline:
             raise InvalidInputError(f"unknown head {s.head!r}; choose one of {HEADS}")
         if s.head == "simplex" and s.loss not in CONVEX_FIXED_OBJECTIVES:
             raise InvalidInputError(f"the simplex head supports {CONVEX_FIXED_OBJECTIVES}, not {s.loss!r}")
-        if s.role not in ("weak", "ceiling", "student"):
+        if s.role not in ("weak", "ceiling", "student", "baseline"):
             raise InvalidInputError(f"unknown role {s.role!r}")
 
     def prepare(self) -> None:
@@ -244,7 +249,14 @@ class Pipeline:
         log.info("run %s", s.name)
         folders.discard(s)  # a half-written or damaged folder of this run: nothing of it is kept
         try:
-            logits, extra = self._fit_predict(s.model, s.head, train_split, labels, s.loss, s.seed)
+            if s.role == "baseline":  # a rule: no model, no training
+                logits = {
+                    sp: logit(rule_probabilities(s.model, self.split(sp), e.gamma))
+                    for sp in ("train_w2s", "test")
+                }
+                extra = {"rule": s.model}
+            else:
+                logits, extra = self._fit_predict(s.model, s.head, train_split, labels, s.loss, s.seed)
         except FloatingPointError as exc:
             raise TrainingDiverged(f"run {s.name}: {exc}") from None
         for split, z in logits.items():

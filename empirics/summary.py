@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 from scipy import stats
 
-from core.io import load_runs, write_json_and_markdown
+from core.io import load_runs, read_jsonl_rows, write_json_and_markdown
 
 from .config import LOSSES
 
@@ -83,9 +83,44 @@ def summarize(out: str | Path) -> dict:
             if loss in g:
                 row[loss] = accuracy_interval(g[loss])
         rows.append(row)
-    summary = {"rows": rows, "warnings": list(dict.fromkeys(warnings)), "runs": len(runs)}
+    baselines = {r["run"]["model"]: r for r in runs if r["run"]["role"] == "baseline"}
+    summary_baselines = {name: accuracy_interval([r]) for name, r in sorted(baselines.items())}
+    for w in sorted({k[0] for k in weak}):
+        warnings += teacher_vs_rules(w, [r for (m, _), r in weak.items() if m == w], baselines)
+    summary = {
+        "rows": rows,
+        "baselines": summary_baselines,
+        "warnings": list(dict.fromkeys(warnings)),
+        "runs": len(runs),
+    }
     write_json_and_markdown(out, "summary", summary, summary_markdown(summary))
     return summary
+
+
+def teacher_vs_rules(weak_model: str, weak_runs: list[dict], baselines: dict[str, dict]) -> list[str]:
+    """A teacher no better than a rule that reads no model is flagged (its test accuracy is not 2 SE above
+    the rule's), with how often it agrees with the rule."""
+    out = []
+    for rule, b in baselines.items():
+        if rule == "first-chosen":
+            continue
+        for wr in weak_runs:
+            a, r = wr["metrics"]["test"], b["metrics"]["test"]
+            se = math.sqrt(a["accuracy_se"] ** 2 + r["accuracy_se"] ** 2)
+            if a["accuracy"] - r["accuracy"] < 2 * se:
+                agree = _agreement(wr, b)
+                out.append(
+                    f"teacher {weak_model} (seed {wr['run']['seed']}) is no better than the rule {rule}: "
+                    f"{a['accuracy']:.4f} vs {r['accuracy']:.4f} (< 2 SE = {2 * se:.4f}); they agree on "
+                    f"{100 * agree:.1f} % of test pairs"
+                )
+    return out
+
+
+def _agreement(a: dict, b: dict) -> float:
+    pa = [r["prob"] > 0.5 for r in read_jsonl_rows(a["dir"] / "predictions_test.jsonl")]
+    pb = [r["prob"] > 0.5 for r in read_jsonl_rows(b["dir"] / "predictions_test.jsonl")]
+    return float(np.mean(np.array(pa) == np.array(pb)))
 
 
 def summary_markdown(summary: dict) -> str:
@@ -105,6 +140,15 @@ def summary_markdown(summary: dict) -> str:
         + "\n".join(lines)
         + "\n"
     )
+    if summary.get("baselines"):
+        text += (
+            "\nBaselines that read no model (test accuracy %): "
+            + "; ".join(
+                f"{name} {100 * a:.1f} [{100 * lo:.1f}, {100 * hi:.1f}]"
+                for name, (a, lo, hi) in summary["baselines"].items()
+            )
+            + "\n"
+        )
     if summary["warnings"]:
         text += "\n" + "\n".join(f"- WARNING: {w}" for w in summary["warnings"]) + "\n"
     return text

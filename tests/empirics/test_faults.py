@@ -84,7 +84,9 @@ def reference(data_dir, tmp_path):
     out = tmp_path / "reference"
     assert sweep(out, data_dir) == 0
     snap = results(out)
-    assert len(snap) == 4 * 3  # weak, ceiling, two students: metrics + two predictions files each
+    assert (
+        len(snap) == 7 * 3
+    )  # 3 baselines, weak, ceiling, two students: metrics + two predictions files each
     return snap
 
 
@@ -202,7 +204,7 @@ def test_a_full_disk_stops_with_one_line_and_the_resume_completes(
     assert len(err) == 1
     assert "cannot write" in err[0]
     assert "No space left on device" in err[0]
-    assert len(list(out.glob("*/metrics.json"))) == 2  # the finished runs are intact
+    assert len(list(out.glob("*/metrics.json"))) == 2  # the finished runs (two baselines) are intact
     assert not list(out.rglob(".*.tmp*"))
     monkeypatch.setattr(Path, "write_text", real)
     assert sweep(out, data_dir) == 0

@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from core.errors import InvalidInputError
+from empirics.baselines import RULES
 from empirics.config import LOSSES, Noise, RunSpec
 from empirics.grid import student_specs, with_dependencies
 from empirics.pipeline import Pipeline
@@ -22,7 +23,7 @@ def test_finetune_end_to_end_every_loss(data_dir, tmp_path, weak, strong):
     out = tmp_path / "res"
     summary = run_sweep(tiny_sweep(data_dir, pairs=[f"{weak}:{strong}"], losses=LOSSES), out)
     assert summary["failures"] == 0
-    assert summary["runs"] == len(LOSSES) + 2
+    assert summary["runs"] == len(LOSSES) + 2 + len(RULES)  # students, weak, ceiling, baselines
     for loss in LOSSES:
         d = out / RunSpec("student", strong, 0, "full", loss, weak).name
         cfg = json.loads((d / "config.json").read_text())
@@ -104,7 +105,7 @@ def test_crash_and_resume_loses_and_recomputes_nothing_finished(data_dir, tmp_pa
     with pytest.raises(KeyboardInterrupt):
         run_sweep(sw, out)
     finished = {p.parent.name: p.read_text() for p in out.glob("*/metrics.json")}
-    assert len(finished) == 3
+    assert len(finished) == 3 + len(RULES)  # the baselines need no training
     partial = out / RunSpec("student", "tiny-qwen2", 0, "full", "reverse_kl", "tiny-gpt2").name
     partial.mkdir(exist_ok=True)
     (partial / "config.json").write_text("{}")  # a half-written run without metrics.json is redone
@@ -117,7 +118,7 @@ def test_crash_and_resume_loses_and_recomputes_nothing_finished(data_dir, tmp_pa
     assert summary["failures"] == 0
     assert len(calls) == total - 3
     assert all((out / name / "metrics.json").read_text() == text for name, text in finished.items())
-    assert len(list(out.glob("*/metrics.json"))) == total
+    assert len(list(out.glob("*/metrics.json"))) == total + len(RULES)
 
 
 def test_same_seed_same_numbers(data_dir, tmp_path):
@@ -126,7 +127,7 @@ def test_same_seed_same_numbers(data_dir, tmp_path):
     assert run_sweep(sw, a)["failures"] == 0
     assert run_sweep(sw, b)["failures"] == 0
     computed = sorted(p.relative_to(a) for p in [*a.glob("*/predictions_*.jsonl"), *a.glob("*/metrics.json")])
-    assert len(computed) == 3 * 3  # weak, ceiling, student: every file compared, none missing
+    assert len(computed) == (3 + len(RULES)) * 3  # every run's files compared, none missing
     for rel in computed:
         assert (a / rel).read_bytes() == (b / rel).read_bytes(), rel
 
@@ -156,7 +157,14 @@ def test_bad_run_specs_are_clear_errors(data_dir, tmp_path):
         tiny_sweep(data_dir, mode="zero_shot")
     grid = tiny_sweep(data_dir, "last_layer", heads=["logistic"], seeds=[0, 1]).grid
     specs = with_dependencies(student_specs(grid, "last_layer"), "last_layer")
-    assert [s.role for s in specs] == ["weak", "weak", "ceiling", "ceiling", "student", "student"]
+    assert [s.role for s in specs] == ["baseline"] * len(RULES) + [
+        "weak",
+        "weak",
+        "ceiling",
+        "ceiling",
+        "student",
+        "student",
+    ]
 
 
 def test_two_processes_through_torchrun_train_together_and_write_once(data_dir, tmp_path):
@@ -194,7 +202,7 @@ def test_two_processes_through_torchrun_train_together_and_write_once(data_dir, 
     proc = subprocess.run(cmd, capture_output=True, text=True, timeout=600, env=dict(os.environ))
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert proc.stdout.count("Test accuracy") == 1  # one report, from rank 0
-    assert len(list(out.glob("*/metrics.json"))) == 4
+    assert len(list(out.glob("*/metrics.json"))) == 4 + len(RULES)
     assert not list(out.rglob(".*.tmp*"))  # no half-written files left by a second writer
 
 
