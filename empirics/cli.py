@@ -38,7 +38,7 @@ def sweep_of(args) -> Sweep:
 
 def _cmd_sweep(args) -> int:
     from .data import resolve_data_dir
-    from .sweep import planned_runs
+    from .grid import planned_runs
     from .validate import check_sweep
 
     sw = sweep_of(args)

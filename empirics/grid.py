@@ -45,3 +45,9 @@ def with_dependencies(students: list[RunSpec], mode: str) -> list[RunSpec]:
     weak = list(dict.fromkeys(weak_spec(s, mode) for s in students))
     ceil = list(dict.fromkeys(ceiling_spec(s) for s in students))
     return baseline_specs() + weak + ceil + students
+
+
+def planned_runs(sweep) -> list[RunSpec]:
+    """Every run of a sweep, dependencies first."""
+    mode = sweep.experiment.mode
+    return with_dependencies(student_specs(sweep.grid, mode), mode)

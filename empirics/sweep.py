@@ -23,7 +23,7 @@ from core.io import atomic_write_text
 
 from .config import Sweep
 from .data import data_source
-from .grid import student_specs, with_dependencies
+from .grid import planned_runs
 from .logs import get_logger
 from .pipeline import Pipeline
 from .run_folder import process_roles
@@ -32,10 +32,6 @@ from .validate import check_sweep
 
 log = get_logger(__name__)
 LOCK_NAME = ".sweep.lock"
-
-
-def planned_runs(sw: Sweep):
-    return with_dependencies(student_specs(sw.grid, sw.experiment.mode), sw.experiment.mode)
 
 
 @contextmanager

@@ -98,3 +98,15 @@ def test_run_folders_stay_inside_the_results_folder(tmp_path):
     assert folders.dir(RunSpec("weak", "org/model-x")).parent == tmp_path / "out"  # model names are slugs
     with pytest.raises(InvalidInputError, match="leaves the results folder"):
         folders.dir(RunSpec("ceiling", "tiny-gpt2", head="x/../../escaped"))
+
+
+def test_an_unknown_name_fails_before_torch_is_even_imported(tmp_path):
+    """Unknown names are refused in well under two seconds: before any data, model or torch is loaded."""
+    code = (
+        "import sys; from empirics.cli import main; "
+        f"rc = main(['sweep', '--preset', 'tiny', '--pairs', 'tiny-gpt2:gpt-17', '--out', {str(tmp_path)!r}]); "
+        "print(rc, 'torch' in sys.modules)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert out.stdout.split() == ["2", "False"], out.stderr
+    assert "unknown model 'gpt-17'" in out.stderr
