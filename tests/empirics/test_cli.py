@@ -104,7 +104,8 @@ def test_an_unknown_name_fails_before_torch_is_even_imported(tmp_path):
     """Unknown names are refused in well under two seconds: before any data, model or torch is loaded."""
     code = (
         "import sys; from empirics.cli import main; "
-        f"rc = main(['sweep', '--preset', 'tiny', '--pairs', 'tiny-gpt2:gpt-17', '--out', {str(tmp_path)!r}]); "
+        "rc = main(['sweep', '--preset', 'tiny', '--pairs', 'tiny-gpt2:gpt-17', "
+        f"'--out', {str(tmp_path)!r}]); "
         "print(rc, 'torch' in sys.modules)"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
