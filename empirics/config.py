@@ -315,6 +315,12 @@ class Sweep:
                 raise ConfigError(f"no such file: {path}") from None
             except json.JSONDecodeError as exc:
                 raise ConfigError(f"{path}: malformed JSON ({exc.msg}, line {exc.lineno})") from None
+            try:
+                return cls.from_json(data)
+            except ConfigError as exc:
+                raise ConfigError(
+                    f"{path}: {exc} (written by another version of the suite? rerun the sweep)"
+                ) from None
         if isinstance(data, dict):
             data = {
                 k: v for k, v in data.items() if k != "provenance"
