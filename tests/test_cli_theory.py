@@ -91,3 +91,19 @@ def test_counterexamples_command_writes_rechecked_fixtures(tmp_path, capsys):
     for f in files:
         assert recheck(json.loads(f.read_text()))["violated"]
     assert "violated = True" in capsys.readouterr().out
+
+
+def test_a_saved_witness_refutes_a_constant_one_float_step_below_c_sharp(tmp_path, capsys):
+    """The witness is saved at full working precision with an eps its digits resolve: re-read from the file
+    alone, it still refutes a C one float step below C* (a 15-digit file would hold F_sw = F_w there)."""
+    import numpy as np
+
+    from theory.bounds import c_sharp, witness_file_ratio
+
+    c = float(np.nextafter(c_sharp(1e-3), 0))
+    path = tmp_path / "witness.json"
+    assert main(["constant", repr(c), "--gamma", "1e-3", "--witness-out", str(path)]) == 0
+    assert json.loads(capsys.readouterr().out)["verdict"] == "refuted"
+    saved = json.loads(path.read_text())
+    assert saved["F_sw"] != saved["F_w"]
+    assert witness_file_ratio(path) > c
