@@ -32,6 +32,8 @@ from .validate import check_sweep
 
 log = get_logger(__name__)
 LOCK_NAME = ".sweep.lock"
+# where the data lies is not what it is: a moved or copied data folder with the same content resumes
+WHERE_NOT_WHAT = ("data_dir", "data.path", "data.asked_for", "path", "asked_for")
 
 
 @contextmanager
@@ -169,13 +171,12 @@ def check_same_experiment(record: dict, out: Path) -> None:
         if old.get(part) is None:
             continue
         a, b = _flat(old[part]), _flat(json.loads(json.dumps(record[part])))
-        changed = sorted(k for k in set(a) | set(b) if a.get(k) != b.get(k))
+        changed = sorted(k for k in set(a) | set(b) if a.get(k) != b.get(k) and k not in WHERE_NOT_WHAT)
         if changed:
             what = "different data" if part == "provenance" else "a different experiment"
             raise InvalidInputError(
                 f"{out} holds runs of {what} (differs in {', '.join(changed)}); use another --out, or the "
-                "same "
-                "settings and data to resume"
+                "same settings and data to resume"
             )
 
 

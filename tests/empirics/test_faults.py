@@ -230,3 +230,14 @@ def test_a_diverging_loss_fails_its_run_and_reports_no_numbers(data_dir, tmp_pat
     assert not (out / failures[0]["run"] / "metrics.json").exists()
     for m in out.glob("*/metrics.json"):
         assert "NaN" not in m.read_text()
+
+
+def test_a_moved_data_folder_with_the_same_content_resumes(data_dir, tmp_path):
+    import shutil
+
+    out = tmp_path / "o"
+    assert sweep(out, data_dir) == 0
+    before = results(out)
+    moved = shutil.copytree(data_dir, tmp_path / "elsewhere")
+    assert sweep(out, moved) == 0  # where the data lies is not what it is
+    assert results(out) == before
