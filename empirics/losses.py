@@ -32,7 +32,7 @@ import torch.nn.functional as F
 from core.errors import LossError
 from core.torch_numerics import ce_from_log, gamma_floor, kl_from_log
 
-from .config import CONVEX_FIXED_OBJECTIVES, LOSSES  # noqa: F401 (the loss names, re-exported)
+from .config import LOSSES
 
 DEFAULT_GAMMA = 1e-3
 
