@@ -69,9 +69,8 @@ class LoadReport:
         if self.skipped_empty or self.skipped_identical:
             warnings.warn(
                 f"{self.source}: skipped {len(self.skipped_empty)} rows with an empty text (lines "
-                f"{_lines(self.skipped_empty)}) and {len(self.skipped_identical)} with identical "
-                "chosen/rejected "
-                f"texts (lines {_lines(self.skipped_identical)}); using {used} of {self.kept} usable pairs",
+                f"{_lines(self.skipped_empty)}) and {len(self.skipped_identical)} with identical texts "
+                f"(lines {_lines(self.skipped_identical)}); using {used} of {self.kept} usable pairs",
                 stacklevel=3,
             )
 

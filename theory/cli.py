@@ -52,9 +52,8 @@ def _cmd_figure1(args) -> int:
     print(f"forward fit (moment matching): m = {f['m']:.6f}, s = {f['s']:.6f}")
     for r in fit["reverse_minima"]:
         print(
-            f"reverse fit {'global' if r['is_global'] else 'local '} minimum: m = {r['m']:.6f}, s = "
-            f"{r['s']:.6f}, "
-            f"KL(q||p) = {r['kl']:.8f}"
+            f"reverse fit {'global' if r['is_global'] else 'local '} minimum: "
+            f"m = {r['m']:.6f}, s = {r['s']:.6f}, KL(q||p) = {r['kl']:.8f}"
         )
     print(f"wrote {Path(args.out) / 'figure1.png'}, .pdf and .json")
     return 0

@@ -61,9 +61,8 @@ class Mixture:
             )
         if sd.max() / sd.min() > MAX_STD_RATIO:
             raise InvalidInputError(
-                f"mixture: stds differ by a factor {sd.max() / sd.min():.3g} > {MAX_STD_RATIO:g}; the "
-                "quadrature "
-                "cannot resolve both components"
+                f"mixture: stds differ by a factor {sd.max() / sd.min():.3g} > {MAX_STD_RATIO:g}; "
+                "the quadrature cannot resolve both components"
             )
         object.__setattr__(self, "_log_w", [math.log(x) for x in w])
 
