@@ -6,7 +6,8 @@ teacher imitates F* from the weak model's real features (a logistic head fit to 
 train_gt), and students are fit to the teacher's gamma-floored predictions on train_w2s with each loss. For
 the reverse-KL simplex student (certified), Theorem 2 must hold in sample with slack >= -(g + 1e-12); on test
 the slack is reported with a bootstrap 95 % interval, whose upper end must be >= 0. Uses the results folder's
-experiment and the cached features."""
+experiment and what the sweep saved there (the strong model's simplex design and the weak model's standardised
+features): the audit never extracts features."""
 
 from __future__ import annotations
 
@@ -16,13 +17,13 @@ import numpy as np
 from scipy import stats
 
 from core.errors import InvalidInputError
-from core.io import write_json_and_markdown
+from core.io import atomic_save_npz, write_json_and_markdown
 from core.numerics import binary_kl, gamma_floor
 from theory.tolerances import CERTIFIED_SLACK
 
 from . import heads
-from .config import CONVEX_FIXED_OBJECTIVES, Sweep
-from .pipeline import Pipeline
+from .config import CONVEX_FIXED_OBJECTIVES, Sweep, slug
+from .run_folder import simplex_design_file
 
 
 def _mean_kl(p, q) -> float:
@@ -46,6 +47,44 @@ def experiment_of(results: Path) -> tuple:
     return sw.experiment, sw.grid.model_pairs
 
 
+def planted_inputs_file(results: Path, weak: str) -> Path:
+    return Path(results) / "planted_inputs" / f"{slug(weak)}.npz"
+
+
+def save_planted_inputs(pipe, weak: str, strong: str) -> None:
+    """What the planted-truth experiment needs, saved with the results by the sweep (so that the audit reads
+    only the results folder, never extracts features): the strong model's simplex design (saved by the
+    pipeline) and the weak model's standardised features (float32) with the ground-truth labels."""
+    pipe.simplex_design(strong)
+    u = pipe.standardized(weak)
+    arrays = {f"u_{s}": u[s].astype(np.float32) for s in ("train_gt", "train_w2s", "test")}
+    arrays["labels_train_gt"] = pipe.labels("train_gt")
+    atomic_save_npz(planted_inputs_file(pipe.out, weak), **arrays)
+
+
+def saved_inputs(results: Path, weak: str, strong: str):
+    """(G per split, the weak model's standardised features per split, train_gt labels), from the results
+    folder only."""
+    design, inputs = simplex_design_file(results, strong), planted_inputs_file(results, weak)
+    for path in (design, inputs):
+        if not path.is_file():
+            raise InvalidInputError(
+                f"{path} is missing: the planted-truth experiment reads only what the sweep saved; rerun the "
+                "same sweep command (it recomputes nothing finished) to save it"
+            )
+    try:
+        with np.load(design) as z:
+            G = {s: z[s] for s in ("train_gt", "train_w2s", "test")}
+        with np.load(inputs) as z:
+            u = {s: z[f"u_{s}"].astype(np.float64) for s in ("train_gt", "train_w2s", "test")}
+            y = z["labels_train_gt"]
+    except (OSError, ValueError, KeyError) as exc:
+        raise InvalidInputError(
+            f"{design} or {inputs} is damaged ({type(exc).__name__}); rerun the sweep"
+        ) from None
+    return G, u, y
+
+
 def planted_truth(results: str | Path) -> dict:
     results = Path(results)
     exp, pairs = experiment_of(results)
@@ -53,13 +92,10 @@ def planted_truth(results: str | Path) -> dict:
         raise InvalidInputError(
             "planted truth needs a last-layer sweep (frozen features); this one fine-tunes"
         )
-    pipe = Pipeline(exp, results)
     weak, strong = pairs[0]
-    G = pipe.simplex_design(strong)
-    y_gt = pipe.labels("train_gt")
+    G, u_weak, y_gt = saved_inputs(results, weak, strong)
     w_star = heads.fit_simplex_head(G["train_gt"], y_gt, "forward_ce", exp.gamma).w  # the simplex ceiling
     f_star = {s: 0.5 + G[s] @ w_star for s in ("train_gt", "train_w2s", "test")}
-    u_weak = pipe.standardized(weak)
     v = heads.fit_logistic(
         u_weak["train_gt"], f_star["train_gt"], "forward_ce", exp.gamma, exp.head.head_l2
     ).v

@@ -125,6 +125,10 @@ def run_sweep(sw: Sweep, out: str | Path) -> dict:
                 if main:
                     _write(out / "failures.json", json.dumps(failures, indent=2))
         barrier()
+        if main and sw.experiment.mode == "last_layer" and not failures:
+            from .planted import save_planted_inputs
+
+            save_planted_inputs(pipe, *sw.grid.model_pairs[0])  # the audit's planted truth reads only these
         if main:
             if not failures:  # a resume that finished everything leaves no stale failure record
                 (out / "failures.json").unlink(missing_ok=True)

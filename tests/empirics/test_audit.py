@@ -98,3 +98,38 @@ def test_identical_runs_are_one_run_in_the_claims(tmp_path):
     b = {c.key: c for c in evaluate_claims(two)}["reverse_kl_beats_forward_kl"]
     assert (a.strata, b.strata, b.identical_runs_merged) == (1, 1, 1)
     assert (b.delta, b.ci95, b.mde, b.p_one_sided) == (a.delta, a.ci95, a.mde, a.p_one_sided)
+
+
+def test_planted_truth_reads_only_the_results_folder(data_dir, tmp_path, monkeypatch):
+    """The audit's planted-truth experiment uses what the sweep saved: with no feature cache and every way
+    to load a model or extract features broken, it still runs; without the saved inputs it refuses."""
+    import shutil
+
+    import empirics.features
+    import empirics.models
+    from core.errors import InvalidInputError
+    from empirics.planted import planted_inputs_file, planted_truth
+    from empirics.registry import cache_dir
+
+    out = tmp_path / "res"
+    sw = tiny_sweep(data_dir, "last_layer", 24, ["tiny-bert:tiny-qwen2"], ["reverse_kl"], ["simplex"])
+    run_sweep(sw, out)
+    shutil.rmtree(cache_dir())
+
+    def broken(*a, **k):
+        raise AssertionError("the audit must not load models or extract features")
+
+    import empirics.pipeline
+
+    for module, name in (
+        (empirics.models, "load_backbone"),
+        (empirics.features, "load_backbone"),
+        (empirics.pipeline, "load_backbone"),
+        (empirics.pipeline, "pair_features"),
+    ):
+        monkeypatch.setattr(module, name, broken)
+    result = planted_truth(out)
+    assert result["theorem2_holds_in_sample"]
+    planted_inputs_file(out, "tiny-bert").unlink()
+    with pytest.raises(InvalidInputError, match="reads only what the sweep saved"):
+        planted_truth(out)
