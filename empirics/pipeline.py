@@ -71,6 +71,7 @@ class Pipeline:
         self.exp, self.out = exp, Path(out)
         self.bf16 = resolve_bf16(exp.setup.bf16)  # the precision every stage runs in, recorded with each run
         self.folders = RunFolders(out)
+        self._hashes: dict[str, str] | None = None
         self._splits: dict[str, list[PreferencePair]] = {}
         self._std: dict[str, dict[str, np.ndarray]] = {}  # standardised features per model and split
         self._design: dict[str, dict[str, np.ndarray]] = {}
@@ -207,8 +208,11 @@ class Pipeline:
             self.folders.split_sizes = {name: len(pairs) for name, pairs in splits.items()}
 
     def data_hashes(self) -> dict[str, str]:
-        """Content hash of every split this experiment reads (recorded with each run)."""
-        return {name: content_hash(self.split(name)) for name in SPLITS}
+        """Content hash of every split this experiment reads (recorded with each run); computed once, since
+        the splits never change after they are read."""
+        if self._hashes is None:
+            self._hashes = {name: content_hash(self.split(name)) for name in SPLITS}
+        return self._hashes
 
     def teacher_predictions(self, s: RunSpec) -> dict[str, np.ndarray]:
         """The weak model's saved P(first chosen) for a student's splits, checked to be for exactly its pairs:

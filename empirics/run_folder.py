@@ -11,8 +11,8 @@ import os
 import shutil
 from pathlib import Path
 
-from core.errors import DataError, InvalidInputError, StorageError
-from core.io import atomic_write_text, check_run_folder, read_json, read_jsonl_rows
+from core.errors import DataError, InvalidInputError
+from core.io import atomic_write_text, check_run_folder, read_jsonl_rows
 
 from .config import RunSpec, slug
 
@@ -41,6 +41,9 @@ class RunFolders:
     def __init__(self, out: str | Path, split_sizes: dict[str, int] | None = None):
         self.out = Path(out)
         self.split_sizes = split_sizes or {}
+        # runs verified finished in this process (their metrics): a student reads its teacher several times,
+        # and each verification parses every predictions file; forgotten when this object writes or discards
+        self._verified: dict[Path, dict] = {}
 
     def dir(self, spec: RunSpec) -> Path:
         d = self.out / spec.name
@@ -51,6 +54,8 @@ class RunFolders:
     def status(self, spec: RunSpec) -> str:
         """ "missing", "finished", or "damaged: <why>" (a metrics.json whose run does not verify)."""
         d = self.dir(spec)
+        if d in self._verified:
+            return "finished"
         if not (d / "metrics.json").is_file():
             return "missing"
         try:
@@ -61,6 +66,7 @@ class RunFolders:
             if split in ("train_w2s", "test") and rec["metrics"].get(split, {}).get("n") != n:
                 recorded = rec["metrics"].get(split, {}).get("n")
                 return f"damaged: {d / 'metrics.json'} records {recorded} {split} rows, not {n}"
+        self._verified[d] = rec["metrics"]
         return "finished"
 
     def finished(self, spec: RunSpec) -> bool:
@@ -68,12 +74,13 @@ class RunFolders:
 
     def discard(self, spec: RunSpec) -> None:
         """Remove an unfinished or damaged run folder before it is redone (nothing of it is kept)."""
+        self._verified.pop(self.dir(spec), None)
         shutil.rmtree(self.dir(spec), ignore_errors=True)
 
     def metrics(self, spec: RunSpec) -> dict:
         """metrics.json of a finished run (reading never trains: an unfinished run is an error)."""
         self._require(spec)
-        return read_json(self.dir(spec) / "metrics.json")
+        return self._verified[self.dir(spec)]
 
     def predictions(self, spec: RunSpec, split: str) -> list[dict]:
         self._require(spec)
@@ -84,15 +91,13 @@ class RunFolders:
         if status != "finished":
             raise RuntimeError(f"run {spec.name} is not finished in {self.out} ({status}); run it first")
 
-    @staticmethod
-    def write(files: dict[Path, str]) -> None:
+    def write(self, files: dict[Path, str]) -> None:
         """Write a run's files atomically, metrics.json last (the dict's order), from the main process
-        only. A failed write (full disk, no permission) is a StorageError naming the path."""
+        only. A failed write (full disk, no permission) is a StorageError naming the path (core.io)."""
+        for path in files:
+            self._verified.pop(path.parent, None)
         main, barrier = process_roles()
         if main:
             for path, text in files.items():
-                try:
-                    atomic_write_text(path, text)
-                except OSError as exc:
-                    raise StorageError(f"cannot write {path}: {exc.strerror or exc}") from None
+                atomic_write_text(path, text)
         barrier()

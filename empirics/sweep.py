@@ -101,7 +101,7 @@ def run_sweep(sw: Sweep, out: str | Path) -> dict:
         check_same_experiment(record, out)
         if main:
             remove_temporary_files(out)
-            _write(out / "sweep.json", json.dumps(record, indent=2))
+            atomic_write_text(out / "sweep.json", json.dumps(record, indent=2))
         runs = planned_runs(sw)
         done = sum(pipe.folders.finished(r) for r in runs)
         log.info("%d runs (%d already finished) -> %s", len(runs), done, out)
@@ -123,7 +123,7 @@ def run_sweep(sw: Sweep, out: str | Path) -> dict:
                 )
                 log.error("run %s failed: %s: %s", r.name, type(exc).__name__, exc)
                 if main:
-                    _write(out / "failures.json", json.dumps(failures, indent=2))
+                    atomic_write_text(out / "failures.json", json.dumps(failures, indent=2))
         barrier()
         if main and sw.experiment.mode == "last_layer" and not failures:
             from .planted import save_planted_inputs
@@ -143,13 +143,6 @@ def run_sweep(sw: Sweep, out: str | Path) -> dict:
 @contextmanager
 def _no_lock():
     yield
-
-
-def _write(path: Path, text: str) -> None:
-    try:
-        atomic_write_text(path, text)
-    except OSError as exc:
-        raise StorageError(f"cannot write {path}: {exc.strerror or exc}") from None
 
 
 def _summary(out: Path) -> dict:
