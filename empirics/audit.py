@@ -1,7 +1,7 @@
 """Audit of the bounds on real runs, from saved predictions only (no retraining).
 
-For every student run and split (test; train_w2s, where the student was fit), with F* the one-hot ground
-truth:
+For every student run and split (test; train_w2s's fit part, the rows the student was fit on: its held-out
+rows are left out), with F* the one-hot ground truth:
 - L(F*, F_w), L(F*, F_sw) (cross-entropy to the truth = KL, F* one-hot), both disagreements, the gain;
 - Lemma 1 / Theorem 1 on gamma-floored copies of both models (gamma as in training), both directions of d,
   with the fraction of predictions the floor binds on (outside [gamma, 1 - gamma]); tightness |gap| / sqrt(d)
@@ -53,6 +53,8 @@ def audit_split(run_rec: dict, split: str, design: dict | None) -> dict:
     cfg, run = run_rec["config"], run_rec["run"]
     gamma = cfg["gamma"]
     rows = read_jsonl_rows(run_rec["dir"] / f"predictions_{split}.jsonl")
+    keep = np.array([r.get("part", "fit") == "fit" for r in rows])  # in sample: the rows the student fit
+    rows = [r for r, k in zip(rows, keep, strict=True) if k]
     label = np.array([r["label"] for r in rows])
     p_w, p_s = np.array([r["weak_prob"] for r in rows]), np.array([r["prob"] for r in rows])
     fw, fs = gamma_floor(p_w, gamma), gamma_floor(p_s, gamma)
@@ -96,7 +98,7 @@ def audit_split(run_rec: dict, split: str, design: dict | None) -> dict:
         out["theorem3"] = theorem3(
             label,
             teacher,
-            design[split],
+            design[split][keep],
             np.array(run_rec["metrics"]["simplex_w"]),
             gamma,
             run["loss"],

@@ -109,10 +109,16 @@ class DataConfig:
     n_pairs: int | None = _opt(None, "pairs per split (default: all)")
     data_seed: int = _opt(0, "seed of each pair's order swap")
     allow_split_overlap: bool = _opt(False, "accept the same pair (by content) in two splits")
+    heldout_frac: float = _opt(
+        0.2,
+        "fraction of each run's training split held out (drawn by the run's seed) to choose the head's L2; "
+        "the run fits the rest",
+    )
 
     def __post_init__(self):
         _check_choices(self)
         _positive("n_pairs", self.n_pairs, allow_none=True)
+        _in_range("heldout_frac", self.heldout_frac, 0.0, 0.9)
         if self.data_seed < 0:
             raise ConfigError(f"--data-seed must be >= 0, got {self.data_seed}")
 
@@ -168,7 +174,11 @@ class HeadConfig:
     _argument_group_name = "last-layer heads"
     head_steps: int = _opt(1500, "logistic head, confidence losses: full-batch Adam steps")
     head_lr: float = _opt(0.05, "logistic head, confidence losses: Adam learning rate")
-    head_l2: float = _opt(0.1, "logistic head: L2 penalty, fixed a priori for every model and loss")
+    head_l2: list[float] = _opt(
+        [1e-3, 1e-2, 1e-1, 1.0, 10.0],
+        "logistic head: L2 penalties tried; each run keeps the one that agrees best with its own training "
+        "labels on its held-out part (one value: no choice)",
+    )
     simplex_dim: int = _opt(64, "simplex head: number of simplex coordinates (k-means centroids)")
 
     def __post_init__(self):
@@ -176,8 +186,11 @@ class HeadConfig:
         for name in ("head_steps", "head_lr", "simplex_dim"):
             _positive(name, getattr(self, name))
         _in_range("simplex_dim", self.simplex_dim, 2, 100_000)
-        if not (math.isfinite(self.head_l2) and self.head_l2 >= 0):
-            raise ConfigError(f"--head-l2 must be a finite number >= 0, got {self.head_l2}")
+        for l2 in self.head_l2:
+            if not (math.isfinite(l2) and l2 >= 0):
+                raise ConfigError(f"--head-l2 values must be finite numbers >= 0, got {l2!r}")
+        if len(set(self.head_l2)) != len(self.head_l2):
+            raise ConfigError(f"--head-l2 lists a value twice: {self.head_l2}")
 
 
 @dataclass(frozen=True)
@@ -256,6 +269,10 @@ class Experiment:
     loss: LossConfig = field(default_factory=LossConfig)
     head: HeadConfig = field(default_factory=HeadConfig)
     finetune: FinetuneConfig = field(default_factory=FinetuneConfig)
+
+    def __post_init__(self):
+        if len(self.head.head_l2) > 1 and self.data.heldout_frac == 0:
+            raise ConfigError("--head-l2 lists several values but --heldout-frac is 0: nothing to choose on")
 
     @property
     def mode(self) -> str:

@@ -28,10 +28,11 @@ from .finetune import finetune, predict_logits
 from .grid import ceiling_spec, dependencies, weak_spec
 from .logs import get_logger
 from .losses import get_loss
-from .metrics import pgr, run_metrics
+from .metrics import accuracy, pgr, run_metrics
 from .models import load_backbone
+from .partition import agreement, choose_l2, partition
 from .precision import resolve_bf16
-from .registry import spec
+from .registry import spec, trained_on
 from .run_folder import RunFolders, process_roles, simplex_design_file
 
 log = get_logger(__name__)
@@ -89,7 +90,9 @@ class Pipeline:
 
     def features(self, model: str) -> dict[str, tuple[np.ndarray, np.ndarray]]:
         """Frozen features of every split: extracted once (the backbone is loaded only if something is
-        missing), cached on disk by content hash and kept in memory for the following runs."""
+        missing), cached on disk by content hash and kept in memory for the following runs. ``MODEL@N`` has
+        MODEL's features."""
+        model = trained_on(model)[0]
         if model not in self._feats:
             loaded = []
 
@@ -109,6 +112,7 @@ class Pipeline:
 
     def standardized(self, model: str) -> dict[str, np.ndarray]:
         """u = (phi(first) - phi(second)) / sigma per split; sigma fit on unlabelled train_w2s features."""
+        model = trained_on(model)[0]
         if model not in self._std:
             feats = self.features(model)
             std = heads.Standardizer.fit(*feats["train_w2s"])
@@ -119,6 +123,7 @@ class Pipeline:
         """The simplex head's class for `model`: G per split, P(first chosen) = 1/2 + G w. The fixed map h is
         fit on unlabelled train_w2s features; the design is saved once per model so audits can compute in the
         class."""
+        model = trained_on(model)[0]
         if model not in self._design:
             u = self.standardized(model)
             h = heads.SimplexMap.fit(u["train_w2s"], self.exp.head.simplex_dim, seed=self.exp.data.data_seed)
@@ -140,13 +145,17 @@ class Pipeline:
         )
 
     def _fit_predict(self, model: str, head: str, train_split: str, labels: np.ndarray, loss: str, seed: int):
-        """Train on `train_split` with soft labels; return ({split: logits}, extra metrics)."""
+        """Train on the seed's fit part of `train_split` with soft labels (the L2 chosen on its held-out part,
+        :mod:`empirics.partition`); return ({split: logits}, extra metrics)."""
         e = self.exp
+        base, limit = trained_on(model)
+        part = partition(len(labels), seed, e.data.heldout_frac, limit)
         if e.mode == "finetune":
+            pairs = self.split(train_split)
             rm, tok, _ = finetune(
-                model,
-                self.split(train_split),
-                labels,
+                base,
+                [pairs[i] for i in part.fit],
+                labels[part.fit],
                 self._loss(loss),
                 e.finetune,
                 e.setup.max_length,
@@ -154,33 +163,65 @@ class Pipeline:
                 desc=f"{model} {loss}",
                 bf16=self.bf16,
             )
-            return {
+            logits = {
                 s: predict_logits(
                     rm, tok, self.split(s), e.setup.max_length, e.setup.eval_batch_size, bf16=self.bf16
                 )
                 for s in ("train_w2s", "test")
-            }, {}
+            }
+            if train_split == "train_gt":  # the ceiling and the weak model: their own training split too
+                logits["train_gt"] = predict_logits(
+                    rm, tok, pairs, e.setup.max_length, e.setup.eval_batch_size, bf16=self.bf16
+                )
+            record = self._fit_record(part, train_split, labels, logits.pop("train_gt", logits[train_split]))
+            return logits, record
+        u = self.standardized(base)
+        x, y = u[train_split], labels
         if head == "logistic":
-            u = self.standardized(model)
             h = e.head
             if loss in CONVEX_FIXED_OBJECTIVES:  # second order, certified by its gradient norm
-                fit = heads.fit_logistic(u[train_split], labels, loss, e.gamma, h.head_l2)
-                v, extra = fit.v, fit.metrics()
+
+                def fit(l2):
+                    f = heads.fit_logistic(x[part.fit], y[part.fit], loss, e.gamma, l2)
+                    return f, sigmoid(x[part.heldout] @ f.v)
+
+                l2, chosen, scores = choose_l2(h.head_l2, fit, y[part.heldout])
+                v, extra = chosen.v, chosen.metrics()
             else:  # batch statistics (the confidence losses): full-batch Adam
-                v = heads.train_logistic(
-                    u[train_split], labels, self._loss(loss), h.head_steps, h.head_lr, h.head_l2, seed
-                )
+
+                def fit(l2):
+                    w = heads.train_logistic(
+                        x[part.fit], y[part.fit], self._loss(loss), h.head_steps, h.head_lr, l2, seed
+                    )
+                    return w, sigmoid(x[part.heldout] @ w)
+
+                l2, v, scores = choose_l2(h.head_l2, fit, y[part.heldout])
                 extra = {"head_solver": "adam", "head_steps": h.head_steps}
-            return {s: u[s] @ v for s in ("train_w2s", "test")}, extra
-        design = self.simplex_design(model)
-        sol = heads.fit_simplex_head(design[train_split], labels, loss, e.gamma)
-        extra = {
-            "simplex_certificate_gap": sol.gap,
-            "simplex_certified": sol.certified,
-            "simplex_objective": sol.value,
-            "simplex_w": sol.w.tolist(),
-        }
-        return {s: logit(0.5 + design[s] @ sol.w) for s in ("train_w2s", "test")}, extra
+            extra |= {"head_l2": l2, "heldout_agreement_per_l2": scores}
+            logits = {s: u[s] @ v for s in ("train_w2s", "test", train_split)}
+        else:  # the simplex head: a box-constrained class, no penalty to choose
+            design = self.simplex_design(base)
+            sol = heads.fit_simplex_head(design[train_split][part.fit], y[part.fit], loss, e.gamma)
+            extra = {
+                "simplex_certificate_gap": sol.gap,
+                "simplex_certified": sol.certified,
+                "simplex_objective": sol.value,
+                "simplex_w": sol.w.tolist(),
+            }
+            logits = {s: logit(0.5 + design[s] @ sol.w) for s in ("train_w2s", "test", train_split)}
+        record = self._fit_record(part, train_split, labels, logits[train_split])
+        return {s: logits[s] for s in ("train_w2s", "test")}, extra | record
+
+    def _fit_record(self, part, train_split: str, labels: np.ndarray, z: np.ndarray) -> dict:
+        """What the run saw and how well it fit: parts, agreement with its own training labels on the fit
+        and held-out parts, and ground-truth accuracy on the fit part (against test: overfitting shows)."""
+        prob, truth = sigmoid(z), self.labels(train_split)
+        out = {"train_split": train_split, **part.record()}
+        out["fit_agreement"] = agreement(prob[part.fit], labels[part.fit])
+        out["fit_accuracy"] = float(accuracy(prob[part.fit], truth[part.fit]).mean())
+        if len(part.heldout):
+            out["heldout_agreement"] = agreement(prob[part.heldout], labels[part.heldout])
+        return {"fit": out}
 
     def check(self, s: RunSpec) -> None:
         """Names and combinations a run needs, before any work."""
@@ -300,11 +341,13 @@ class Pipeline:
                 }
                 for i, p in enumerate(self.split(split))
             ]
-            if (
-                split == train_split
-            ):  # the soft label actually trained on (after noise, before the gamma-floor)
-                for r, t in zip(rows, labels, strict=True):
-                    r["target"] = float(t)
+            if split == train_split:  # the soft label trained on (after noise, before the gamma-floor), and
+                # whether the row was fit or held out
+                part = partition(len(labels), s.seed, e.data.heldout_frac, trained_on(s.model)[1])
+                held = np.zeros(len(labels), bool)
+                held[part.heldout] = True
+                for r, t, h in zip(rows, labels, held, strict=True):
+                    r["target"], r["part"] = float(t), "heldout" if h else "fit"
             files[d / f"predictions_{split}.jsonl"] = jsonl_text(rows)
             metrics[split] = run_metrics(prob, self.labels(split), e.gamma, wp)
         if s.role == "student":

@@ -1,11 +1,14 @@
 """Planted truth on real representations: Theorem 2's assumptions made true on real pretrained features.
 
 F* = 1/2 + G w* lies in the strong model's simplex-head class (the same fixed map h_s on its real frozen
-features, the one the sweep's simplex students use), with w* the simplex ceiling fit on train_gt. A weak
-teacher imitates F* from the weak model's real features (a logistic head fit to the soft labels F* on
-train_gt), and students are fit to the teacher's gamma-floored predictions on train_w2s with each loss. For
-the reverse-KL simplex student (certified), Theorem 2 must hold in sample with slack >= -(g + 1e-12); on test
-the slack is reported with a bootstrap 95 % interval, whose upper end must be >= 0. Uses the results folder's
+features, the one the sweep's simplex students use), with w* the most confident weights that order pairs
+like the simplex ceiling w_c fit on train_gt (each weight at its box edge on w_c's side of 1/2): a confident
+F*, so that forward and reverse students can differ; KL(F*, teacher) and F*'s mean confidence |F* - 1/2| are
+reported. A weak teacher imitates F* from the weak model's real features (a logistic head fit to the soft
+labels F* on train_gt, its L2 chosen by the suite's held-out rule), and students are fit to the teacher's
+gamma-floored predictions on train_w2s with each loss (forward and reverse students both reported). For the
+reverse-KL simplex student (certified), Theorem 2 must hold in sample with slack >= -(g + 1e-12); on test the
+slack is reported with a bootstrap 95 % interval, whose upper end must be >= 0. Uses the results folder's
 experiment and what the sweep saved there (the strong model's simplex design and the weak model's standardised
 features): the audit never extracts features."""
 
@@ -23,6 +26,9 @@ from theory.tolerances import CERTIFIED_SLACK
 
 from . import heads
 from .config import CONVEX_FIXED_OBJECTIVES, Sweep, slug
+from .metrics import accuracy
+from .partition import choose_l2, partition
+from .registry import trained_on
 from .run_folder import simplex_design_file
 
 
@@ -48,7 +54,7 @@ def experiment_of(results: Path) -> tuple:
 
 
 def planted_inputs_file(results: Path, weak: str) -> Path:
-    return Path(results) / "planted_inputs" / f"{slug(weak)}.npz"
+    return Path(results) / "planted_inputs" / f"{slug(trained_on(weak)[0])}.npz"
 
 
 def save_planted_inputs(pipe, weak: str, strong: str) -> None:
@@ -58,13 +64,13 @@ def save_planted_inputs(pipe, weak: str, strong: str) -> None:
     pipe.simplex_design(strong)
     u = pipe.standardized(weak)
     arrays = {f"u_{s}": u[s].astype(np.float32) for s in ("train_gt", "train_w2s", "test")}
-    arrays["labels_train_gt"] = pipe.labels("train_gt")
+    arrays |= {f"labels_{s}": pipe.labels(s) for s in ("train_gt", "test")}
     atomic_save_npz(planted_inputs_file(pipe.out, weak), **arrays)
 
 
 def saved_inputs(results: Path, weak: str, strong: str):
-    """(G per split, the weak model's standardised features per split, train_gt labels), from the results
-    folder only."""
+    """(G per split, the weak model's standardised features per split, train_gt and test labels), from the
+    results folder only."""
     design, inputs = simplex_design_file(results, strong), planted_inputs_file(results, weak)
     for path in (design, inputs):
         if not path.is_file():
@@ -77,7 +83,7 @@ def saved_inputs(results: Path, weak: str, strong: str):
             G = {s: z[s] for s in ("train_gt", "train_w2s", "test")}
         with np.load(inputs) as z:
             u = {s: z[f"u_{s}"].astype(np.float64) for s in ("train_gt", "train_w2s", "test")}
-            y = z["labels_train_gt"]
+            y = {s: z[f"labels_{s}"] for s in ("train_gt", "test")}
     except (OSError, ValueError, KeyError) as exc:
         raise InvalidInputError(
             f"{design} or {inputs} is damaged ({type(exc).__name__}); rerun the sweep"
@@ -93,12 +99,23 @@ def planted_truth(results: str | Path) -> dict:
             "planted truth needs a last-layer sweep (frozen features); this one fine-tunes"
         )
     weak, strong = pairs[0]
-    G, u_weak, y_gt = saved_inputs(results, weak, strong)
-    w_star = heads.fit_simplex_head(G["train_gt"], y_gt, "forward_ce", exp.gamma).w  # the simplex ceiling
+    G, u_weak, labels = saved_inputs(results, weak, strong)
+    y_gt = labels["train_gt"]
+    # F*: the most confident member of the strong class that orders pairs like the simplex ceiling w_c: each
+    # weight at the edge of its box on w_c's side of 1/2 (a constant shift of w changes nothing, since the
+    # rows of G sum to 0), so that forward and reverse students can differ
+    w_ceiling = heads.fit_simplex_head(G["train_gt"], y_gt, "forward_ce", exp.gamma).w
+    w_star = 0.5 + (0.5 - exp.gamma) * np.sign(w_ceiling - 0.5)
     f_star = {s: 0.5 + G[s] @ w_star for s in ("train_gt", "train_w2s", "test")}
-    v = heads.fit_logistic(
-        u_weak["train_gt"], f_star["train_gt"], "forward_ce", exp.gamma, exp.head.head_l2
-    ).v
+    part = partition(len(y_gt), 0, exp.data.heldout_frac)
+    u_gt = u_weak["train_gt"]
+
+    def fit(l2):  # the teacher imitates F* from the weak features; L2 by the suite's one held-out rule
+        f = heads.fit_logistic(u_gt[part.fit], f_star["train_gt"][part.fit], "forward_ce", exp.gamma, l2)
+        return f, 1 / (1 + np.exp(-u_gt[part.heldout] @ f.v))
+
+    _, teacher_fit, _ = choose_l2(exp.head.head_l2, fit, f_star["train_gt"][part.heldout])
+    v = teacher_fit.v
     raw = {s: 1 / (1 + np.exp(-u_weak[s] @ v)) for s in ("train_w2s", "test")}
     teacher = {s: gamma_floor(raw[s], exp.gamma) for s in raw}  # exactly the targets the students project
     out = {
@@ -107,6 +124,8 @@ def planted_truth(results: str | Path) -> dict:
         "gamma": exp.gamma,
         "n": {s: len(f_star[s]) for s in f_star},
         "kl_star_teacher": {s: _mean_kl(f_star[s], teacher[s]) for s in teacher},
+        "f_star_confidence": {s: float(np.mean(np.abs(f_star[s] - 0.5))) for s in f_star},
+        "f_star_test_accuracy": float(accuracy(f_star["test"], labels["test"]).mean()),
         "students": {},
     }
     for loss in CONVEX_FIXED_OBJECTIVES:
@@ -137,12 +156,15 @@ def planted_markdown(p: dict) -> str:
     lines = [
         f"# Planted truth on real representations ({p['weak_model']} -> {p['strong_model']})",
         "",
-        "F* = the simplex ceiling (in the strong class); the weak teacher imitates it from the weak model's "
+        "F* = the most confident member of the strong simplex class that orders pairs like its ceiling; the "
+        "weak teacher imitates it from the weak model's "
         "features. Slack = KL(F*,F_w) - KL(F_sw,F_w) - KL(F*,F_sw) (Theorem 2: >= 0 for the reverse-KL "
         "student).",
         "",
         f"KL(F*, teacher): train_w2s {p['kl_star_teacher']['train_w2s']:.4f}, "
-        f"test {p['kl_star_teacher']['test']:.4f}",
+        f"test {p['kl_star_teacher']['test']:.4f}; mean |F* - 1/2| on test "
+        f"{p['f_star_confidence']['test']:.3f}; F*'s test accuracy against the real labels "
+        f"{100 * p['f_star_test_accuracy']:.1f} %",
         "",
         "| student loss | certified (g) | in-sample slack | in-sample gain | test slack [95 % CI] | test "
         "gain |",

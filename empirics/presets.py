@@ -62,6 +62,25 @@ PRESETS: dict[str, Sweep] = {
         ),
         description="all 4,000 pairs per split, 3 seeds, noise 0-40 %: hours on a 2-core CPU (resumable)",
     ),
+    # the reference replication (README "Findings"; paper_checks/reference/): one preset per regime
+    "replication-last-layer": Sweep(
+        experiment=Experiment(setup=SetupConfig(mode="last_layer", max_length=256)),
+        grid=GridConfig(
+            pairs=["all-MiniLM-L6-v2:gemma-3-270m", "all-MiniLM-L6-v2@400:gemma-3-270m"],
+            losses=list(LOSSES),
+            heads=["logistic", "simplex"],
+            seeds=[0, 1, 2],
+            noises=PAPER_NOISES,
+        ),
+        description="reference replication, last-layer regime (the theorem's setting): all 4,000 HH-RLHF "
+        "harmless pairs per split; teachers all-MiniLM-L6-v2 on train_gt and on 400 train_gt pairs (a weaker "
+        "teacher); strong Gemma-3-270M; every loss on the logistic head, the four fixed objectives on the "
+        "simplex head; noise none and flips 0.1-0.4; seeds resample each run's training part",
+        notes=(
+            "needs --data-dir or $W2S_DATA_DIR (the HH-RLHF harmless JSONL splits) unless the hub is "
+            "reachable",
+        ),
+    ),
     "paper-gpt2": _paper(
         ["gpt2:gpt2-medium", "gpt2:gpt2-large", "gpt2-medium:gpt2-large", "gpt2:gpt2-xl"],
         "the paper's GPT-2 grid, full fine-tuning (GPU)",

@@ -48,10 +48,24 @@ MODELS: dict[str, ModelSpec] = {
 }
 
 
+def trained_on(name: str) -> tuple[str, int | None]:
+    """(model, N) of a run's model name: ``MODEL@N`` is MODEL trained on only N pairs of its training split (a
+    seeded random subset, held-out part included): a weaker teacher of the same architecture, made weaker in a
+    recorded way. A plain name trains on the whole split (N = None)."""
+    base, sep, n = name.partition("@")
+    if not sep:
+        return name, None
+    if not n.isdigit() or int(n) < 10:
+        raise ModelError(f"bad model {name!r}: MODEL@N needs a whole number of training pairs N >= 10")
+    return base, int(n)
+
+
 def spec(name: str) -> ModelSpec:
-    if name not in MODELS:
-        raise ModelError(f"unknown model {name!r}; known models: {', '.join(MODELS)}")
-    return MODELS[name]
+    """The registry entry of a model (``MODEL@N`` names MODEL's entry)."""
+    base = trained_on(name)[0]
+    if base not in MODELS:
+        raise ModelError(f"unknown model {base!r}; known models: {', '.join(MODELS)}")
+    return MODELS[base]
 
 
 def cache_dir() -> Path:

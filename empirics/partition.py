@@ -1,0 +1,64 @@
+"""What a run trains on, and how its hyper-parameters are chosen without looking at test.
+
+Every run trains on a seeded part of its training split (train_gt for the weak model and the ceiling,
+train_w2s for a student): the run's seed permutes the split, a fraction ``heldout_frac`` is held out and the
+rest is fit. So a seed changes the run (a resampled training set) even where the fit itself is deterministic
+(a convex head by L-BFGS), and seeds are replications of the training sample. ``MODEL@N`` runs see only N
+pairs of the split in all (held-out part included).
+
+The one rule for every loss alike: each candidate L2 penalty is fit on the fit part, and the one whose
+predictions agree best with the run's own training labels on the held-out part is kept (agreement of
+P > 1/2 with label > 1/2, an exact 1/2 counting one half; ties go to the larger penalty). A student's labels
+are the weak teacher's (after noise), so a student never sees ground truth; the weak model and the ceiling
+see ground truth on train_gt only. Test is never read before the choice."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+
+
+@dataclass(frozen=True)
+class Partition:
+    fit: np.ndarray  # indices into the training split, sorted
+    heldout: np.ndarray
+
+    def record(self) -> dict:
+        return {"n_fit": int(len(self.fit)), "n_heldout": int(len(self.heldout))}
+
+
+def partition(n: int, seed: int, heldout_frac: float, limit: int | None = None) -> Partition:
+    """The seed's (fit, held-out) parts of a split of n pairs; with `limit`, of a random `limit` of them.
+    The same (n, seed, fraction, limit) always gives the same parts."""
+    if limit is not None and limit > n:
+        raise ValueError(f"asked for {limit} training pairs, the split has only {n}")
+    order = np.random.default_rng([seed, n, 2_147_483_629]).permutation(n)[: limit or n]
+    n_held = int(round(heldout_frac * len(order)))
+    if heldout_frac > 0 and not 1 <= n_held < len(order):
+        raise ValueError(f"holding out {heldout_frac:g} of {len(order)} pairs leaves an empty part")
+    return Partition(np.sort(order[n_held:]), np.sort(order[:n_held]))
+
+
+def agreement(prob: np.ndarray, labels: np.ndarray) -> float:
+    """Fraction of P(first chosen) > 1/2 that agree with label > 1/2 (soft labels are hardened; an exact 1/2
+    on either side counts one half)."""
+    prob, labels = np.asarray(prob, np.float64), np.asarray(labels, np.float64)
+    hit = np.where((prob == 0.5) | (labels == 0.5), 0.5, ((prob > 0.5) == (labels > 0.5)).astype(float))
+    return float(hit.mean())
+
+
+def choose_l2(
+    grid: list[float],
+    fit: Callable[[float], tuple[object, np.ndarray]],
+    heldout_labels: np.ndarray,
+) -> tuple[float, object, dict[str, float]]:
+    """(chosen L2, its fitted model, held-out agreement per L2). `fit(l2)` returns (model, held-out P(first
+    chosen)). Ties go to the larger penalty (the simpler model)."""
+    scores, models = {}, {}
+    for l2 in sorted(grid):
+        models[l2], prob = fit(l2)
+        scores[l2] = agreement(prob, heldout_labels)
+    best = max(sorted(grid), key=lambda l2: (scores[l2], l2))
+    return best, models[best], {f"{l2:g}": s for l2, s in scores.items()}
