@@ -2,7 +2,6 @@
 every loss, test never read before the choice, and seeds that change the run."""
 
 import json
-import shutil
 
 import numpy as np
 import pytest
@@ -10,6 +9,7 @@ import pytest
 from core.errors import ModelError
 from empirics.config import RunSpec
 from empirics.partition import agreement, choose_l2, partition
+from empirics.pipeline import Pipeline
 from empirics.registry import spec, trained_on
 from empirics.sweep import run_sweep
 
@@ -72,36 +72,41 @@ def _probs(out, spec_: RunSpec, split="test") -> np.ndarray:
     return np.array([json.loads(r)["prob"] for r in rows])
 
 
-def test_the_choice_never_reads_test_labels_and_seeds_change_last_layer_runs(data_dir, tmp_path):
-    """Flipping every test label changes no choice and no prediction (test is never read before the choice);
+def test_the_choice_never_reads_test_labels_and_seeds_change_last_layer_runs(data_dir, tmp_path, monkeypatch):
+    """Training (fits and the choice of L2) never reads a test label: reading one inside it fails the run;
     two seeds give different training parts, hence different heads (not pseudo-replicates)."""
+    training, labels, fit_predict = [], Pipeline.labels, Pipeline._fit_predict
+
+    def guarded_labels(self, split):
+        assert not (training and split == "test"), "a test label was read while training"
+        return labels(self, split)
+
+    def guarded_fit(self, *a, **k):
+        training.append(1)
+        try:
+            return fit_predict(self, *a, **k)
+        finally:
+            training.pop()
+
+    monkeypatch.setattr(Pipeline, "labels", guarded_labels)
+    monkeypatch.setattr(Pipeline, "_fit_predict", guarded_fit)
     sw = tiny_sweep(
         data_dir,
         "last_layer",
         pairs=["tiny-bert:tiny-qwen2"],
         losses=["forward_ce", "reverse_ce", "confidence"],
-        heads=["logistic"],
+        heads=["logistic", "simplex"],
         seeds=[0, 1],
     )
     out = tmp_path / "res"
     assert run_sweep(sw, out)["failures"] == 0
-    flipped_dir = tmp_path / "flipped"
-    shutil.copytree(data_dir, flipped_dir)
-    rows = [json.loads(x) for x in (flipped_dir / "test.jsonl").read_text().splitlines()]
-    (flipped_dir / "test.jsonl").write_text(
-        "".join(json.dumps({"chosen": r["rejected"], "rejected": r["chosen"]}) + "\n" for r in rows)
-    )
-    out2 = tmp_path / "res2"
-    assert run_sweep(tiny_sweep(flipped_dir, "last_layer", **_grid(sw)), out2)["failures"] == 0
     for loss in ("forward_ce", "reverse_ce", "confidence"):
         runs = [RunSpec("student", "tiny-qwen2", s, "logistic", loss, "tiny-bert") for s in (0, 1)]
         for r in runs:
-            m, m2 = _metrics(out, r), _metrics(out2, r)
-            assert m["head_l2"] == m2["head_l2"]
-            assert m["heldout_agreement_per_l2"] == m2["heldout_agreement_per_l2"]
+            m = _metrics(out, r)
             assert set(m["heldout_agreement_per_l2"]) == {"0.001", "0.01", "0.1", "1", "10"}
+            assert m["head_l2"] in (0.001, 0.01, 0.1, 1.0, 10.0)
             assert m["fit"]["n_fit"] + m["fit"]["n_heldout"] == 16
-            np.testing.assert_allclose(_probs(out, r, "train_w2s"), _probs(out2, r, "train_w2s"), atol=1e-9)
         assert not np.allclose(_probs(out, runs[0]), _probs(out, runs[1]), atol=1e-6)
     parts = [
         json.loads(x)["part"]
@@ -109,8 +114,3 @@ def test_the_choice_never_reads_test_labels_and_seeds_change_last_layer_runs(dat
     ]
     assert parts.count("heldout") == 3
     assert parts.count("fit") == 13
-
-
-def _grid(sw) -> dict:
-    g = sw.grid
-    return {"pairs": g.pairs, "losses": g.losses, "heads": g.heads, "seeds": g.seeds}
