@@ -8,6 +8,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import logging
+import shutil
 import sys
 import warnings
 from pathlib import Path
@@ -105,6 +106,42 @@ def _cmd_audit(args) -> int:
     return 1 if report["failures"] else 0
 
 
+REFERENCE = Path(__file__).resolve().parent.parent / "paper_checks" / "reference"
+REGIMES = {"last-layer": "replication-last-layer", "finetune": "replication-finetune"}
+
+
+def _cmd_replicate(args) -> int:
+    """Each regime: its preset's sweep into results/<preset> (resumable), the audit with planted truth, and
+    the packed reference in paper_checks/reference/<regime>."""
+    from .reference import pack
+
+    regimes = list(REGIMES) if args.regime == "all" else [args.regime]
+    missing = [REGIMES[r] for r in regimes if REGIMES[r] not in PRESETS]
+    if missing:
+        raise InvalidInputError(f"preset(s) {', '.join(missing)} not defined in this version")
+    status = 0
+    for regime in regimes:
+        name = REGIMES[regime]
+        out = Path(args.results_root) / name
+        sweep_args = ["sweep", "--preset", name, "--out", str(out)]
+        if args.data_dir:
+            sweep_args += ["--data-dir", args.data_dir]
+        if _cmd_sweep(build_parser().parse_args(sweep_args)):
+            log.error("%s: some runs failed (see %s/failures.json); not packed", regime, out)
+            status = 1
+            continue
+        audit_args = build_parser().parse_args(
+            ["audit", str(out), *(["--planted"] if PRESETS[name].experiment.mode == "last_layer" else [])]
+        )
+        status |= _cmd_audit(audit_args)
+        dest = Path(args.reference) / regime
+        if dest.exists():
+            shutil.rmtree(dest)
+        sizes = pack(out, dest)
+        print(f"{regime}: {sizes['runs']} runs packed into {dest} ({sizes['bytes'] / 2**20:.1f} MiB)")
+    return status
+
+
 def _cmd_list(args) -> int:
     if args.what == "models":
         from .registry import MODELS
@@ -182,6 +219,18 @@ def build_parser() -> argparse.ArgumentParser:
         help="also the planted-truth experiment (last-layer sweeps; uses the feature cache)",
     )
     a.set_defaults(func=_cmd_audit)
+    rp = sub.add_parser(
+        "replicate",
+        help="the reference replication: run each regime's preset, audit it, pack it into the reference",
+        description="Runs replication-last-layer and/or replication-finetune into RESULTS_ROOT/<preset> "
+        "(resumable: rerun the same command), audits each (planted truth for last layer) and packs it into "
+        "REFERENCE/<regime> (paper_checks/reference by default), replacing the packed copy.",
+    )
+    rp.add_argument("--regime", choices=[*REGIMES, "all"], default="all")
+    rp.add_argument("--data-dir", help="the HH-RLHF harmless JSONL splits (or $W2S_DATA_DIR; else the hub)")
+    rp.add_argument("--results-root", default="results", help="where the full results go (default results)")
+    rp.add_argument("--reference", default=str(REFERENCE), help="where the packed reference goes")
+    rp.set_defaults(func=_cmd_replicate)
     ls = sub.add_parser("list", help="list models, datasets, losses or presets")
     ls.add_argument("what", choices=["models", "datasets", "losses", "presets"])
     ls.set_defaults(func=_cmd_list)

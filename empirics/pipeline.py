@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import json
 import platform
+import time
+from contextlib import contextmanager
 from dataclasses import asdict
 from pathlib import Path
 
@@ -77,6 +79,17 @@ class Pipeline:
         self._std: dict[str, dict[str, np.ndarray]] = {}  # standardised features per model and split
         self._design: dict[str, dict[str, np.ndarray]] = {}
         self._feats: dict[str, dict] = {}
+        self.timing: dict[str, float] = {}  # seconds per stage in this process (the sweep saves them)
+
+    @contextmanager
+    def timed(self, stage: str):
+        """Adds the wall time of the block to `stage` (nested blocks count in their own stage only)."""
+        t0, before = time.perf_counter(), sum(self.timing.values())
+        try:
+            yield
+        finally:
+            inner = sum(self.timing.values()) - before
+            self.timing[stage] = self.timing.get(stage, 0.0) + time.perf_counter() - t0 - inner
 
     # ------------------------------------------------------------------------------------------ data
     def split(self, name: str) -> list[PreferencePair]:
@@ -102,12 +115,13 @@ class Pipeline:
                 return loaded[0]
 
             setup = self.exp.setup
-            self._feats[model] = {
-                s: pair_features(
-                    model, self.split(s), setup.max_length, s, backbone, setup.eval_batch_size, self.bf16
-                )
-                for s in SPLITS
-            }
+            with self.timed("extraction"):
+                self._feats[model] = {
+                    s: pair_features(
+                        model, self.split(s), setup.max_length, s, backbone, setup.eval_batch_size, self.bf16
+                    )
+                    for s in SPLITS
+                }
         return self._feats[model]
 
     def standardized(self, model: str) -> dict[str, np.ndarray]:
@@ -152,27 +166,26 @@ class Pipeline:
         part = partition(len(labels), seed, e.data.heldout_frac, limit)
         if e.mode == "finetune":
             pairs = self.split(train_split)
-            rm, tok, _ = finetune(
-                base,
-                [pairs[i] for i in part.fit],
-                labels[part.fit],
-                self._loss(loss),
-                e.finetune,
-                e.setup.max_length,
-                seed,
-                desc=f"{model} {loss}",
-                bf16=self.bf16,
-            )
-            logits = {
-                s: predict_logits(
-                    rm, tok, self.split(s), e.setup.max_length, e.setup.eval_batch_size, bf16=self.bf16
+            with self.timed("fine-tuning"):
+                rm, tok, _ = finetune(
+                    base,
+                    [pairs[i] for i in part.fit],
+                    labels[part.fit],
+                    self._loss(loss),
+                    e.finetune,
+                    e.setup.max_length,
+                    seed,
+                    desc=f"{model} {loss}",
+                    bf16=self.bf16,
                 )
-                for s in ("train_w2s", "test")
-            }
-            if train_split == "train_gt":  # the ceiling and the weak model: their own training split too
-                logits["train_gt"] = predict_logits(
-                    rm, tok, pairs, e.setup.max_length, e.setup.eval_batch_size, bf16=self.bf16
-                )
+            splits = ("train_w2s", "test", train_split)  # the weak model and the ceiling: train_gt too
+            with self.timed("evaluation"):
+                logits = {
+                    s: predict_logits(
+                        rm, tok, self.split(s), e.setup.max_length, e.setup.eval_batch_size, bf16=self.bf16
+                    )
+                    for s in dict.fromkeys(splits)
+                }
             record = self._fit_record(part, train_split, labels, logits.pop("train_gt", logits[train_split]))
             return logits, record
         u = self.standardized(base)
@@ -301,7 +314,8 @@ class Pipeline:
                 }
                 extra = {"rule": s.model}
             else:
-                logits, extra = self._fit_predict(s.model, s.head, train_split, labels, s.loss, s.seed)
+                with self.timed("heads" if e.mode == "last_layer" else "fine-tuning"):
+                    logits, extra = self._fit_predict(s.model, s.head, train_split, labels, s.loss, s.seed)
         except FloatingPointError as exc:
             raise TrainingDiverged(f"run {s.name}: {exc}") from None
         for split, z in logits.items():
@@ -356,5 +370,6 @@ class Pipeline:
             metrics["weak_run"], metrics["ceiling_run"] = weak_spec(s, e.mode).name, ceiling_spec(s).name
         check_finite(metrics, s.name)
         files[d / "metrics.json"] = json.dumps(metrics, indent=2)  # last: a run is finished once this exists
-        folders.write(files)
+        with self.timed("writing"):
+            folders.write(files)
         return metrics

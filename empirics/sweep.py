@@ -106,6 +106,7 @@ def run_sweep(sw: Sweep, out: str | Path) -> dict:
         done = sum(pipe.folders.finished(r) for r in runs)
         log.info("%d runs (%d already finished) -> %s", len(runs), done, out)
         failures, t0 = [], time.time()
+        timing = TimingRecord(out)
         for r in tqdm(runs, desc="sweep", unit="run", disable=not main):
             if pipe.folders.finished(r):
                 continue
@@ -124,6 +125,8 @@ def run_sweep(sw: Sweep, out: str | Path) -> dict:
                 log.error("run %s failed: %s: %s", r.name, type(exc).__name__, exc)
                 if main:
                     atomic_write_text(out / "failures.json", json.dumps(failures, indent=2))
+            if main:
+                timing.save(pipe.timing, time.time() - t0)
         barrier()
         if main and sw.experiment.mode == "last_layer" and not failures:
             from .planted import save_planted_inputs
@@ -138,6 +141,26 @@ def run_sweep(sw: Sweep, out: str | Path) -> dict:
     summary["wall_seconds"] = time.time() - t0
     summary["failures"] = len(failures)
     return summary
+
+
+class TimingRecord:
+    """timing.json: wall seconds per stage (extraction, heads or fine-tuning, evaluation, writing) of each
+    invocation into this folder and their total (a resumed sweep adds one); rewritten after every run, so a
+    killed sweep keeps what it measured."""
+
+    def __init__(self, out: Path):
+        self.path = out / "timing.json"
+        try:
+            self.before = json.loads(self.path.read_text())["invocations"] if self.path.is_file() else []
+        except (OSError, json.JSONDecodeError, KeyError, TypeError):
+            self.before = []
+
+    def save(self, stages: dict[str, float], wall: float) -> None:
+        now = {k: round(v, 2) for k, v in sorted(stages.items())} | {"wall": round(wall, 2)}
+        runs = [*self.before, now]
+        keys = sorted({k for r in runs for k in r})
+        total = {k: round(sum(r.get(k, 0.0) for r in runs), 2) for k in keys}
+        atomic_write_text(self.path, json.dumps({"total": total, "invocations": runs}, indent=2))
 
 
 @contextmanager

@@ -1,0 +1,62 @@
+"""The packed reference round-trips: a tiny last-layer sweep, audited, packed and unpacked, gives back every
+predictions row (derived fields exactly, probabilities to float32); the packed folder holds no row data."""
+
+import json
+
+import numpy as np
+import pytest
+
+from core.errors import InvalidInputError
+from core.io import read_jsonl_rows
+from empirics.audit import audit
+from empirics.claims import write_claims
+from empirics.reference import pack, unpack
+from empirics.sweep import run_sweep
+
+from .fixtures import tiny_sweep
+
+
+def test_pack_then_unpack_gives_back_every_row(data_dir, tmp_path):
+    out = tmp_path / "res"
+    sw = tiny_sweep(
+        data_dir,
+        "last_layer",
+        pairs=["tiny-bert@12:tiny-qwen2"],
+        losses=["forward_ce", "reverse_kl"],
+        heads=["logistic", "simplex"],
+        seeds=[0, 1],
+        noises=["none", "flip:0.25"],
+    )
+    assert run_sweep(sw, out)["failures"] == 0
+    with pytest.raises(InvalidInputError, match="no audit"):
+        pack(out, tmp_path / "early")
+    audit(out)
+    write_claims(out)
+    packed = tmp_path / "packed"
+    sizes = pack(out, packed)
+    assert sizes["runs"] == len(list(out.glob("*/metrics.json")))
+    assert not list(packed.glob("*/predictions_*"))
+    with pytest.raises(InvalidInputError, match="not empty"):
+        pack(out, packed)
+    back = unpack(packed, tmp_path / "back")
+    compared = 0
+    for metrics in out.glob("*/metrics.json"):
+        name = metrics.parent.name
+        assert (back / name / "metrics.json").read_bytes() == metrics.read_bytes()
+        for split in ("train_w2s", "test"):
+            a = read_jsonl_rows(out / name / f"predictions_{split}.jsonl")
+            b = read_jsonl_rows(back / name / f"predictions_{split}.jsonl")
+            assert len(a) == len(b)
+            for ra, rb in zip(a, b, strict=True):
+                assert set(ra) == set(rb)
+                assert (ra["id"], ra["label"], ra.get("part")) == (rb["id"], rb["label"], rb.get("part"))
+                for key in ("prob", "logit", "weak_prob", "target"):
+                    if ra.get(key) is None:
+                        assert rb.get(key) is None
+                    else:
+                        assert rb[key] == pytest.approx(ra[key], rel=1e-6, abs=1e-6), (name, split, key)
+                compared += 1
+    assert compared > 100
+    sweep = json.loads((back / "sweep.json").read_text())
+    assert sweep["grid"]["pairs"] == ["tiny-bert@12:tiny-qwen2"]
+    assert np.load(packed / "data.npz")["labels_test"].dtype == np.int8
