@@ -91,6 +91,7 @@ def _cmd_audit(args) -> int:
     plots.gain_vs_disagreement(report["rows"], out / "gain_vs_disagreement.png")
     plots.accuracy_per_loss(summary, out / "accuracy_per_loss.png")
     plots.accuracy_vs_noise(summary, out / "accuracy_vs_noise.png")
+    plots.bound_tightness(report["rows"], out / "bound_tightness.png")
     print((out / "audit.md").read_text())
     print((out / "claims.md").read_text())
     if args.planted:

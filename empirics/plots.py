@@ -1,6 +1,6 @@
 """Figures of a results folder, regenerated from saved results: gain vs disagreement over all real runs,
 accuracy per loss for each weak -> strong pair (the layout of the paper's Figures 2-4), accuracy against
-noise."""
+noise, and the measured gaps against Lemma 1's bound."""
 
 from __future__ import annotations
 
@@ -28,38 +28,64 @@ def gain_vs_disagreement(audit_rows: list[dict], path: Path) -> None:
     )
 
 
+MARKERS = dict(zip(LOSSES, "osD^vP*", strict=True))
+COLORS = dict(
+    zip(
+        LOSSES,
+        ["tab:blue", "tab:cyan", "tab:red", "tab:orange", "tab:green", "tab:purple", "tab:brown"],
+        strict=True,
+    )
+)
+
+
+def _interval(value: tuple[float, float, float]) -> tuple[float, list[float]]:
+    """(mean, [below, above]) in points from a (mean, low, high) interval: asymmetric error bars."""
+    mean, low, high = (100 * v for v in value)
+    return mean, [mean - low, high - mean]
+
+
 def accuracy_per_loss(summary: dict, path: Path) -> None:
-    """Grouped bars: one group per (weak -> strong, head), one bar per loss, weak and ceiling as lines."""
+    """The layout of the paper's Figures 2-4: one panel per (weak -> strong, head), test accuracy per loss
+    as a point with its 95 % interval (over seeds), weak and ceiling as bands; the y-axis spans weak to
+    ceiling with a margin, so a difference is seen against the weak-to-ceiling gap (no bars cut at an
+    arbitrary floor)."""
     rows = [r for r in summary["rows"] if r["noise"] == "none"]
     if not rows:
         return
     plt = pyplot()
-    fig, axes = plt.subplots(1, len(rows), figsize=(4.5 * len(rows), 4), squeeze=False)
+    fig, axes = plt.subplots(1, len(rows), figsize=(4.2 * len(rows), 4), squeeze=False)
     for ax, r in zip(axes[0], rows, strict=True):
         losses = [loss for loss in LOSSES if loss in r]
-        x = np.arange(len(losses))
-        ax.bar(
-            x,
-            [100 * r[loss][0] for loss in losses],
-            yerr=[100 * r[loss][1] for loss in losses],
-            capsize=3,
-            color=["tab:blue" if "forward" in loss or loss == "confidence" else "tab:red" for loss in losses],
-        )
-        for key, style in (("weak", ":"), ("ceiling", "--")):
+        values = []
+        for i, loss in enumerate(losses):
+            mean, err = _interval(r[loss])
+            ax.errorbar(
+                [i], [mean], yerr=[[err[0]], [err[1]]], marker=MARKERS[loss], color=COLORS[loss], capsize=3
+            )
+            values += [mean - err[0], mean + err[1]]
+        for key, color in (("weak", "0.5"), ("ceiling", "k")):
             if key in r:
-                ax.axhline(100 * r[key][0], color="k", ls=style, lw=1, label=f"{key} {100 * r[key][0]:.1f}")
-        ax.set_xticks(x, [loss.replace("_", "\n") for loss in losses], fontsize=6)
-        ax.set_ylabel("test accuracy (%)")
-        ax.set_title(f"{r['weak_model']} -> {r['strong_model']}\n({r['head']} head)", fontsize=8)
-        ax.legend(fontsize=7)
-        lo = min([100 * r[loss][0] for loss in losses] + [100 * r.get("weak", (1, 0))[0]])
-        ax.set_ylim(max(0, lo - 10), None)
+                mean, err = _interval(r[key])
+                ax.axhspan(mean - err[0], mean + err[1], color=color, alpha=0.15, lw=0)
+                ax.axhline(
+                    mean, color=color, ls=":" if key == "weak" else "--", lw=1, label=f"{key} {mean:.1f}"
+                )
+                values += [mean - err[0], mean + err[1]]
+        ax.set_xticks(range(len(losses)), [loss.replace("_", "\n") for loss in losses], fontsize=6)
+        ax.set_xlim(-0.6, len(losses) - 0.4)
+        span = max(values) - min(values)
+        ax.set_ylim(min(values) - 0.25 * span, max(values) + 0.25 * span)
+        ax.set_ylabel("test accuracy (%), 95 % interval")
+        ax.set_title(f"{r['weak_model']} -> {r['strong_model']}\n({r['head']} head, no noise)", fontsize=8)
+        ax.legend(fontsize=7, loc="lower right")
     fig.tight_layout()
     atomic_savefig(fig, path, dpi=150)
     plt.close(fig)
 
 
 def accuracy_vs_noise(summary: dict, path: Path) -> None:
+    """Test accuracy against the fraction of weak labels flipped, one line per loss (marker and colour per
+    loss, solid for reverse losses), 95 % intervals; the weak teacher's clean accuracy as a dotted line."""
     groups = {}
     for r in summary["rows"]:
         level = (
@@ -75,26 +101,64 @@ def accuracy_vs_noise(summary: dict, path: Path) -> None:
     if not groups:
         return
     plt = pyplot()
-    fig, axes = plt.subplots(1, len(groups), figsize=(5 * len(groups), 4), squeeze=False)
+    fig, axes = plt.subplots(1, len(groups), figsize=(4.6 * len(groups), 4), squeeze=False)
     for ax, ((w, st, head), pts) in zip(axes[0], sorted(groups.items()), strict=True):
         pts.sort(key=lambda t: t[0])
         for loss in LOSSES:
-            have = [(lvl, r[loss]) for lvl, r in pts if loss in r]
+            have = [(lvl, _interval(r[loss])) for lvl, r in pts if loss in r]
             if len(have) > 1:
                 ax.errorbar(
                     [h[0] for h in have],
-                    [100 * h[1][0] for h in have],
-                    yerr=[100 * h[1][1] for h in have],
-                    marker="o",
-                    ms=3,
+                    [h[1][0] for h in have],
+                    yerr=np.array([h[1][1] for h in have]).T,
+                    marker=MARKERS[loss],
+                    color=COLORS[loss],
+                    ms=4,
                     capsize=2,
                     label=loss,
                     ls="-" if "reverse" in loss else "--",
                 )
+        clean = dict(pts).get(0.0, {})
+        if "weak" in clean:
+            ax.axhline(100 * clean["weak"][0], color="0.5", ls=":", lw=1, label="weak teacher (clean)")
         ax.set_xlabel("fraction of weak labels flipped")
-        ax.set_ylabel("test accuracy (%)")
+        ax.set_ylabel("test accuracy (%), 95 % interval")
         ax.set_title(f"{w} -> {st} ({head} head)", fontsize=8)
         ax.legend(fontsize=6)
+    fig.tight_layout()
+    atomic_savefig(fig, path, dpi=150)
+    plt.close(fig)
+
+
+def bound_tightness(audit_rows: list[dict], path: Path) -> None:
+    """Lemma 1 / Theorem 1 on real runs: |L(F*,F_sw) - L(F*,F_w)| against its bound C* sqrt(d) (d in each
+    direction), log-log, with y = x: every point lies below it; its distance below is the looseness."""
+    from theory.bounds import c_sharp
+
+    plt = pyplot()
+    fig, ax = plt.subplots(figsize=(5.3, 5))
+    lo, hi = np.inf, 0.0
+    for direction, key, marker in (("forward", "kl_w_sw", "o"), ("reverse", "kl_sw_w", "s")):
+        for split, color in (("test", "tab:blue"), ("train_w2s", "tab:orange")):
+            rows = [r for r in audit_rows if r["split"] == split and r[key] > 0]
+            if not rows:
+                continue
+            bound = np.array([c_sharp(r["gamma"]) * np.sqrt(r[key]) for r in rows])
+            gap = np.maximum(np.array([abs(r["gain"]) for r in rows]), 1e-12)
+            ax.scatter(
+                bound, gap, s=10, alpha=0.5, marker=marker, color=color, label=f"{split}, d = {direction}"
+            )
+            lo, hi = min(lo, gap.min(), bound.min()), max(hi, bound.max(), gap.max())
+    if hi == 0.0:
+        plt.close(fig)
+        return
+    ax.plot([lo, hi], [lo, hi], "k--", lw=1, label="y = x (the bound)")
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    ax.set_xlabel("bound C* sqrt(d)")
+    ax.set_ylabel("|L(F*, F_sw) - L(F*, F_w)| (cross-entropy to the truth)")
+    ax.set_title("Lemma 1 / Theorem 1 on real runs: measured gap vs bound", fontsize=9)
+    ax.legend(fontsize=7)
     fig.tight_layout()
     atomic_savefig(fig, path, dpi=150)
     plt.close(fig)
