@@ -30,6 +30,8 @@ ALPHA, EQUIVALENCE_MARGIN, BOOT, POWER = 0.05, 0.01, 2000, 0.8
 IDENTITY_PROB_TOL = 1e-3  # an identity claim holds when the two students' probabilities agree to this
 MDE_Z = float(stats.norm.ppf(1 - ALPHA / 2) + stats.norm.ppf(POWER))  # 2.80: two-sided 5 %, power 80 %
 SECONDARY = "secondary summary, unverified"
+# the smallest effect a verdict must be able to see (issue 10): 1 point without noise, 2 points with noise
+MDE_GOAL = {"clean": 0.01, "noisy": 0.02, "teacher": 0.01}
 
 
 @dataclass(frozen=True)
@@ -129,6 +131,8 @@ class ClaimResult:
     examples: int = 0
     max_abs_dprob: float | None = None
     identical_runs_merged: int = 0  # seeds whose runs were identical, counted once
+    mde_goal: float | None = None
+    mde_goal_met: bool | None = None  # an inconclusive verdict with the goal met: no effect that large here
     reason: str = ""
     paper: str = ""
     source: str = SECONDARY
@@ -145,7 +149,9 @@ class ClaimResult:
         return (
             f"delta = {100 * self.delta:+.2f} pts, 95 % CI [{100 * self.ci95[0]:+.2f}, "
             f"{100 * self.ci95[1]:+.2f}], "
-            f"{p}MDE = {100 * self.mde:.2f} pts, {self.strata} strata, {self.examples} paired examples"
+            f"{p}MDE = {100 * self.mde:.2f} pts (goal {100 * self.mde_goal:.0f}: "
+            f"{'met' if self.mde_goal_met else 'NOT met'}), {self.strata} strata, {self.examples} paired "
+            "examples"
             + (
                 f" ({self.identical_runs_merged} identical runs counted once)"
                 if self.identical_runs_merged
@@ -274,6 +280,8 @@ def evaluate_claims(results: str | Path) -> list[ClaimResult]:
         res.mde = float(MDE_Z * boot.std(ddof=1))
         res.strata, res.examples = len(strata), int(len(pooled))
         res.max_abs_dprob = float(max(dp.max() for _, dp in strata))
+        res.mde_goal = MDE_GOAL[c.noise]
+        res.mde_goal_met = res.mde <= res.mde_goal
         out.append(res)
     directional = [r for r, c in zip(out, CLAIMS, strict=True) if c.kind == "greater" and r.delta is not None]
     if directional:

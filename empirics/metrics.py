@@ -49,9 +49,10 @@ def run_metrics(
 
 
 def pgr(student: dict, weak: dict, ceiling: dict) -> dict:
-    """Performance gap recovered, only where the ceiling beats the weak model by >= 2 standard errors."""
+    """Performance gap recovered, only where the ceiling beats the weak model by >= 3 standard errors (a
+    weak-to-strong setting; below that the ratio divides by noise)."""
     gap = ceiling["accuracy"] - weak["accuracy"]
     se = math.sqrt(ceiling["accuracy_se"] ** 2 + weak["accuracy_se"] ** 2)
-    if gap <= 0 or gap < 2 * se:
-        return {"pgr": None, "pgr_reason": f"ceiling - weak = {gap:.4f} < 2 SE = {2 * se:.4f}"}
+    if gap <= 0 or gap < 3 * se:
+        return {"pgr": None, "pgr_reason": f"ceiling - weak = {gap:.4f} < 3 SE = {3 * se:.4f}"}
     return {"pgr": (student["accuracy"] - weak["accuracy"]) / gap, "pgr_reason": None}

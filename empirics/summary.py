@@ -18,6 +18,7 @@ from core.io import load_runs, read_jsonl_rows, write_json_and_markdown
 from .config import LOSSES
 
 CONFIDENCE = 0.95
+GAP_SE = 3  # a weak-to-strong setting: ceiling - weak >= 3 standard errors on test
 
 
 def wilson_interval(accuracy: float, n: int) -> tuple[float, float]:
@@ -42,7 +43,7 @@ def _noise_tag(noise: dict) -> str:
 
 def summarize(out: str | Path) -> dict:
     """summary.json and summary.md: weak, ceiling and every student's test accuracy with a 95 % interval, per
-    (weak -> strong, head, noise); warns when the weak model is not really weaker (ceiling - weak < 2 SE)."""
+    (weak -> strong, head, noise); warns when the weak model is not really weaker (ceiling - weak < 3 SE)."""
     out = Path(out)
     runs = load_runs(out)
     test = lambda r: r["metrics"]["test"]  # noqa: E731
@@ -73,15 +74,24 @@ def summarize(out: str | Path) -> dict:
             cr = next(x for x in g["_ceiling"] if x)
             gap = test(cr)["accuracy"] - test(wr)["accuracy"]
             gse = math.sqrt(test(cr)["accuracy_se"] ** 2 + test(wr)["accuracy_se"] ** 2)
-            row["weak_really_weaker"] = gap >= 2 * gse
-            if gap < 2 * gse:
+            row["ceiling_minus_weak"], row["gap_se"] = gap, gse
+            row["weak_really_weaker"] = gap >= GAP_SE * gse
+            if gap < GAP_SE * gse:
                 warnings.append(
-                    f"{w} -> {st} ({head}): ceiling - weak = {gap:.4f} < 2 SE = {2 * gse:.4f}; the weak "
-                    "model is not clearly weaker on this test split"
+                    f"{w} -> {st} ({head}): ceiling - weak = {gap:.4f} < {GAP_SE} SE = "
+                    f"{GAP_SE * gse:.4f}; the weak model is not clearly weaker on this test split (not a "
+                    "weak-to-strong setting)"
                 )
+        fit = {}
         for loss in LOSSES:
             if loss in g:
                 row[loss] = accuracy_interval(g[loss])
+                fit[loss] = _fit_means(g[loss])
+        for name in ("_weak", "_ceiling"):
+            rs = list({id(x): x for x in g[name] if x}.values())
+            if rs:
+                fit[name[1:]] = _fit_means(rs)
+        row["fit"] = fit
         rows.append(row)
     baselines = {r["run"]["model"]: r for r in runs if r["run"]["role"] == "baseline"}
     summary_baselines = {name: accuracy_interval([r]) for name, r in sorted(baselines.items())}
@@ -95,6 +105,24 @@ def summarize(out: str | Path) -> dict:
     }
     write_json_and_markdown(out, "summary", summary, summary_markdown(summary))
     return summary
+
+
+def _fit_means(runs: list[dict]) -> dict:
+    """Mean over a setting's runs of the ground-truth accuracy on the fit part, the agreement with the run's
+    own labels on its held-out part, and the test accuracy: overfitting and the chosen L2 at a glance."""
+    fits = [r["metrics"].get("fit") for r in runs]
+    if not all(fits):
+        return {}
+    out = {
+        "fit_accuracy": float(np.mean([f["fit_accuracy"] for f in fits])),
+        "test_accuracy": float(np.mean([r["metrics"]["test"]["accuracy"] for r in runs])),
+    }
+    if all("heldout_agreement" in f for f in fits):
+        out["heldout_agreement"] = float(np.mean([f["heldout_agreement"] for f in fits]))
+    l2 = sorted({r["metrics"]["head_l2"] for r in runs if "head_l2" in r["metrics"]})
+    if l2:
+        out["head_l2"] = l2
+    return out
 
 
 def teacher_vs_rules(weak_model: str, weak_runs: list[dict], baselines: dict[str, dict]) -> list[str]:
@@ -140,6 +168,23 @@ def summary_markdown(summary: dict) -> str:
         + "\n".join(lines)
         + "\n"
     )
+    fit_lines = []
+    for r in summary["rows"]:
+        for name, f in r.get("fit", {}).items():
+            if f:
+                l2 = ", ".join(f"{v:g}" for v in f.get("head_l2", [])) or "-"
+                held = f"{100 * f['heldout_agreement']:.1f}" if "heldout_agreement" in f else "-"
+                fit_lines.append(
+                    f"| {r['weak_model']} -> {r['strong_model']} | {r['head']} | {r['noise']} | {name} | "
+                    f"{100 * f['fit_accuracy']:.1f} | {held} | {100 * f['test_accuracy']:.1f} | {l2} |"
+                )
+    if fit_lines:
+        text += (
+            "\nTrain and test (mean over seeds): ground-truth accuracy on the part each run fit, agreement "
+            "with its own training labels on its held-out part, test accuracy, and the L2 the held-out rule "
+            "chose.\n\n| weak -> strong | head | noise | run | fit accuracy | held-out agreement | test "
+            "accuracy | L2 |\n" + "|" + " --- |" * 8 + "\n" + "\n".join(fit_lines) + "\n"
+        )
     if summary.get("baselines"):
         text += (
             "\nBaselines that read no model (test accuracy %): "
