@@ -119,7 +119,8 @@ def _cmd_replicate(args) -> int:
     regimes = list(REGIMES) if args.regime == "all" else [args.regime]
     missing = [r for r in regimes if REGIMES[r] not in PRESETS]
     if missing and args.regime != "all":
-        raise InvalidInputError(f"the {args.regime} regime (preset {REGIMES[args.regime]}) is not defined yet")
+        name = REGIMES[args.regime]
+        raise InvalidInputError(f"the {args.regime} regime (preset {name}) is not defined yet")
     for r in missing:
         log.warning("the %s regime (preset %s) is not defined yet: skipped", r, REGIMES[r])
     regimes = [r for r in regimes if r not in missing]
