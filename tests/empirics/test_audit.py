@@ -133,3 +133,21 @@ def test_planted_truth_reads_only_the_results_folder(data_dir, tmp_path, monkeyp
     planted_inputs_file(out, "tiny-bert").unlink()
     with pytest.raises(InvalidInputError, match="reads only what the sweep saved"):
         planted_truth(out)
+
+
+def test_each_verdict_states_its_mde_goal_and_whether_it_was_met(tmp_path):
+    """1 point without noise: 800 paired examples cannot see 1 point (MDE ~ 5 points), 40,000 can."""
+    from empirics.claims import evaluate_claims
+
+    from .fixtures import write_claim_fixture
+
+    small = {c.key: c for c in evaluate_claims(write_claim_fixture(tmp_path / "s", 800, 0.75, 0.65))}
+    big = {c.key: c for c in evaluate_claims(write_claim_fixture(tmp_path / "b", 40_000, 0.70, 0.70))}
+    s, b = small["reverse_kl_beats_forward_kl"], big["reverse_kl_beats_forward_kl"]
+    assert s.mde_goal == b.mde_goal == 0.01
+    assert s.mde > 0.03
+    assert not s.mde_goal_met
+    assert "goal 1: NOT met" in s.numbers()
+    assert b.mde < 0.01
+    assert b.mde_goal_met
+    assert "goal 1: met" in b.numbers()
