@@ -49,7 +49,7 @@ def hypotheses_failing(run: dict, split: str, mode: str) -> list[str]:
     return fails
 
 
-def audit_split(run_rec: dict, split: str, design: dict | None) -> dict:
+def audit_split(run_rec: dict, split: str, design: dict | None, projections: dict | None = None) -> dict:
     cfg, run = run_rec["config"], run_rec["run"]
     gamma = cfg["gamma"]
     rows = read_jsonl_rows(run_rec["dir"] / f"predictions_{split}.jsonl")
@@ -95,20 +95,27 @@ def audit_split(run_rec: dict, split: str, design: dict | None) -> dict:
     out["theorem2_slack"] = kl_star_w - kl_sw_t - out["L_star_sw"]
     out["theorem2_failing_hypotheses"] = hypotheses_failing(run, split, cfg["experiment"]["setup"]["mode"])
     if design is not None and run["head"] == "simplex":
+        # R depends on the class, the points and the truth only: one solve serves every student on them
+        G, key = design[split][keep], (run["model"], split, gamma, keep.tobytes(), label.tobytes())
+        projections = {} if projections is None else projections
+        if key not in projections:
+            projections[key] = solve_binary(0.5, G, label.astype(float), gamma, "forward_kl")
+        R = projections[key]
         out["theorem3"] = theorem3(
             label,
             teacher,
-            design[split][keep],
+            G,
             np.array(run_rec["metrics"]["simplex_w"]),
             gamma,
             run["loss"],
             split,
             kl_star_w,
+            R,
         )
     return out
 
 
-def theorem3(label, teacher, G, w, gamma, loss, split, kl_star_w) -> dict:
+def theorem3(label, teacher, G, w, gamma, loss, split, kl_star_w, R=None) -> dict:
     """Sharp and final forms of Theorem 3 for a student in the simplex class (F_sw = 1/2 + G w), with R the
     certified moment projection of the one-hot F* onto the class at the same points.
 
@@ -117,7 +124,8 @@ def theorem3(label, teacher, G, w, gamma, loss, split, kl_star_w) -> dict:
     member of the class, and a violation is a failure. g is ~0 exactly when F_sw is the reverse-KL projection
     of the teacher (Theorem 3's hypothesis: a certified reverse-KL student, in sample)."""
     fs = 0.5 + G @ w  # the class member itself (no second floor)
-    R = solve_binary(0.5, G, label.astype(float), gamma, "forward_kl")
+    if R is None:
+        R = solve_binary(0.5, G, label.astype(float), gamma, "forward_kl")
     log_ratio, log_ratio_0 = np.log(teacher) - np.log(fs), np.log1p(-teacher) - np.log1p(-fs)
     inner = float(np.mean((label - R.p) * log_ratio + (R.p - label) * log_ratio_0))
     eps = float(np.mean(binary_ce_onehot(label, R.p)))  # KL(F*, R) with F* one-hot
@@ -150,7 +158,7 @@ def theorem3(label, teacher, G, w, gamma, loss, split, kl_star_w) -> dict:
 def audit(results: str | Path) -> dict:
     """Audit every student run of a results folder; writes audit/audit.json and audit/audit.md."""
     results = Path(results)
-    rows, failures, designs = [], [], {}
+    rows, failures, designs, projections = [], [], {}, {}
     for rec in load_runs(results):
         run = rec["run"]
         if run["role"] != "student":
@@ -164,7 +172,7 @@ def audit(results: str | Path) -> dict:
                 designs[run["model"]] = dict(np.load(path)) if path.is_file() else None
             design = designs[run["model"]]
         for split in ("train_w2s", "test"):
-            r = audit_split(rec, split, design)
+            r = audit_split(rec, split, design, projections)
             rows.append(r)
             if r["lemma1_violations"]:
                 failures.append(f"{r['run']} [{split}]: Lemma 1 / Theorem 1 violated with floored models")
