@@ -72,14 +72,14 @@ PRESETS: dict[str, Sweep] = {
             head=HeadConfig(head_steps=500, head_l2=[0.01, 0.1, 1.0, 10.0]),
         ),
         grid=GridConfig(
-            pairs=["all-MiniLM-L6-v2:gemma-3-270m", "all-MiniLM-L6-v2@400:gemma-3-270m"],
+            pairs=["all-MiniLM-L6-v2:gemma-3-270m", "all-MiniLM-L6-v2@100:gemma-3-270m"],
             losses=list(LOSSES),
             heads=["logistic", "simplex"],
             seeds=[0, 1, 2],
             noises=PAPER_NOISES,
         ),
         description="reference replication, last-layer regime (the theorem's setting): all 4,000 HH-RLHF "
-        "harmless pairs per split; teachers all-MiniLM-L6-v2 on train_gt and on 400 train_gt pairs (a weaker "
+        "harmless pairs per split; teachers all-MiniLM-L6-v2 on train_gt and on 100 train_gt pairs (a weaker "
         "teacher); strong Gemma-3-270M; every loss on the logistic head, the four fixed objectives on the "
         "simplex head; noise none and flips 0.1-0.4; seeds resample each run's training part",
         notes=(
