@@ -103,7 +103,10 @@ def _cmd_audit(args) -> int:
             report["failures"].append(
                 "planted truth: Theorem 2 violated in sample by the certified reverse-KL student"
             )
-    print(f"audit written to {out}")
+    from .findings import write_findings
+
+    write_findings(results)
+    print(f"audit written to {out}; FINDINGS.md in {results}")
     return 1 if report["failures"] else 0
 
 
@@ -138,7 +141,7 @@ def _cmd_replicate(args) -> int:
         audit_args = build_parser().parse_args(
             ["audit", str(out), *(["--planted"] if PRESETS[name].experiment.mode == "last_layer" else [])]
         )
-        status |= _cmd_audit(audit_args)
+        status |= _cmd_audit(audit_args)  # writes FINDINGS.md too
         dest = Path(args.reference) / regime
         if dest.exists():
             shutil.rmtree(dest)

@@ -30,7 +30,7 @@ from .partition import partition
 from .registry import trained_on
 
 SPLITS = ("train_w2s", "test")
-COPIED = ("sweep.json", "timing.json", "summary.json", "summary.md")
+COPIED = ("sweep.json", "timing.json", "summary.json", "summary.md", "FINDINGS.md")
 COPIED_FOLDERS = ("audit", "simplex_design")
 
 

@@ -1,0 +1,97 @@
+"""FINDINGS.md of an audited results folder: what the README's "Findings" section reports, computed from the
+saved summary, claims, planted truth and timing (no torch, no training)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from core.io import atomic_write_text, read_json
+
+from .config import LOSSES
+
+
+def _pct(v) -> str:
+    return f"{100 * v[0]:.1f} [{100 * v[1]:.1f}, {100 * v[2]:.1f}]"
+
+
+def findings_markdown(results: str | Path) -> str:
+    results = Path(results)
+    summary = read_json(results / "summary.json")
+    claims = read_json(results / "audit" / "claims.json")
+    sweep = read_json(results / "sweep.json")
+    lines = [f"# Findings: {results.name}", "", sweep.get("description", ""), ""]
+    lines += [
+        "## Weak, ceiling and students (test accuracy %, 95 % interval over seeds)",
+        "",
+        "| weak -> strong | head | noise | weak | ceiling | ceiling - weak (SE) | "
+        + " | ".join(LOSSES)
+        + " |",
+        "|" + " --- |" * (6 + len(LOSSES)),
+    ]
+    for r in summary["rows"]:
+        gap = ""
+        if "gap_se" in r:
+            se = f"{r['ceiling_minus_weak'] / r['gap_se']:.1f} SE" if r["gap_se"] > 0 else "SE 0"
+            gap = f"{100 * r['ceiling_minus_weak']:+.1f} ({se})"
+        cells = [_pct(r[k]) if k in r else "" for k in ("weak", "ceiling")]
+        students = [_pct(r[k]) if k in r else "" for k in LOSSES]
+        lines.append(
+            f"| {r['weak_model']} -> {r['strong_model']} | {r['head']} | {r['noise']} | "
+            + " | ".join(cells + [gap] + students)
+            + " |"
+        )
+    if summary.get("baselines"):
+        lines += [
+            "",
+            "Rules that read no model: "
+            + "; ".join(f"{k} {_pct(v)}" for k, v in summary["baselines"].items()),
+        ]
+    lines += [
+        "",
+        "## The paper's claims",
+        "",
+        "| claim | verdict | a - b (pts) [95 % CI] | MDE (pts) | MDE goal met | paper (secondary summary) |",
+        "| --- | --- | --- | --- | --- | --- |",
+    ]
+    for c in claims:
+        if c["delta"] is None:
+            lines.append(f"| {c['statement']} | {c['verdict']} | {c['reason']} | | | {c['paper']} |")
+            continue
+        lo, hi = c["ci95"]
+        lines.append(
+            f"| {c['statement']} | **{c['verdict']}** | "
+            f"{100 * c['delta']:+.2f} [{100 * lo:+.2f}, {100 * hi:+.2f}] | "
+            f"{100 * c['mde']:.2f} | {'yes' if c.get('mde_goal_met') else 'no'} | {c['paper']} |"
+        )
+    planted = results / "audit" / "planted.json"
+    if planted.is_file():
+        p = read_json(planted)
+        rk = p["students"]["reverse_kl"]
+        lines += [
+            "",
+            "## Planted truth (Theorem 2 where its hypotheses hold)",
+            "",
+            f"F* in {p.get('planted_class', 'the strong simplex class')}: mean |F* - 1/2| "
+            f"{p['f_star_confidence']['test']:.3f}, KL(F*, teacher) {p['kl_star_teacher']['test']:.4f} "
+            f"(test); reverse-KL student in-sample slack {rk['train_w2s']['slack']:+.2e} (certificate "
+            f"{rk['gap']:.1e}), "
+            f"test slack {rk['test']['slack']:+.2e} [{rk['test']['slack_ci95'][0]:+.2e}, "
+            f"{rk['test']['slack_ci95'][1]:+.2e}]; gains KL(F*,F_w) - KL(F*,F_sw) on test: "
+            + ", ".join(f"{loss} {r['test']['gain']:+.4f}" for loss, r in p["students"].items()),
+        ]
+    timing = results / "timing.json"
+    if timing.is_file():
+        t = read_json(timing)["total"]
+        lines += [
+            "",
+            "## Time (wall seconds, all invocations)",
+            "",
+            ", ".join(f"{k} {v:.0f}" for k, v in t.items()),
+        ]
+    return "\n".join(lines) + "\n"
+
+
+def write_findings(results: str | Path) -> str:
+    text = findings_markdown(results)
+    atomic_write_text(Path(results) / "FINDINGS.md", text)
+    return text
