@@ -222,6 +222,26 @@ def strata_for(
     return strata, candidates - len(strata)
 
 
+def by_setting(claim: Claim, students: dict, weak_acc: dict) -> dict[str, dict]:
+    """The same comparison within each (weak model, head): a pooled verdict can come from one head only, e.g.
+    a student class that is not weak-to-strong at all (its ceiling below its teacher)."""
+    out = {}
+    for w, head in sorted({(k[0], k[2]) for k in students}):
+        sub = {k: v for k, v in students.items() if k[2] == head and (claim.noise == "teacher" or k[0] == w)}
+        strata = [d for d, _ in strata_for(claim, sub, weak_acc)[0] if len(d)]
+        if not strata:
+            continue
+        boot = bootstrap(strata)
+        key = head if claim.noise == "teacher" else f"{w} / {head}"
+        out[key] = {
+            "delta": float(np.average([d.mean() for d in strata], weights=[len(d) for d in strata])),
+            "ci95": (float(np.percentile(boot, 2.5)), float(np.percentile(boot, 97.5))),
+            "mde": float(MDE_Z * boot.std(ddof=1)),
+            "strata": len(strata),
+        }
+    return out
+
+
 def bootstrap(strata: list[np.ndarray], reps: int = BOOT, seed: int = 0) -> np.ndarray:
     """Bootstrap distribution of the pooled mean difference, resampling examples within each stratum
     (scipy.stats.bootstrap with one sample per stratum: each is resampled on its own)."""
@@ -282,6 +302,7 @@ def evaluate_claims(results: str | Path) -> list[ClaimResult]:
         res.max_abs_dprob = float(max(dp.max() for _, dp in strata))
         res.mde_goal = MDE_GOAL[c.noise]
         res.mde_goal_met = res.mde <= res.mde_goal
+        res.extra["by_setting"] = by_setting(c, students, weak_acc)
         out.append(res)
     directional = [r for r, c in zip(out, CLAIMS, strict=True) if c.kind == "greater" and r.delta is not None]
     if directional:

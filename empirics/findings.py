@@ -63,6 +63,14 @@ def findings_markdown(results: str | Path) -> str:
             f"{100 * c['delta']:+.2f} [{100 * lo:+.2f}, {100 * hi:+.2f}] | "
             f"{100 * c['mde']:.2f} | {'yes' if c.get('mde_goal_met') else 'no'} | {c['paper']} |"
         )
+    lines += ["", "The same comparisons within each teacher and head (a - b, pts [95 % CI], MDE):", ""]
+    for c in claims:
+        for setting, b in c.get("extra", {}).get("by_setting", {}).items():
+            lo, hi = b["ci95"]
+            lines.append(
+                f"- {c['statement']}, {setting}: {100 * b['delta']:+.2f} [{100 * lo:+.2f}, {100 * hi:+.2f}], "
+                f"MDE {100 * b['mde']:.2f}"
+            )
     planted = results / "audit" / "planted.json"
     if planted.is_file():
         p = read_json(planted)

@@ -75,6 +75,10 @@ def test_claims_recomputed_give_the_committed_verdicts(unpacked):
                 assert getattr(c, field) is None, key
             else:
                 assert getattr(c, field) == pytest.approx(saved[field], rel=RTOL, abs=1e-9), (key, field)
+        by_setting = saved["extra"]["by_setting"]
+        assert set(c.extra["by_setting"]) == set(by_setting), key
+        for setting, b in c.extra["by_setting"].items():
+            assert b["delta"] == pytest.approx(by_setting[setting]["delta"], rel=RTOL, abs=1e-9), setting
 
 
 def test_audit_recomputed_finds_no_violation_and_matches(unpacked):
