@@ -32,6 +32,7 @@ MDE_Z = float(stats.norm.ppf(1 - ALPHA / 2) + stats.norm.ppf(POWER))  # 2.80: tw
 SECONDARY = "secondary summary, unverified"
 # the smallest effect a verdict must be able to see (issue 10): 1 point without noise, 2 points with noise
 MDE_GOAL = {"clean": 0.01, "noisy": 0.02, "teacher": 0.01}
+GOAL_WORDS = {True: "met", False: "NOT met", None: "none: no test decision differs"}
 
 
 @dataclass(frozen=True)
@@ -150,8 +151,8 @@ class ClaimResult:
             f"delta = {100 * self.delta:+.2f} pts, 95 % CI [{100 * self.ci95[0]:+.2f}, "
             f"{100 * self.ci95[1]:+.2f}], "
             f"{p}MDE = {100 * self.mde:.2f} pts (goal {100 * self.mde_goal:.0f}: "
-            f"{'met' if self.mde_goal_met else 'NOT met'}), {self.strata} strata, {self.examples} paired "
-            "examples"
+            f"{GOAL_WORDS[self.mde_goal_met]}), "
+            f"{self.strata} strata, {self.examples} paired examples"
             + (
                 f" ({self.identical_runs_merged} identical runs counted once)"
                 if self.identical_runs_merged
@@ -301,7 +302,8 @@ def evaluate_claims(results: str | Path) -> list[ClaimResult]:
         res.strata, res.examples = len(strata), int(len(pooled))
         res.max_abs_dprob = float(max(dp.max() for _, dp in strata))
         res.mde_goal = MDE_GOAL[c.noise]
-        res.mde_goal_met = res.mde <= res.mde_goal
+        # no test decision differs: the bootstrap has no spread, and an MDE of 0 would claim a power it lacks
+        res.mde_goal_met = None if not any(np.any(d) for d in diffs) else res.mde <= res.mde_goal
         res.extra["by_setting"] = by_setting(c, students, weak_acc)
         out.append(res)
     directional = [r for r, c in zip(out, CLAIMS, strict=True) if c.kind == "greater" and r.delta is not None]

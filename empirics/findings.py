@@ -9,6 +9,8 @@ from core.io import atomic_write_text, read_json
 
 from .config import LOSSES
 
+GOAL = {True: "yes", False: "no", None: "no decision differs"}
+
 
 def _pct(v) -> str:
     return f"{100 * v[0]:.1f} [{100 * v[1]:.1f}, {100 * v[2]:.1f}]"
@@ -61,7 +63,7 @@ def findings_markdown(results: str | Path) -> str:
         lines.append(
             f"| {c['statement']} | **{c['verdict']}** | "
             f"{100 * c['delta']:+.2f} [{100 * lo:+.2f}, {100 * hi:+.2f}] | "
-            f"{100 * c['mde']:.2f} | {'yes' if c.get('mde_goal_met') else 'no'} | {c['paper']} |"
+            f"{100 * c['mde']:.2f} | {GOAL[c.get('mde_goal_met')]} | {c['paper']} |"
         )
     lines += ["", "The same comparisons within each teacher and head (a - b, pts [95 % CI], MDE):", ""]
     for c in claims:

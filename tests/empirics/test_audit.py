@@ -151,3 +151,18 @@ def test_each_verdict_states_its_mde_goal_and_whether_it_was_met(tmp_path):
     assert b.mde < 0.01
     assert b.mde_goal_met
     assert "goal 1: met" in b.numbers()
+
+
+def test_no_differing_decision_gives_no_mde_goal(tmp_path):
+    """Two students that agree on every test decision: the MDE (0) claims no power; the goal is not 'met'."""
+    from empirics.claims import evaluate_claims
+
+    from .fixtures import write_claim_fixture
+
+    folder = write_claim_fixture(tmp_path / "same", 400, 0.7, 0.7)
+    runs = sorted(folder.glob("student__*/predictions_test.jsonl"))
+    runs[1].write_text(runs[0].read_text())  # the two students' predictions are the same
+    c = {c.key: c for c in evaluate_claims(folder)}["reverse_kl_beats_forward_kl"]
+    assert c.mde == 0
+    assert c.mde_goal_met is None
+    assert "no test decision differs" in c.numbers()
