@@ -227,13 +227,15 @@ def by_setting(claim: Claim, students: dict, weak_acc: dict) -> dict[str, dict]:
     """The same comparison within each (weak model, head): a pooled verdict can come from one head only, e.g.
     a student class that is not weak-to-strong at all (its ceiling below its teacher)."""
     out = {}
-    for w, head in sorted({(k[0], k[2]) for k in students}):
-        sub = {k: v for k, v in students.items() if k[2] == head and (claim.noise == "teacher" or k[0] == w)}
+    across = claim.noise == "teacher"  # compares weak models: one setting per head
+    settings = {("" if across else k[0], k[2]) for k in students}
+    for w, head in sorted(settings):
+        sub = {k: v for k, v in students.items() if k[2] == head and (across or k[0] == w)}
         strata = [d for d, _ in strata_for(claim, sub, weak_acc)[0] if len(d)]
         if not strata:
             continue
         boot = bootstrap(strata)
-        key = head if claim.noise == "teacher" else f"{w} / {head}"
+        key = head if across else f"{w} / {head}"
         out[key] = {
             "delta": float(np.average([d.mean() for d in strata], weights=[len(d) for d in strata])),
             "ci95": (float(np.percentile(boot, 2.5)), float(np.percentile(boot, 97.5))),

@@ -19,6 +19,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .registry import trained_on
+
 
 @dataclass(frozen=True)
 class Partition:
@@ -39,6 +41,20 @@ def partition(n: int, seed: int, heldout_frac: float, limit: int | None = None) 
     if heldout_frac > 0 and not 1 <= n_held < len(order):
         raise ValueError(f"holding out {heldout_frac:g} of {len(order)} pairs leaves an empty part")
     return Partition(np.sort(order[n_held:]), np.sort(order[:n_held]))
+
+
+def run_partition(model: str, seed: int, n: int, heldout_frac: float) -> Partition:
+    """The parts a run of `model` (``MODEL@N`` sees N pairs) with `seed` uses of a split of n pairs."""
+    return partition(n, seed, heldout_frac, trained_on(model)[1])
+
+
+def mark_training_rows(rows: list[dict], targets, part: Partition) -> None:
+    """Each predictions row of the split a run trained on gets the soft label it trained on (after noise,
+    before the gamma-floor) and whether it was fit or held out."""
+    held = np.zeros(len(rows), bool)
+    held[part.heldout] = True
+    for r, t, h in zip(rows, targets, held, strict=True):
+        r["target"], r["part"] = float(t), "heldout" if h else "fit"
 
 
 def agreement(prob: np.ndarray, labels: np.ndarray) -> float:

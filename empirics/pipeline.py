@@ -32,7 +32,7 @@ from .logs import get_logger
 from .losses import get_loss
 from .metrics import accuracy, pgr, run_metrics
 from .models import load_backbone
-from .partition import agreement, choose_l2, partition
+from .partition import agreement, choose_l2, mark_training_rows, run_partition
 from .precision import resolve_bf16
 from .registry import spec, trained_on
 from .run_folder import RunFolders, process_roles, simplex_design_file
@@ -162,8 +162,8 @@ class Pipeline:
         """Train on the seed's fit part of `train_split` with soft labels (the L2 chosen on its held-out part,
         :mod:`empirics.partition`); return ({split: logits}, extra metrics)."""
         e = self.exp
-        base, limit = trained_on(model)
-        part = partition(len(labels), seed, e.data.heldout_frac, limit)
+        base = trained_on(model)[0]
+        part = run_partition(model, seed, len(labels), e.data.heldout_frac)
         if e.mode == "finetune":
             pairs = self.split(train_split)
             with self.timed("fine-tuning"):
@@ -355,13 +355,10 @@ class Pipeline:
                 }
                 for i, p in enumerate(self.split(split))
             ]
-            if split == train_split:  # the soft label trained on (after noise, before the gamma-floor), and
-                # whether the row was fit or held out
-                part = partition(len(labels), s.seed, e.data.heldout_frac, trained_on(s.model)[1])
-                held = np.zeros(len(labels), bool)
-                held[part.heldout] = True
-                for r, t, h in zip(rows, labels, held, strict=True):
-                    r["target"], r["part"] = float(t), "heldout" if h else "fit"
+            if split == train_split:
+                mark_training_rows(
+                    rows, labels, run_partition(s.model, s.seed, len(labels), e.data.heldout_frac)
+                )
             files[d / f"predictions_{split}.jsonl"] = jsonl_text(rows)
             metrics[split] = run_metrics(prob, self.labels(split), e.gamma, wp)
         if s.role == "student":

@@ -26,8 +26,7 @@ from core.io import atomic_save_npz, atomic_write_text, jsonl_text, load_runs, r
 from core.numerics import sigmoid
 
 from .config import Noise, Sweep
-from .partition import partition
-from .registry import trained_on
+from .partition import mark_training_rows, run_partition
 
 SPLITS = ("train_w2s", "test")
 COPIED = ("sweep.json", "timing.json", "summary.json", "summary.md", "FINDINGS.md")
@@ -117,11 +116,7 @@ def unpack(reference: str | Path, dest: str | Path) -> Path:
             ]
             if weak is not None and split == "train_w2s":  # what the student trained on, and which rows
                 noise = Noise(**run["noise"])
-                target = noise.apply(weak[split], run["seed"])
-                part = partition(len(rows), run["seed"], exp.data.heldout_frac, trained_on(run["model"])[1])
-                held = np.zeros(len(rows), bool)
-                held[part.heldout] = True
-                for r, t, h in zip(rows, target, held, strict=True):
-                    r["target"], r["part"] = float(t), "heldout" if h else "fit"
+                part = run_partition(run["model"], run["seed"], len(rows), exp.data.heldout_frac)
+                mark_training_rows(rows, noise.apply(weak[split], run["seed"]), part)
             atomic_write_text(dest / name / f"predictions_{split}.jsonl", jsonl_text(rows))
     return dest
