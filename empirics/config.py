@@ -201,11 +201,23 @@ class FinetuneConfig:
     epochs: float = _opt(1.0, "passes over the training split (>= 1; a fractional last pass is allowed)")
     gradient_checkpointing: Literal["auto", "on", "off"] = _opt("auto", "auto: on when a CUDA GPU is present")
     group_pairs: int = _opt(4, "single process: pairs per length-sorted forward group (less padding)")
+    trainable_blocks: int | None = _opt(
+        None,
+        "train only the top K transformer blocks (and the head): the frozen lower blocks run once per text, "
+        "cached and reused for training and evaluation; the head starts from the run's own linear probe "
+        "(empirics.frozen); none: full fine-tuning",
+    )
+    checkpoints_per_epoch: int = _opt(
+        1,
+        "with --trainable-blocks: held-out checkpoints per epoch; each run keeps the checkpoint that agrees "
+        "best with its own training labels on its held-out part",
+    )
 
     def __post_init__(self):
         _check_choices(self)
-        for name in ("lr", "batch_size", "epochs", "group_pairs"):
+        for name in ("lr", "batch_size", "epochs", "group_pairs", "checkpoints_per_epoch"):
             _positive(name, getattr(self, name))
+        _positive("trainable_blocks", self.trainable_blocks, allow_none=True)
         if self.epochs < 1:
             raise ConfigError(f"--epochs must be >= 1 (every pair seen at least once), got {self.epochs}")
 

@@ -16,6 +16,8 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
+from core.numerics import sigmoid
+
 from .config import FinetuneConfig
 from .data import PreferencePair
 from .losses import Loss
@@ -125,3 +127,97 @@ def predict_logits(
             z = model.pair_logits(enc["input_ids"].to(device), enc["attention_mask"].to(device))
         out.append(z.float().cpu())
     return torch.cat(out).numpy().astype(np.float64)
+
+
+# ---------------------------------------------------------------------------------------------- top blocks
+def _length_groups(states, idx, group: int) -> list[list[int]]:
+    """`idx` sorted by the longer text of each pair and cut into groups of `group` pairs (less padding)."""
+    order = sorted(idx, key=lambda i: max(states.length(i), states.length(states.n + i)))
+    return [order[g : g + group] for g in range(0, len(order), group)]
+
+
+@torch.no_grad()
+def predict_top(model, states, idx=None, batch_pairs: int = 32, bf16: bool = False) -> np.ndarray:
+    """z for pairs `idx` (default: all) of cached lower states, in the order of `idx`."""
+    idx = list(range(states.n)) if idx is None else [int(i) for i in idx]
+    model.eval()
+    z = {}
+    for g in _length_groups(states, idx, batch_pairs):
+        with autocast(bf16):
+            z.update(zip(g, model.pair_logits(*states.pair_batch(g)).float().tolist(), strict=True))
+    return np.array([z[i] for i in idx], dtype=np.float64)
+
+
+def finetune_top(
+    model_name: str,
+    states,
+    fit: np.ndarray,
+    labels: np.ndarray,
+    heldout: np.ndarray,
+    loss: Loss,
+    cfg: FinetuneConfig,
+    head_weight: np.ndarray,
+    seed: int = 0,
+    desc: str = "fine-tuning",
+    bf16: bool = False,
+):
+    """Train the top ``cfg.trainable_blocks`` blocks and the head on cached lower `states` (empirics.frozen)
+    with soft labels (P(first chosen) for every pair of `states`; pairs `fit` train), the head starting from
+    `head_weight` (the run's linear probe). At every checkpoint (``cfg.checkpoints_per_epoch`` per epoch) the
+    agreement with the run's own labels on its `heldout` pairs is measured; the best checkpoint is kept (the
+    first of equals; the last when nothing is held out). Returns (model, record)."""
+    from transformers import get_cosine_schedule_with_warmup
+
+    from .frozen import TopRewardModel
+    from .partition import agreement
+
+    torch.manual_seed(seed)
+    # the weights the cached states and the probe's features came from (a tiny random model's are seed 0's)
+    backbone, _, s = load_backbone(model_name)
+    model = TopRewardModel(backbone, s.kind, cfg.trainable_blocks)
+    with torch.no_grad():
+        model.head.weight.copy_(torch.as_tensor(head_weight, dtype=torch.float32).view(1, -1))
+        model.head.bias.zero_()
+    plan = batches(len(fit), cfg.batch_size, cfg.epochs, seed)
+    n_ck = int(math.ceil(cfg.epochs * cfg.checkpoints_per_epoch))
+    marks = {max(1, round(len(plan) * j / n_ck)): j / cfg.checkpoints_per_epoch for j in range(1, n_ck + 1)}
+    opt = torch.optim.Adam(model.parameters(), lr=cfg.lr)
+    sched = get_cosine_schedule_with_warmup(opt, 0, len(plan))
+    y = torch.tensor(np.asarray(labels), dtype=torch.float32)
+
+    def score() -> float | None:
+        if not len(heldout):
+            return None
+        return agreement(sigmoid(predict_top(model, states, heldout, bf16=bf16)), labels[heldout])
+
+    scores = {0.0: score()}  # the probe itself, for the record (never chosen: this regime trains the blocks)
+    best, best_score, kept = None, None, None
+    for step, batch in enumerate(tqdm(plan, desc=desc, unit="batch", leave=False), start=1):
+        model.train()
+        pairs = [int(i) for i in fit[batch]]
+        z, order = [], []
+        with autocast(bf16):
+            for g in _length_groups(states, pairs, cfg.group_pairs):
+                z.append(model.pair_logits(*states.pair_batch(g)))
+                order += g
+            value = loss(torch.cat(z), y[order], (step - 1) / len(plan))
+        if not torch.isfinite(value.detach()):
+            raise FloatingPointError(f"{desc}: non-finite loss {value.item()} at step {step} of {len(plan)}")
+        value.backward()
+        opt.step()
+        sched.step()
+        opt.zero_grad()
+        if step in marks:
+            scores[marks[step]] = sc = score()
+            if sc is None or best_score is None or sc > best_score:  # no held-out part: the last one
+                best, best_score = marks[step], sc
+                kept = {k: v.detach().clone() for k, v in model.state_dict().items()}
+    model.load_state_dict(kept)
+    model.eval()
+    record = {
+        "trainable_blocks": cfg.trainable_blocks,
+        "lr": cfg.lr,
+        "checkpoint_epochs": best,
+        "heldout_agreement_per_checkpoint": {f"{k:g}": v for k, v in scores.items()},
+    }
+    return model, record

@@ -26,7 +26,8 @@ from .baselines import RULES, rule_probabilities
 from .config import CONVEX_FIXED_OBJECTIVES, HEADS, LOSSES, Experiment, RunSpec
 from .data import SPLITS, PreferencePair, content_hash, data_source, load_split
 from .features import pair_features
-from .finetune import finetune, predict_logits
+from .finetune import finetune, finetune_top, predict_logits, predict_top
+from .frozen import cached_lower_states
 from .grid import ceiling_spec, dependencies, weak_spec
 from .logs import get_logger
 from .losses import get_loss
@@ -38,6 +39,10 @@ from .registry import spec, trained_on
 from .run_folder import RunFolders, process_roles, simplex_design_file
 
 log = get_logger(__name__)
+
+CONSTANT_FEATURE_REL = (
+    1e-6  # a feature whose sigma is below this times the median sigma is constant (rounding)
+)
 
 
 class TrainingDiverged(RuntimeError):
@@ -79,6 +84,8 @@ class Pipeline:
         self._std: dict[str, dict[str, np.ndarray]] = {}  # standardised features per model and split
         self._design: dict[str, dict[str, np.ndarray]] = {}
         self._feats: dict[str, dict] = {}
+        self._scale: dict[str, np.ndarray] = {}  # the standardiser's sigma per model
+        self._lower: dict = {}  # frozen lower-block states per (model, split) (top-block fine-tuning)
         self.timing: dict[str, float] = {}  # seconds per stage in this process (the sweep saves them)
 
     @contextmanager
@@ -130,6 +137,7 @@ class Pipeline:
         if model not in self._std:
             feats = self.features(model)
             std = heads.Standardizer.fit(*feats["train_w2s"])
+            self._scale[model] = std.scale
             self._std[model] = {s: std(*feats[s]) for s in SPLITS}
         return self._std[model]
 
@@ -164,6 +172,8 @@ class Pipeline:
         e = self.exp
         base = trained_on(model)[0]
         part = run_partition(model, seed, len(labels), e.data.heldout_frac)
+        if e.mode == "finetune" and e.finetune.trainable_blocks:
+            return self._fit_predict_top(model, train_split, labels, loss, seed, part)
         if e.mode == "finetune":
             pairs = self.split(train_split)
             with self.timed("fine-tuning"):
@@ -224,6 +234,89 @@ class Pipeline:
             logits = {s: logit(0.5 + design[s] @ sol.w) for s in ("train_w2s", "test", train_split)}
         record = self._fit_record(part, train_split, labels, logits[train_split])
         return {s: logits[s] for s in ("train_w2s", "test")}, extra | record
+
+    def lower_states(self, model: str, split: str):
+        """The frozen lower blocks' states of a split's texts (empirics.frozen): cached on disk, kept here."""
+        key = (trained_on(model)[0], split)
+        if key not in self._lower:
+            loaded = self._lower.setdefault("backbone", {})
+
+            def backbone():
+                if key[0] not in loaded:
+                    loaded[key[0]] = load_backbone(key[0])
+                return loaded[key[0]]
+
+            setup = self.exp.setup
+            with self.timed("extraction"):
+                self._lower[key] = cached_lower_states(
+                    key[0],
+                    self.split(split),
+                    setup.max_length,
+                    self.exp.finetune.trainable_blocks,
+                    split,
+                    backbone,
+                    setup.eval_batch_size,
+                    self.bf16,
+                )
+        return self._lower[key]
+
+    def _probe(self, model: str, train_split: str, labels: np.ndarray, loss: str, part) -> tuple:
+        """The run's own linear probe on the frozen model's pooled features (the last-layer logistic head, its
+        L2 chosen on the held-out part), as a head weight on raw pooled features; the top-block runs start
+        from it. The batch-statistics losses start from forward CE's probe."""
+        e, base = self.exp, trained_on(model)[0]
+        x, probe_loss = self.standardized(base)[train_split], loss
+        if probe_loss not in CONVEX_FIXED_OBJECTIVES:
+            probe_loss = "forward_ce"
+        # a feature constant up to float rounding (all-MiniLM-L6-v2 has one with sigma 9e-10) is noise that
+        # standardising blows up; as a weight on the raw feature it would be ~1e6 and turn the first steps'
+        # tiny changes of that feature into logit jumps: such features are left out of the probe
+        scale = self._scale[base]
+        kept = scale > CONSTANT_FEATURE_REL * np.median(scale)
+        x = x * kept
+
+        def fit(l2):
+            f = heads.fit_logistic(x[part.fit], labels[part.fit], probe_loss, e.gamma, l2)
+            return f, sigmoid(x[part.heldout] @ f.v)
+
+        l2, chosen, _ = choose_l2(e.head.head_l2, fit, labels[part.heldout])
+        # z = u . v with u = (phi(first) - phi(second)) / sigma: the reward's weight on phi is v / sigma
+        weight = np.where(kept, chosen.v / scale, 0.0)
+        return weight, {
+            "probe_loss": probe_loss,
+            "probe_l2": l2,
+            "probe_features_left_out": int((~kept).sum()),
+        }
+
+    def _fit_predict_top(self, model, train_split, labels, loss, seed, part):
+        """Fine-tune the top blocks on cached lower states, starting from the run's linear probe."""
+        e, base = self.exp, trained_on(model)[0]
+        with self.timed("heads"):
+            weight, probe = self._probe(model, train_split, labels, loss, part)
+        states = self.lower_states(base, train_split)
+        with self.timed("fine-tuning"):
+            rm, record = finetune_top(
+                base,
+                states,
+                part.fit,
+                labels,
+                part.heldout,
+                self._loss(loss),
+                e.finetune,
+                weight,
+                seed,
+                desc=f"{model} {loss}",
+                bf16=self.bf16,
+            )
+        with self.timed("evaluation"):
+            logits = {
+                s: predict_top(
+                    rm, self.lower_states(base, s), batch_pairs=e.setup.eval_batch_size, bf16=self.bf16
+                )
+                for s in dict.fromkeys(("train_w2s", "test", train_split))
+            }
+        fit_record = self._fit_record(part, train_split, labels, logits[train_split])
+        return {s: logits[s] for s in ("train_w2s", "test")}, probe | record | fit_record
 
     def _fit_record(self, part, train_split: str, labels: np.ndarray, z: np.ndarray) -> dict:
         """What the run saw and how well it fit: parts, agreement with its own training labels on the fit

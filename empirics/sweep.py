@@ -14,6 +14,7 @@ import os
 import time
 import traceback
 from contextlib import contextmanager
+from dataclasses import asdict
 from pathlib import Path
 
 from tqdm.auto import tqdm
@@ -21,7 +22,7 @@ from tqdm.auto import tqdm
 from core.errors import DataError, InvalidInputError, StorageError
 from core.io import atomic_write_text
 
-from .config import Sweep
+from .config import Experiment, Sweep
 from .data import data_source
 from .grid import planned_runs
 from .logs import get_logger
@@ -191,6 +192,9 @@ def check_same_experiment(record: dict, out: Path) -> None:
         if old.get(part) is None:
             continue
         a, b = _flat(old[part]), _flat(json.loads(json.dumps(record[part])))
+        if part == "experiment":  # an option added since the folder was made, left at its default: same runs
+            defaults = _flat(json.loads(json.dumps(asdict(Experiment()))))
+            a |= {k: v for k, v in b.items() if k not in a and k in defaults and v == defaults[k]}
         changed = sorted(k for k in set(a) | set(b) if a.get(k) != b.get(k) and k not in WHERE_NOT_WHAT)
         if changed:
             what = "different data" if part == "provenance" else "a different experiment"

@@ -41,6 +41,14 @@ def check_sweep(sw: Sweep) -> None:
         log.warning(
             "note: fine-tuning trains the full model; --heads %s does not apply", " ".join(grid.heads)
         )
+    ft = exp.finetune
+    if exp.mode == "last_layer" and ft.trainable_blocks is not None:
+        log.warning("note: --trainable-blocks applies to fine-tuning (--mode finetune); ignored here")
+    elif ft.trainable_blocks is None and ft.checkpoints_per_epoch > 1:
+        log.warning(
+            "note: --checkpoints-per-epoch applies with --trainable-blocks; full fine-tuning keeps its last "
+            "state"
+        )
     batch_losses = sorted(set(grid.losses) & set(BATCH_STATISTICS_LOSSES))
     if exp.mode == "finetune" and batch_losses and exp.finetune.batch_size < 2:
         raise ConfigError(

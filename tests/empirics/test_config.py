@@ -39,6 +39,8 @@ OTHER_VALUES = {
     "bf16": ("on", "on"),
     "gradient_checkpointing": ("off", "off"),
     "group_pairs": ("9", 9),
+    "trainable_blocks": ("1", 1),
+    "checkpoints_per_epoch": ("3", 3),
     "pairs": ("tiny-bert:tiny-gpt2", ["tiny-bert:tiny-gpt2"]),
     "losses": ("reverse_kl", ["reverse_kl"]),
     "heads": ("simplex", ["simplex"]),
