@@ -35,11 +35,12 @@ def _two(p: np.ndarray) -> np.ndarray:
     return np.stack([1 - p, p], axis=1)
 
 
-def hypotheses_failing(run: dict, split: str, mode: str) -> list[str]:
+def hypotheses_failing(run: dict, split: str, mode: str, trainable_blocks: int | None = None) -> list[str]:
     """Which of Theorem 2's hypotheses fail for this run and split (F* one-hot always fails realizability)."""
     fails = ["non-realizability (one-hot F* is not in the student's class)"]
     if mode == "finetune":
-        fails.append("full fine-tuning (the class is not convex in probability space)")
+        what = f"the top {trainable_blocks} block(s)" if trainable_blocks else "full"
+        fails.append(f"fine-tuning ({what}: the class is not convex in probability space)")
     elif run["head"] == "logistic":
         fails.append("softmax head (convex in logit space only)")
     if run["loss"] != "reverse_kl":
@@ -93,7 +94,10 @@ def audit_split(run_rec: dict, split: str, design: dict | None, projections: dic
     kl_star_w = float(binary_ce_onehot(label, teacher).mean())
     kl_sw_t = float(binary_kl(fs, teacher).mean())
     out["theorem2_slack"] = kl_star_w - kl_sw_t - out["L_star_sw"]
-    out["theorem2_failing_hypotheses"] = hypotheses_failing(run, split, cfg["experiment"]["setup"]["mode"])
+    exp = cfg["experiment"]
+    out["theorem2_failing_hypotheses"] = hypotheses_failing(
+        run, split, exp["setup"]["mode"], exp.get("finetune", {}).get("trainable_blocks")
+    )
     if design is not None and run["head"] == "simplex":
         # R depends on the class, the points and the truth only: one solve serves every student on them
         G, key = design[split][keep], (run["model"], split, gamma, keep.tobytes(), label.tobytes())

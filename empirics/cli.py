@@ -120,13 +120,6 @@ def _cmd_replicate(args) -> int:
     from .reference import pack
 
     regimes = list(REGIMES) if args.regime == "all" else [args.regime]
-    missing = [r for r in regimes if REGIMES[r] not in PRESETS]
-    if missing and args.regime != "all":
-        name = REGIMES[args.regime]
-        raise InvalidInputError(f"the {args.regime} regime (preset {name}) is not defined yet")
-    for r in missing:
-        log.warning("the %s regime (preset %s) is not defined yet: skipped", r, REGIMES[r])
-    regimes = [r for r in regimes if r not in missing]
     status = 0
     for regime in regimes:
         name = REGIMES[regime]

@@ -111,3 +111,13 @@ def test_an_unknown_name_fails_before_torch_is_even_imported(tmp_path):
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert out.stdout.split() == ["2", "False"], out.stderr
     assert "unknown model 'gpt-17'" in out.stderr
+
+
+def test_every_regime_of_replicate_names_a_preset_with_its_mode():
+    from empirics.cli import REGIMES
+    from empirics.presets import PRESETS
+
+    modes = {"last-layer": "last_layer", "finetune": "finetune"}
+    assert set(REGIMES) == set(modes)
+    for regime, name in REGIMES.items():
+        assert PRESETS[name].experiment.mode == modes[regime]
