@@ -207,6 +207,11 @@ class FinetuneConfig:
         "cached and reused for training and evaluation; the head starts from the run's own linear probe "
         "(empirics.frozen); none: full fine-tuning",
     )
+    teacher_head: Literal["same", "logistic"] = _opt(
+        "same",
+        "how the weak model trains in a fine-tuning sweep: like the students (same), or as a logistic head "
+        "on its frozen features, its L2 chosen on its held-out part (logistic: e.g. a smaller model's probe)",
+    )
     checkpoints_per_epoch: int = _opt(
         1,
         "with --trainable-blocks: held-out checkpoints per epoch; each run keeps the checkpoint that agrees "

@@ -22,17 +22,20 @@ def student_specs(grid: GridConfig, mode: str) -> list[RunSpec]:
     return out
 
 
-def weak_spec(student: RunSpec, mode: str) -> RunSpec:
-    return RunSpec("weak", student.weak_model, student.seed, "logistic" if mode == "last_layer" else "full")
+def weak_spec(student: RunSpec, mode: str, teacher_head: str = "same") -> RunSpec:
+    """The student's teacher run: a logistic head in last-layer mode; in fine-tuning mode fine-tuned like the
+    students, or a logistic head on frozen features with ``teacher_head="logistic"``."""
+    logistic = mode == "last_layer" or teacher_head == "logistic"
+    return RunSpec("weak", student.weak_model, student.seed, "logistic" if logistic else "full")
 
 
 def ceiling_spec(student: RunSpec) -> RunSpec:
     return RunSpec("ceiling", student.model, student.seed, student.head)
 
 
-def dependencies(spec: RunSpec, mode: str) -> list[RunSpec]:
+def dependencies(spec: RunSpec, mode: str, teacher_head: str = "same") -> list[RunSpec]:
     """What must be finished before `spec` runs."""
-    return [weak_spec(spec, mode), ceiling_spec(spec)] if spec.role == "student" else []
+    return [weak_spec(spec, mode, teacher_head), ceiling_spec(spec)] if spec.role == "student" else []
 
 
 def baseline_specs() -> list[RunSpec]:
@@ -40,9 +43,9 @@ def baseline_specs() -> list[RunSpec]:
     return [RunSpec("baseline", rule, 0, "rule") for rule in RULES]
 
 
-def with_dependencies(students: list[RunSpec], mode: str) -> list[RunSpec]:
+def with_dependencies(students: list[RunSpec], mode: str, teacher_head: str = "same") -> list[RunSpec]:
     """Baselines, weak runs, then ceilings, then students: each once, in that order."""
-    weak = list(dict.fromkeys(weak_spec(s, mode) for s in students))
+    weak = list(dict.fromkeys(weak_spec(s, mode, teacher_head) for s in students))
     ceil = list(dict.fromkeys(ceiling_spec(s) for s in students))
     return baseline_specs() + weak + ceil + students
 
@@ -50,4 +53,5 @@ def with_dependencies(students: list[RunSpec], mode: str) -> list[RunSpec]:
 def planned_runs(sweep) -> list[RunSpec]:
     """Every run of a sweep, dependencies first."""
     mode = sweep.experiment.mode
-    return with_dependencies(student_specs(sweep.grid, mode), mode)
+    teacher_head = sweep.experiment.finetune.teacher_head
+    return with_dependencies(student_specs(sweep.grid, mode), mode, teacher_head)

@@ -143,6 +143,9 @@ def model_identity(name: str) -> dict:
     """What a model's outputs depend on, known without loading it: packaged models by a fingerprint of their
     weight and tokenizer files; hub models by the cached snapshot's revision; tiny models by their recipe."""
     s = spec(name)
+    if s.first_blocks:
+        base, k = s.first_blocks
+        return {**model_identity(base), "name": name, "first_blocks": k}
     if s.source == "tiny":
         return {"name": name, "source": "tiny", "seed": 0}
     if s.source == "package":
@@ -174,6 +177,12 @@ def load_backbone(name: str, seed: int = 0, dtype: torch.dtype = torch.float32):
     s = spec(name)
     from transformers import AutoModel, AutoTokenizer
 
+    if s.first_blocks:  # a base model cut after its first k blocks (BERT encoders)
+        base, k = s.first_blocks
+        model, tok, _ = load_backbone(base, seed, dtype)
+        model.encoder.layer = model.encoder.layer[:k]
+        model.config.num_hidden_layers = k
+        return model, tok, s
     if s.source == "tiny":
         model, tok = tiny_backbone(name, seed), tiny_tokenizer()
     else:

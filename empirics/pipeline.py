@@ -172,9 +172,9 @@ class Pipeline:
         e = self.exp
         base = trained_on(model)[0]
         part = run_partition(model, seed, len(labels), e.data.heldout_frac)
-        if e.mode == "finetune" and e.finetune.trainable_blocks:
+        if e.mode == "finetune" and head == "full" and e.finetune.trainable_blocks:
             return self._fit_predict_top(model, train_split, labels, loss, seed, part)
-        if e.mode == "finetune":
+        if e.mode == "finetune" and head == "full":
             pairs = self.split(train_split)
             with self.timed("fine-tuning"):
                 rm, tok, _ = finetune(
@@ -364,7 +364,7 @@ class Pipeline:
     def teacher_predictions(self, s: RunSpec) -> dict[str, np.ndarray]:
         """The weak model's saved P(first chosen) for a student's splits, checked to be for exactly its pairs:
         the same data (content hashes) and the same ids in the same order."""
-        weak = weak_spec(s, self.exp.mode)
+        weak = weak_spec(s, self.exp.mode, self.exp.finetune.teacher_head)
         recorded = self.folders.metrics(weak).get("data")
         if recorded != self.data_hashes():
             raise DataError(
@@ -388,7 +388,9 @@ class Pipeline:
             return folders.metrics(s)
         e = self.exp
         self.check(s)
-        missing = [d.name for d in dependencies(s, e.mode) if not folders.finished(d)]
+        missing = [
+            d.name for d in dependencies(s, e.mode, e.finetune.teacher_head) if not folders.finished(d)
+        ]
         if missing:
             raise RuntimeError(f"run {s.name} needs finished runs first: {', '.join(missing)}")
         weak_prob = {}
@@ -407,7 +409,7 @@ class Pipeline:
                 }
                 extra = {"rule": s.model}
             else:
-                with self.timed("heads" if e.mode == "last_layer" else "fine-tuning"):
+                with self.timed("heads" if s.head != "full" else "fine-tuning"):
                     logits, extra = self._fit_predict(s.model, s.head, train_split, labels, s.loss, s.seed)
         except FloatingPointError as exc:
             raise TrainingDiverged(f"run {s.name}: {exc}") from None
@@ -455,9 +457,10 @@ class Pipeline:
             files[d / f"predictions_{split}.jsonl"] = jsonl_text(rows)
             metrics[split] = run_metrics(prob, self.labels(split), e.gamma, wp)
         if s.role == "student":
-            weak_m, ceil_m = folders.metrics(weak_spec(s, e.mode)), folders.metrics(ceiling_spec(s))
+            weak = weak_spec(s, e.mode, e.finetune.teacher_head)
+            weak_m, ceil_m = folders.metrics(weak), folders.metrics(ceiling_spec(s))
             metrics["test"].update(pgr(metrics["test"], weak_m["test"], ceil_m["test"]))
-            metrics["weak_run"], metrics["ceiling_run"] = weak_spec(s, e.mode).name, ceiling_spec(s).name
+            metrics["weak_run"], metrics["ceiling_run"] = weak.name, ceiling_spec(s).name
         check_finite(metrics, s.name)
         files[d / "metrics.json"] = json.dumps(metrics, indent=2)  # last: a run is finished once this exists
         with self.timed("writing"):

@@ -104,10 +104,11 @@ PRESETS: dict[str, Sweep] = {
                 group_pairs=8,
                 trainable_blocks=1,
                 checkpoints_per_epoch=2,
+                teacher_head="logistic",
             ),
         ),
         grid=GridConfig(
-            pairs=["all-MiniLM-L6-v2@100:all-MiniLM-L6-v2"],
+            pairs=["minilm-l3@100:all-MiniLM-L6-v2"],
             losses=["forward_ce", "forward_kl", "reverse_ce", "reverse_kl", "confidence"],
             heads=["full"],
             seeds=[0, 1],
@@ -116,9 +117,10 @@ PRESETS: dict[str, Sweep] = {
         description="reference replication, fine-tuning regime (the paper's setting, its top block): all "
         "4,000 HH-RLHF harmless pairs per split; strong all-MiniLM-L6-v2 with its top transformer block, "
         "pooling and head trained on the weak labels (the lower five blocks frozen), each run starting from "
-        "its own linear probe; teacher the same model trained on 100 train_gt pairs; forward/reverse CE and "
-        "KL and the confidence loss; noise none and flip 0.2; seeds resample each run's training part and "
-        "order",
+        "its own linear probe; teacher a logistic probe of minilm-l3 (its first three blocks) on 100 "
+        "train_gt pairs (a same-model teacher is copied: students agreed with it on 99 % of held-out pairs); "
+        "forward/reverse CE and KL and the confidence loss; noise none and flip 0.2; seeds resample each "
+        "run's training part and order",
         notes=(
             "needs --data-dir or $W2S_DATA_DIR (the HH-RLHF harmless JSONL splits) unless the hub is "
             "reachable",

@@ -2,7 +2,8 @@
 torch).
 
 The paper's families by hub id (GPT-2, Pythia, Qwen2.5), the offline models that ship in PyPI packages
-(all-MiniLM-L6-v2; Gemma-3-270M from its GGUF package), and tiny random configs for tests.
+(all-MiniLM-L6-v2, and minilm-l3, its first three blocks; Gemma-3-270M from its GGUF package), and tiny
+random configs for tests.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ class ModelSpec:
     source: str  # "hub" | "package" | "tiny"
     params: str  # rough size, for listings
     hub_id: str | None = None
+    first_blocks: tuple[str, int] | None = None  # (base model, k): the base's embeddings and first k blocks
 
 
 def _hub(name, params, kind="decoder"):
@@ -40,6 +42,8 @@ MODELS: dict[str, ModelSpec] = {
         *[_hub(f"Qwen/Qwen2.5-{p}", p) for p in ("0.5B", "1.5B", "3B", "7B", "14B")],
         ModelSpec("all-MiniLM-L6-v2", "encoder", "package", "22.7M"),
         ModelSpec("gemma-3-270m", "decoder", "package", "268M"),
+        # a smaller model of the same family: all-MiniLM-L6-v2 cut after its third of six blocks
+        ModelSpec("minilm-l3", "encoder", "package", "17.1M", first_blocks=("all-MiniLM-L6-v2", 3)),
         ModelSpec("tiny-gpt2", "decoder", "tiny", "~0.1M"),
         ModelSpec("tiny-gpt-neox", "decoder", "tiny", "~0.1M"),
         ModelSpec("tiny-qwen2", "decoder", "tiny", "~0.1M"),
