@@ -48,6 +48,7 @@ MODELS: dict[str, ModelSpec] = {
         ModelSpec("tiny-gpt-neox", "decoder", "tiny", "~0.1M"),
         ModelSpec("tiny-qwen2", "decoder", "tiny", "~0.1M"),
         ModelSpec("tiny-bert", "encoder", "tiny", "~0.1M"),
+        ModelSpec("tiny-bert-first1", "encoder", "tiny", "~0.1M", first_blocks=("tiny-bert", 1)),
     ]
 }
 

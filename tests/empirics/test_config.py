@@ -41,6 +41,7 @@ OTHER_VALUES = {
     "group_pairs": ("9", 9),
     "trainable_blocks": ("1", 1),
     "checkpoints_per_epoch": ("3", 3),
+    "teacher_head": ("logistic", "logistic"),
     "pairs": ("tiny-bert:tiny-gpt2", ["tiny-bert:tiny-gpt2"]),
     "losses": ("reverse_kl", ["reverse_kl"]),
     "heads": ("simplex", ["simplex"]),

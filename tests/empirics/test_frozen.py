@@ -221,3 +221,54 @@ def test_a_feature_constant_up_to_rounding_is_left_out_of_the_probe(data_dir, tm
     assert weight[5] == 0
     assert np.all(np.isfinite(weight))
     assert np.abs(weight).max() < 1e4
+
+
+def test_a_model_cut_after_its_first_blocks_is_the_base_models_lower_part():
+    """minilm-l3 is all-MiniLM-L6-v2's first three blocks; on the tiny model: tiny-bert-first1's output is
+    tiny-bert's hidden state after block 1."""
+    from empirics.models import model_identity
+
+    cut, tok, _ = load_backbone("tiny-bert-first1")
+    base, _, _ = load_backbone("tiny-bert")
+    assert n_blocks(cut) == 1
+    assert n_blocks(base) == 2
+    enc = tokenize_pairs(tok, FIRSTS, SECONDS, 48)
+    with torch.no_grad():
+        mine = cut(input_ids=enc["input_ids"], attention_mask=enc["attention_mask"]).last_hidden_state
+        ref = base(**enc, output_hidden_states=True).hidden_states[1]
+    torch.testing.assert_close(mine, ref, rtol=0, atol=1e-6)
+    assert model_identity("tiny-bert-first1") == {
+        "name": "tiny-bert-first1",
+        "source": "tiny",
+        "seed": 0,
+        "first_blocks": 1,
+    }
+
+
+def test_a_probe_teacher_in_a_fine_tuning_sweep(data_dir, tmp_path):
+    """--teacher-head logistic: the weak model is a logistic head on its frozen features (its L2 chosen on its
+    held-out part); the students fine-tune their top block on its labels and name it as their teacher."""
+    sw = tiny_sweep(
+        data_dir,
+        "finetune",
+        pairs=["tiny-bert-first1@10:tiny-qwen2"],
+        losses=["forward_ce"],
+        trainable_blocks=1,
+        teacher_head="logistic",
+    )
+    out = tmp_path / "res"
+    assert run_sweep(sw, out)["failures"] == 0
+    weak = json.loads((out / "weak__tiny-bert-first1-10__logistic__s0" / "metrics.json").read_text())
+    assert weak["head_l2"] in sw.experiment.head.head_l2
+    assert "trainable_blocks" not in weak  # not fine-tuned
+    student = RunSpec("student", "tiny-qwen2", 0, "full", "forward_ce", "tiny-bert-first1@10")
+    m = json.loads((out / student.name / "metrics.json").read_text())
+    assert m["weak_run"] == "weak__tiny-bert-first1-10__logistic__s0"
+    assert m["trainable_blocks"] == 1
+    rows = [
+        json.loads(x) for x in (out / student.name / "predictions_train_w2s.jsonl").read_text().splitlines()
+    ]
+    teacher = [
+        json.loads(x) for x in (out / m["weak_run"] / "predictions_train_w2s.jsonl").read_text().splitlines()
+    ]
+    assert [r["weak_prob"] for r in rows] == [t["prob"] for t in teacher]
