@@ -6,7 +6,11 @@ pair go through one forward pass, padded dynamically; in one process, each batch
 and run in small groups (each padded only to its own longest text), and the loss then sees the whole batch
 with one backward (batch statistics of the confidence losses are never taken over a minibatch of one). One
 process by default; for several GPUs launch the same command with ``accelerate launch`` (DDP, or FSDP via an
-accelerate config for 7B-14B models)."""
+accelerate config for 7B-14B models).
+
+Top-block fine-tuning (``--trainable-blocks K``, :func:`finetune_top`): only the top K blocks and the head
+train, on the frozen lower blocks' cached states (:mod:`empirics.frozen`); the head starts from the run's own
+linear probe and the best held-out checkpoint is kept."""
 
 from __future__ import annotations
 

@@ -40,9 +40,8 @@ from .run_folder import RunFolders, process_roles, simplex_design_file
 
 log = get_logger(__name__)
 
-CONSTANT_FEATURE_REL = (
-    1e-6  # a feature whose sigma is below this times the median sigma is constant (rounding)
-)
+# a feature whose sigma is below this times the median sigma is constant up to float rounding
+CONSTANT_FEATURE_REL = 1e-6
 
 
 class TrainingDiverged(RuntimeError):
@@ -86,6 +85,7 @@ class Pipeline:
         self._feats: dict[str, dict] = {}
         self._scale: dict[str, np.ndarray] = {}  # the standardiser's sigma per model
         self._lower: dict = {}  # frozen lower-block states per (model, split) (top-block fine-tuning)
+        self._backbones: dict = {}  # backbones loaded to compute them (only on a cache miss)
         self.timing: dict[str, float] = {}  # seconds per stage in this process (the sweep saves them)
 
     @contextmanager
@@ -239,12 +239,11 @@ class Pipeline:
         """The frozen lower blocks' states of a split's texts (empirics.frozen): cached on disk, kept here."""
         key = (trained_on(model)[0], split)
         if key not in self._lower:
-            loaded = self._lower.setdefault("backbone", {})
 
             def backbone():
-                if key[0] not in loaded:
-                    loaded[key[0]] = load_backbone(key[0])
-                return loaded[key[0]]
+                if key[0] not in self._backbones:
+                    self._backbones[key[0]] = load_backbone(key[0])
+                return self._backbones[key[0]]
 
             setup = self.exp.setup
             with self.timed("extraction"):
