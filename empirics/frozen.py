@@ -9,7 +9,7 @@ path with the embedding module bypassed, so r(text) equals the whole backbone's 
 architecture by the tests). Supported: the architectures where that equality was checked, BERT encoders
 (all-MiniLM-L6-v2: exact to the last bit), Qwen2 and GPT-NeoX (exact on tiny configs). Others are refused:
 GPT-2 adds position embeddings to ``inputs_embeds``; Gemma-3 gave rewards 0.03 away from its whole forward
-(its masks are built differently from inputs_embeds), so it is not exact and not offered."""
+(cause not investigated), so it is not exact and not offered."""
 
 from __future__ import annotations
 
