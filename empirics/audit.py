@@ -39,8 +39,10 @@ def hypotheses_failing(run: dict, split: str, mode: str, trainable_blocks: int |
     """Which of Theorem 2's hypotheses fail for this run and split (F* one-hot always fails realizability)."""
     fails = ["non-realizability (one-hot F* is not in the student's class)"]
     if mode == "finetune":
-        what = f"the top {trainable_blocks} block(s)" if trainable_blocks else "full"
-        fails.append(f"fine-tuning ({what}: the class is not convex in probability space)")
+        what = "full fine-tuning"
+        if trainable_blocks:
+            what = f"fine-tuning of the top {trainable_blocks} block(s)"
+        fails.append(f"{what} (the class is not convex in probability space)")
     elif run["head"] == "logistic":
         fails.append("softmax head (convex in logit space only)")
     if run["loss"] != "reverse_kl":

@@ -34,6 +34,8 @@ def test_failing_hypotheses_are_named():
     assert any(
         "full fine-tuning" in h for h in hypotheses_failing({**run, "head": "full"}, "test", "finetune")
     )
+    top = hypotheses_failing({**run, "head": "full"}, "test", "finetune", trainable_blocks=1)
+    assert any("fine-tuning of the top 1 block(s)" in h for h in top)
     fails = hypotheses_failing({"head": "simplex", "loss": "forward_kl"}, "test", "last_layer")
     assert any("non-realizability" in h for h in fails)
     assert any("finite sample" in h for h in fails)
