@@ -203,12 +203,7 @@ class Pipeline:
         if head == "logistic":
             h = e.head
             if loss in CONVEX_FIXED_OBJECTIVES:  # second order, certified by its gradient norm
-
-                def fit(l2):
-                    f = heads.fit_logistic(x[part.fit], y[part.fit], loss, e.gamma, l2)
-                    return f, sigmoid(x[part.heldout] @ f.v)
-
-                l2, chosen, scores = choose_l2(h.head_l2, fit, y[part.heldout])
+                l2, chosen, scores = self._certified_logistic(x, y, loss, part)
                 v, extra = chosen.v, chosen.metrics()
             else:  # batch statistics (the confidence losses): full-batch Adam
 
@@ -234,6 +229,16 @@ class Pipeline:
             logits = {s: logit(0.5 + design[s] @ sol.w) for s in ("train_w2s", "test", train_split)}
         record = self._fit_record(part, train_split, labels, logits[train_split])
         return {s: logits[s] for s in ("train_w2s", "test")}, extra | record
+
+    def _certified_logistic(self, x: np.ndarray, labels: np.ndarray, loss: str, part) -> tuple:
+        """The logistic head of a fixed objective, fit on the fit part once per candidate L2 (L-BFGS,
+        certified), its L2 chosen on the held-out part (empirics.partition.choose_l2): (l2, fit, scores)."""
+
+        def fit(l2):
+            f = heads.fit_logistic(x[part.fit], labels[part.fit], loss, self.exp.gamma, l2)
+            return f, sigmoid(x[part.heldout] @ f.v)
+
+        return choose_l2(self.exp.head.head_l2, fit, labels[part.heldout])
 
     def lower_states(self, model: str, split: str):
         """The frozen lower blocks' states of a split's texts (empirics.frozen): cached on disk, kept here."""
@@ -263,7 +268,7 @@ class Pipeline:
         """The run's own linear probe on the frozen model's pooled features (the last-layer logistic head, its
         L2 chosen on the held-out part), as a head weight on raw pooled features; the top-block runs start
         from it. The batch-statistics losses start from forward CE's probe."""
-        e, base = self.exp, trained_on(model)[0]
+        base = trained_on(model)[0]
         x, probe_loss = self.standardized(base)[train_split], loss
         if probe_loss not in CONVEX_FIXED_OBJECTIVES:
             probe_loss = "forward_ce"
@@ -272,13 +277,7 @@ class Pipeline:
         # tiny changes of that feature into logit jumps: such features are left out of the probe
         scale = self._scale[base]
         kept = scale > CONSTANT_FEATURE_REL * np.median(scale)
-        x = x * kept
-
-        def fit(l2):
-            f = heads.fit_logistic(x[part.fit], labels[part.fit], probe_loss, e.gamma, l2)
-            return f, sigmoid(x[part.heldout] @ f.v)
-
-        l2, chosen, _ = choose_l2(e.head.head_l2, fit, labels[part.heldout])
+        l2, chosen, _ = self._certified_logistic(x * kept, labels, probe_loss, part)
         # z = u . v with u = (phi(first) - phi(second)) / sigma: the reward's weight on phi is v / sigma
         weight = np.where(kept, chosen.v / scale, 0.0)
         return weight, {
