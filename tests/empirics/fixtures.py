@@ -120,3 +120,24 @@ def tiny_sweep(
         "noises": list(noises),
     }
     return Sweep().with_options({**base, **grid, **options})
+
+
+def guard_test_labels(monkeypatch) -> None:
+    """Any read of a test label while a run trains (inside Pipeline._fit_predict) fails the run's test."""
+    from empirics.pipeline import Pipeline
+
+    training, labels, fit_predict = [], Pipeline.labels, Pipeline._fit_predict
+
+    def guarded_labels(self, split):
+        assert not (training and split == "test"), "a test label was read while training"
+        return labels(self, split)
+
+    def guarded_fit(self, *a, **k):
+        training.append(1)
+        try:
+            return fit_predict(self, *a, **k)
+        finally:
+            training.pop()
+
+    monkeypatch.setattr(Pipeline, "labels", guarded_labels)
+    monkeypatch.setattr(Pipeline, "_fit_predict", guarded_fit)

@@ -19,7 +19,7 @@ from empirics.partition import agreement
 from empirics.pipeline import Pipeline
 from empirics.sweep import run_sweep
 
-from .fixtures import pair, tiny_sweep
+from .fixtures import guard_test_labels, pair, tiny_sweep
 
 FIRSTS = [pair(i)["chosen"] for i in range(5)] + ["\n\nHuman: hi\n\nAssistant: no"]
 SECONDS = [pair(i)["rejected"] for i in range(5)] + ["\n\nHuman: a much longer question, " * 3]
@@ -130,21 +130,7 @@ def test_a_top_block_run_starts_from_its_own_probe_and_never_reads_a_test_label(
 ):
     """The head starts from the run's last-layer probe (same predictions as the logistic head before any
     step); training never reads a test label; seeds give different runs."""
-    training, labels, fit_predict = [], Pipeline.labels, Pipeline._fit_predict
-
-    def guarded_labels(self, split):
-        assert not (training and split == "test"), "a test label was read while training"
-        return labels(self, split)
-
-    def guarded_fit(self, *a, **k):
-        training.append(1)
-        try:
-            return fit_predict(self, *a, **k)
-        finally:
-            training.pop()
-
-    monkeypatch.setattr(Pipeline, "labels", guarded_labels)
-    monkeypatch.setattr(Pipeline, "_fit_predict", guarded_fit)
+    guard_test_labels(monkeypatch)
     sw = _top_sweep(data_dir)
     out = tmp_path / "res"
     assert run_sweep(sw, out)["failures"] == 0

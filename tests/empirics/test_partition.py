@@ -9,11 +9,10 @@ import pytest
 from core.errors import ModelError
 from empirics.config import RunSpec
 from empirics.partition import agreement, choose_l2, partition
-from empirics.pipeline import Pipeline
 from empirics.registry import spec, trained_on
 from empirics.sweep import run_sweep
 
-from .fixtures import tiny_sweep
+from .fixtures import guard_test_labels, tiny_sweep
 
 
 def test_parts_are_disjoint_cover_the_split_and_depend_on_the_seed():
@@ -75,21 +74,7 @@ def _probs(out, spec_: RunSpec, split="test") -> np.ndarray:
 def test_the_choice_never_reads_test_labels_and_seeds_change_last_layer_runs(data_dir, tmp_path, monkeypatch):
     """Training (fits and the choice of L2) never reads a test label: reading one inside it fails the run;
     two seeds give different training parts, hence different heads (not pseudo-replicates)."""
-    training, labels, fit_predict = [], Pipeline.labels, Pipeline._fit_predict
-
-    def guarded_labels(self, split):
-        assert not (training and split == "test"), "a test label was read while training"
-        return labels(self, split)
-
-    def guarded_fit(self, *a, **k):
-        training.append(1)
-        try:
-            return fit_predict(self, *a, **k)
-        finally:
-            training.pop()
-
-    monkeypatch.setattr(Pipeline, "labels", guarded_labels)
-    monkeypatch.setattr(Pipeline, "_fit_predict", guarded_fit)
+    guard_test_labels(monkeypatch)
     sw = tiny_sweep(
         data_dir,
         "last_layer",
