@@ -5,13 +5,16 @@ encoders) is stored as float32 in ``<cache>/features/<key>.npz`` with the pair i
 (the model's identity, including a fingerprint of its weight and tokenizer files or its hub revision; the
 library versions; max length; pooling; the split's content hash) and a checksum of the arrays. The key
 hashes that record. A file that does not match it, does not verify, is truncated or holds non-finite values
-is a cache miss with a warning, never reused. Texts are batched by length; files are written atomically."""
+is a cache miss with a warning, never reused. Texts are tokenized once and batched by token length, longest
+first, so a batch pads to nearly its own length (sorting by characters left 18 % of Gemma-3's tokens as
+padding on HH-RLHF at max length 256; by tokens 0.1 %); files are written atomically."""
 
 from __future__ import annotations
 
 import hashlib
 import json
 import warnings
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -25,7 +28,9 @@ from .models import load_backbone, model_identity, pool
 from .precision import autocast
 from .registry import cache_dir, spec
 
-FEATURE_VERSION = 2  # bump when the extraction itself changes
+# bump when the extraction itself changes. 3: batches by token length (2: by characters; a batch's padding
+# changes its floating-point sums, so features differ in the last bits)
+FEATURE_VERSION = 3
 
 
 def feature_record(model: str, pairs: list[PreferencePair], max_length: int, bf16: bool = False) -> dict:
@@ -78,6 +83,23 @@ def read_cached(path: Path, record: dict, ids: list[str]) -> tuple[np.ndarray, n
     return None
 
 
+def token_ids(tokenizer, texts: list[str], max_length: int) -> list[list[int]]:
+    """Each text's token ids, truncated at `max_length` (special tokens included, no padding)."""
+    return tokenizer(list(texts), truncation=True, max_length=max_length)["input_ids"]
+
+
+def by_token_length(
+    tokenizer, ids: list[list[int]], batch_size: int, desc: str
+) -> Iterator[tuple[np.ndarray, dict]]:
+    """(indices, padded batch) over all texts, longest first (ties in text order), each batch padded to its
+    longest text, with a progress bar."""
+    lengths = np.array([len(i) for i in ids], dtype=np.int64)
+    order = np.argsort(-lengths, kind="stable")
+    for start in tqdm(range(0, len(ids), batch_size), desc=desc, unit="batch", leave=False):
+        idx = order[start : start + batch_size]
+        yield idx, tokenizer.pad({"input_ids": [ids[i] for i in idx]}, return_tensors="pt")
+
+
 @torch.no_grad()
 def embed_texts(
     backbone,
@@ -91,19 +113,11 @@ def embed_texts(
 ) -> np.ndarray:
     """Pooled final hidden states (n, hidden) in the order of `texts`, batched by token length."""
     backbone.eval()
-    lengths = [len(t) for t in texts]
-    order = np.argsort(lengths)[::-1]
     out = np.zeros((len(texts), backbone.config.hidden_size), np.float32)
     device = next(backbone.parameters()).device
-    for start in tqdm(range(0, len(texts), batch_size), desc=desc, unit="batch", leave=False):
-        idx = order[start : start + batch_size]
-        enc = tokenizer(
-            [texts[i] for i in idx],
-            truncation=True,
-            max_length=max_length,
-            padding="longest",
-            return_tensors="pt",
-        ).to(device)
+    ids = token_ids(tokenizer, texts, max_length)
+    for idx, enc in by_token_length(tokenizer, ids, batch_size, desc):
+        enc = enc.to(device)
         with autocast(bf16):
             hidden = backbone(
                 input_ids=enc["input_ids"], attention_mask=enc["attention_mask"]

@@ -20,12 +20,11 @@ import warnings
 import numpy as np
 import torch
 from torch import nn
-from tqdm.auto import tqdm
 
 from core.errors import ModelError
 from core.io import atomic_save_npz
 
-from .features import feature_key, feature_record
+from .features import by_token_length, feature_key, feature_record, token_ids
 from .models import RewardModel, load_backbone
 from .precision import autocast
 from .registry import cache_dir
@@ -109,11 +108,10 @@ def lower_states(
     `layer` blocks run."""
     owner, attr = blocks(backbone)
     full = getattr(owner, attr)
-    enc_all = tok(list(texts), truncation=True, max_length=max_length)
-    lengths = np.array([len(ids) for ids in enc_all["input_ids"]], dtype=np.int64)
+    ids = token_ids(tok, texts, max_length)
+    lengths = np.array([len(i) for i in ids], dtype=np.int64)
     offsets = np.concatenate([[0], np.cumsum(lengths)])
     flat = np.zeros((int(offsets[-1]), backbone.config.hidden_size), np.float32)
-    order = np.argsort(-lengths, kind="stable")
     captured = []
     hook = full[layer - 1].register_forward_hook(
         lambda _m, _i, out: captured.append(out[0] if isinstance(out, tuple) else out)
@@ -121,9 +119,7 @@ def lower_states(
     setattr(owner, attr, nn.ModuleList(full[:layer]))
     backbone.eval()
     try:
-        for start in tqdm(range(0, len(texts), batch_size), desc=desc, unit="batch", leave=False):
-            idx = order[start : start + batch_size]
-            batch = tok.pad({"input_ids": [enc_all["input_ids"][i] for i in idx]}, return_tensors="pt")
+        for idx, batch in by_token_length(tok, ids, batch_size, desc):
             captured.clear()
             with autocast(bf16):
                 backbone(
