@@ -22,7 +22,7 @@ from scipy import stats
 
 from core.errors import InvalidInputError
 from core.io import atomic_save_npz, write_json_and_markdown
-from core.numerics import binary_kl, gamma_floor
+from core.numerics import binary_kl, gamma_floor, sigmoid
 from theory.tolerances import CERTIFIED_SLACK
 
 from . import heads
@@ -120,11 +120,11 @@ def planted_truth(results: str | Path) -> dict:
 
     def fit(l2):  # the teacher imitates F* from the weak features; L2 by the suite's one held-out rule
         f = heads.fit_logistic(u_gt[part.fit], f_star["train_gt"][part.fit], "forward_ce", exp.gamma, l2)
-        return f, 1 / (1 + np.exp(-u_gt[part.heldout] @ f.v))
+        return f, sigmoid(u_gt[part.heldout] @ f.v)
 
     _, teacher_fit, _ = choose_l2(exp.head.head_l2, fit, f_star["train_gt"][part.heldout])
     v = teacher_fit.v
-    raw = {s: 1 / (1 + np.exp(-u_weak[s] @ v)) for s in ("train_w2s", "test")}
+    raw = {s: sigmoid(u_weak[s] @ v) for s in ("train_w2s", "test")}
     teacher = {s: gamma_floor(raw[s], exp.gamma) for s in raw}  # exactly the targets the students project
     out = {
         "weak_model": weak,
