@@ -27,10 +27,10 @@ from core.numerics import sigmoid
 from empirics.claims import bootstrap
 from empirics.data import load_split
 from empirics.features import embed_texts
-from empirics.heads import Standardizer, fit_logistic
+from empirics.heads import Standardizer, fit_logistic_heldout
 from empirics.metrics import accuracy
 from empirics.models import load_backbone
-from empirics.partition import choose_l2, partition
+from empirics.partition import partition
 from empirics.pipeline import run_environment as environment
 from empirics.precision import native_bf16
 
@@ -72,12 +72,9 @@ def main() -> None:
         seconds[precision] = sum(f[2] for f in feats.values())
         std = Standardizer.fit(*feats["train_gt"][:2])
         u = {s: std(*feats[s][:2]) for s in splits}
-
-        def fit(l2, u=u):
-            f = fit_logistic(u["train_gt"][part.fit], labels["train_gt"][part.fit], "forward_ce", GAMMA, l2)
-            return f, sigmoid(u["train_gt"][part.heldout] @ f.v)
-
-        l2, head, _ = choose_l2(L2_GRID, fit, labels["train_gt"][part.heldout])
+        l2, head, _ = fit_logistic_heldout(
+            u["train_gt"], labels["train_gt"], "forward_ce", GAMMA, L2_GRID, part
+        )
         correct[precision] = accuracy(sigmoid(u["test"] @ head.v), labels["test"])
         chosen_l2[precision], test_features[precision] = l2, np.concatenate(feats["test"][:2])
     diff = correct["bf16"] - correct["fp32"]

@@ -21,12 +21,13 @@ from scipy.cluster.vq import kmeans2
 from scipy.spatial.distance import cdist
 
 from core.errors import LossError
-from core.numerics import gamma_floor, xlogy
+from core.numerics import gamma_floor, sigmoid, xlogy
 from theory.binary_head import BinarySolution, solve_binary
 from theory.tolerances import LOGISTIC_GRAD_TOL
 
 from .config import CONVEX_FIXED_OBJECTIVES
 from .losses import Loss
+from .partition import Partition, choose_l2
 
 
 @dataclass
@@ -147,6 +148,20 @@ def fit_logistic(u: np.ndarray, labels: np.ndarray, loss: str, gamma: float, l2:
     if not np.isfinite(value):
         raise FloatingPointError(f"logistic head ({loss}): non-finite objective {value}")
     return LogisticFit(res.x, value, float(np.max(np.abs(grad))), int(res.nit), "lbfgs")
+
+
+def fit_logistic_heldout(
+    u: np.ndarray, labels: np.ndarray, loss: str, gamma: float, l2_grid: list[float], part: Partition
+) -> tuple[float, LogisticFit, dict[str, float]]:
+    """The suite's one rule for a fixed objective's logistic head: fit on ``part.fit`` once per candidate L2
+    (:func:`fit_logistic`, certified), keep the L2 whose held-out predictions agree best with the held-out
+    labels (:func:`empirics.partition.choose_l2`). Returns (chosen L2, its fit, held-out agreement per L2)."""
+
+    def fit(l2):
+        f = fit_logistic(u[part.fit], labels[part.fit], loss, gamma, l2)
+        return f, sigmoid(u[part.heldout] @ f.v)
+
+    return choose_l2(l2_grid, fit, labels[part.heldout])
 
 
 @dataclass

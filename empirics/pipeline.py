@@ -203,7 +203,7 @@ class Pipeline:
         if head == "logistic":
             h = e.head
             if loss in CONVEX_FIXED_OBJECTIVES:  # second order, certified by its gradient norm
-                l2, chosen, scores = self._certified_logistic(x, y, loss, part)
+                l2, chosen, scores = heads.fit_logistic_heldout(x, y, loss, e.gamma, h.head_l2, part)
                 v, extra = chosen.v, chosen.metrics()
             else:  # batch statistics (the confidence losses): full-batch Adam
 
@@ -229,16 +229,6 @@ class Pipeline:
             logits = {s: logit(0.5 + design[s] @ sol.w) for s in ("train_w2s", "test", train_split)}
         record = self._fit_record(part, train_split, labels, logits[train_split])
         return {s: logits[s] for s in ("train_w2s", "test")}, extra | record
-
-    def _certified_logistic(self, x: np.ndarray, labels: np.ndarray, loss: str, part) -> tuple:
-        """The logistic head of a fixed objective, fit on the fit part once per candidate L2 (L-BFGS,
-        certified), its L2 chosen on the held-out part (empirics.partition.choose_l2): (l2, fit, scores)."""
-
-        def fit(l2):
-            f = heads.fit_logistic(x[part.fit], labels[part.fit], loss, self.exp.gamma, l2)
-            return f, sigmoid(x[part.heldout] @ f.v)
-
-        return choose_l2(self.exp.head.head_l2, fit, labels[part.heldout])
 
     def lower_states(self, model: str, split: str):
         """The frozen lower blocks' states of a split's texts (empirics.frozen): cached on disk, kept here."""
@@ -277,7 +267,9 @@ class Pipeline:
         # tiny changes of that feature into logit jumps: such features are left out of the probe
         scale = self._scale[base]
         kept = scale > CONSTANT_FEATURE_REL * np.median(scale)
-        l2, chosen, _ = self._certified_logistic(x * kept, labels, probe_loss, part)
+        l2, chosen, _ = heads.fit_logistic_heldout(
+            x * kept, labels, probe_loss, self.exp.gamma, self.exp.head.head_l2, part
+        )
         # z = u . v with u = (phi(first) - phi(second)) / sigma: the reward's weight on phi is v / sigma
         weight = np.where(kept, chosen.v / scale, 0.0)
         return weight, {

@@ -28,7 +28,7 @@ from theory.tolerances import CERTIFIED_SLACK
 from . import heads
 from .config import CONVEX_FIXED_OBJECTIVES, Sweep, slug
 from .metrics import accuracy
-from .partition import choose_l2, partition
+from .partition import partition
 from .registry import trained_on
 
 SPLITS = ("train_gt", "train_w2s", "test")
@@ -116,13 +116,10 @@ def planted_truth(results: str | Path) -> dict:
     w_star = 0.5 + (0.5 - exp.gamma) * np.sign(w_ceiling - 0.5)
     f_star = {s: 0.5 + G[s] @ w_star for s in ("train_gt", "train_w2s", "test")}
     part = partition(len(y_gt), 0, exp.data.heldout_frac)
-    u_gt = u_weak["train_gt"]
-
-    def fit(l2):  # the teacher imitates F* from the weak features; L2 by the suite's one held-out rule
-        f = heads.fit_logistic(u_gt[part.fit], f_star["train_gt"][part.fit], "forward_ce", exp.gamma, l2)
-        return f, sigmoid(u_gt[part.heldout] @ f.v)
-
-    _, teacher_fit, _ = choose_l2(exp.head.head_l2, fit, f_star["train_gt"][part.heldout])
+    # the teacher imitates F* from the weak features; L2 by the suite's one held-out rule
+    _, teacher_fit, _ = heads.fit_logistic_heldout(
+        u_weak["train_gt"], f_star["train_gt"], "forward_ce", exp.gamma, exp.head.head_l2, part
+    )
     v = teacher_fit.v
     raw = {s: sigmoid(u_weak[s] @ v) for s in ("train_w2s", "test")}
     teacher = {s: gamma_floor(raw[s], exp.gamma) for s in raw}  # exactly the targets the students project

@@ -76,3 +76,29 @@ def test_second_order_logistic_head_is_certified_and_no_worse_than_adam(loss):
     assert fit.objective <= heads.logistic_objective(loss, 1e-3, u, y, 0.1)(adam)[0] + 1e-12
     if loss == "forward_ce":  # forward KL differs by a constant: the same head
         np.testing.assert_allclose(heads.fit_logistic(u, y, "forward_kl", 1e-3, 0.1).v, fit.v, atol=1e-6)
+
+
+def test_heldout_rule_fits_on_the_fit_part_and_scores_on_the_heldout_part():
+    from empirics.partition import partition
+
+    first, second, y = _features(seed=3, n=200)
+    u = heads.Standardizer.fit(first, second)(first, second)
+    part = partition(len(y), 0, 0.25)
+    grid = [1e-3, 1.0, 100.0]
+    l2, fit, scores = heads.fit_logistic_heldout(u, y, "reverse_kl", 1e-3, grid, part)
+    assert fit.certified, fit.grad_inf
+    # trained on the fit part alone: the same head as a fit on those rows
+    np.testing.assert_array_equal(
+        fit.v, heads.fit_logistic(u[part.fit], y[part.fit], "reverse_kl", 1e-3, l2).v
+    )
+    # scored on the held-out part alone: agreement of each L2's head there, counted here by hand
+    for c in grid:
+        v = heads.fit_logistic(u[part.fit], y[part.fit], "reverse_kl", 1e-3, c).v
+        hand = np.mean((u[part.heldout] @ v > 0) == (y[part.heldout] > 0.5))
+        assert scores[f"{c:g}"] == pytest.approx(hand, abs=1e-12)
+    assert scores[f"{l2:g}"] == max(scores.values())
+    # inverting the held-out labels inverts every score and leaves the heads as they were
+    y_inv = y.copy()
+    y_inv[part.heldout] = 1 - y_inv[part.heldout]
+    _, _, inverted = heads.fit_logistic_heldout(u, y_inv, "reverse_kl", 1e-3, grid, part)
+    assert {k: 1 - s for k, s in inverted.items()} == pytest.approx(scores, abs=1e-12)
