@@ -97,7 +97,7 @@ def test_heldout_rule_fits_on_the_fit_part_and_scores_on_the_heldout_part():
         hand = np.mean((u[part.heldout] @ v > 0) == (y[part.heldout] > 0.5))
         assert scores[f"{c:g}"] == pytest.approx(hand, abs=1e-12)
     assert scores[f"{l2:g}"] == max(scores.values())
-    # inverting the held-out labels inverts every score and leaves the heads as they were
+    # inverting the held-out labels inverts every score (the heads never see those labels)
     y_inv = y.copy()
     y_inv[part.heldout] = 1 - y_inv[part.heldout]
     _, _, inverted = heads.fit_logistic_heldout(u, y_inv, "reverse_kl", 1e-3, grid, part)
