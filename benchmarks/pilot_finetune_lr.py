@@ -3,12 +3,14 @@
 The `replication-finetune` preset trains its runs at one learning rate (empirics.presets.LR_FINETUNE), the
 same for every loss. It was chosen by this pilot: for each candidate rate, the strong model's ceiling run
 (seed 0: its top block trained on ground truth, on the fit part of train_gt, from its own linear probe) is
-trained exactly as the preset trains it, and the rate whose best checkpoint agrees best with ground truth on
-the held-out part of train_gt wins (ties go to the smaller rate). Test labels are never read by the choice
-(the run folders hold test metrics, as every run's do; this script does not open them).
+trained exactly as the preset trains it, and the rate whose kept checkpoint (the run's best held-out one)
+agrees best with ground truth on the held-out part of train_gt wins (ties go to the smaller rate). Test labels
+are never read by the choice (the run folders hold test metrics, as every run's do; this script does not open
+them).
 
-Each rate's run lands in OUT/lr-<rate>/ as a normal run folder, so an interrupted pilot resumes where it
-stopped. Writes OUT/lr_pilot.json (the rows, the choice, whether it is the preset's rate), prints a table.
+Each rate's run lands in OUT/lr-<rate>/ as a normal run folder with its sweep.json, so an interrupted pilot
+resumes where it stopped, and a folder made by another configuration or on other data is refused. Writes
+OUT/lr_pilot.json (the rows, the choice, whether it is the preset's rate) and prints a table.
 
     python benchmarks/pilot_finetune_lr.py --data-dir ../shared/data/hh-rlhf-harmless
         [--lrs 1e-5 3e-5 1e-4 3e-4] [--seed 0] [--out results/benchmarks/lr_pilot]
@@ -28,6 +30,7 @@ from core.io import atomic_write_text, environment
 from empirics.config import RunSpec
 from empirics.pipeline import Pipeline
 from empirics.presets import LR_FINETUNE, PRESETS
+from empirics.sweep import check_same_experiment, folder_lock, provenance
 
 PRESET = "replication-finetune"
 
@@ -46,25 +49,33 @@ def pilot(args) -> int:
     rows = []
     for lr in sorted(args.lrs):
         exp_lr = replace(exp, finetune=replace(exp.finetune, lr=lr))
-        m = Pipeline(exp_lr, args.out / f"lr-{lr:g}").run(RunSpec("ceiling", strong, args.seed, "full"))
+        grid = replace(sweep.grid, losses=["forward_ce"], seeds=[args.seed], noises=["none"])
+        out = args.out / f"lr-{lr:g}"
+        pipe = Pipeline(exp_lr, out)
+        pipe.prepare()
+        record = {**replace(sweep, experiment=exp_lr, grid=grid).to_json(), "provenance": provenance(pipe)}
+        with folder_lock(out):  # a folder made by another configuration or other data is refused, not reused
+            check_same_experiment(record, out)
+            atomic_write_text(out / "sweep.json", json.dumps(record, indent=2))
+            m = pipe.run(RunSpec("ceiling", strong, args.seed, "full"))
         per = m["heldout_agreement_per_checkpoint"]
-        best = max(per, key=lambda k: (per[k], -float(k)))  # the earlier checkpoint on a tie
+        kept = m["checkpoint_epochs"]  # the checkpoint the run kept (the probe itself, epoch 0, never is)
         rows.append(
             {
                 "lr": lr,
                 "heldout_agreement_per_checkpoint": per,
-                "best_checkpoint_epochs": float(best),
-                "best_heldout_agreement": per[best],
+                "best_checkpoint_epochs": kept,
+                "best_heldout_agreement": per[f"{kept:g}"],
                 "n_heldout": m["fit"]["n_heldout"],
             }
         )
-        print(f"lr {lr:<8g} held-out agreement by checkpoint {per}  best {per[best]:.5f}", flush=True)
+        print(f"lr {lr:<8g} held-out agreement by checkpoint {per}  kept {per[f'{kept:g}']:.5f}", flush=True)
     chosen = choose(rows)
     result = {
         "preset": PRESET,
         "model": strong,
         "seed": args.seed,
-        "rule": "best held-out agreement (ground truth, held-out part of train_gt) at the best checkpoint; "
+        "rule": "best held-out agreement (ground truth, held-out part of train_gt) at the kept checkpoint; "
         "ties to the smaller rate; no test label read",
         "rows": rows,
         "chosen_lr": chosen["lr"],
