@@ -36,13 +36,15 @@ PRESET = "replication-finetune"
 
 
 def choose(rows: list[dict]) -> dict:
-    """The row with the best held-out agreement at its best checkpoint; ties go to the smaller rate."""
+    """The row with the best held-out agreement at its kept checkpoint; ties go to the smaller rate."""
     return max(sorted(rows, key=lambda r: r["lr"]), key=lambda r: (r["best_heldout_agreement"], -r["lr"]))
 
 
 def pilot(args) -> int:
     if any(not (0 < lr < 1) for lr in args.lrs):
         raise InvalidInputError(f"--lrs: every rate must lie in (0, 1), got {args.lrs}")
+    if args.seed < 0:
+        raise InvalidInputError(f"--seed must be >= 0, got {args.seed}")
     sweep = PRESETS[PRESET]
     exp = replace(sweep.experiment, data=replace(sweep.experiment.data, data_dir=args.data_dir))
     strong = sweep.grid.model_pairs[0][1]
