@@ -16,12 +16,15 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 import time
 from pathlib import Path
 
 import numpy as np
 import torch
 
+from core.cli import OneLineErrorParser, run_command
+from core.errors import InvalidInputError
 from core.io import atomic_write_text
 from core.numerics import sigmoid
 from empirics.claims import bootstrap
@@ -39,7 +42,7 @@ GAMMA = 1e-3
 
 
 def main() -> None:
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = OneLineErrorParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--model", default="gemma-3-270m")
     p.add_argument("--pairs", type=int, default=1000, help="pairs of train_gt and of test each")
     p.add_argument("--batch", type=int, default=16)
@@ -47,6 +50,8 @@ def main() -> None:
     p.add_argument("--data-dir", default="../shared/data/hh-rlhf-harmless")
     p.add_argument("--out", type=Path, default=Path("results") / "benchmarks")
     args = p.parse_args()
+    if args.batch < 1 or args.max_length < 1:
+        raise InvalidInputError(f"--batch and --max-length must be >= 1, got {args.batch}, {args.max_length}")
     splits = {s: load_split("jsonl", s, args.data_dir, args.pairs) for s in ("train_gt", "test")}
     backbone, tok, spec = load_backbone(args.model)
     device = "cuda" if torch.cuda.is_available() else "cpu"
@@ -111,4 +116,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(run_command("bench_bf16_extraction.py", main))

@@ -13,12 +13,14 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 import time
 from pathlib import Path
 
 import numpy as np
 import torch
 
+from core.cli import OneLineErrorParser, run_command
 from empirics.data import load_split
 from empirics.features import by_token_length, embed_texts, token_ids
 from empirics.models import load_backbone
@@ -26,7 +28,7 @@ from empirics.pipeline import run_environment as environment
 
 
 def main():
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = OneLineErrorParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--model", default="all-MiniLM-L6-v2")
     ap.add_argument("--texts", type=int, default=512)
     ap.add_argument("--batch", type=int, default=16)
@@ -96,4 +98,4 @@ def main():
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(run_command("bench_feature_extraction.py", main))

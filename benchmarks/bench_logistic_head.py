@@ -13,11 +13,13 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 import time
 from pathlib import Path
 
 import numpy as np
 
+from core.cli import OneLineErrorParser, run_command
 from core.io import atomic_write_text, environment
 from empirics.config import CONVEX_FIXED_OBJECTIVES
 from empirics.heads import fit_logistic, logistic_objective, train_logistic
@@ -42,7 +44,7 @@ def best_time(fn, repeats: int):
 
 
 def main() -> None:
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = OneLineErrorParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--n", type=int, default=800)
     p.add_argument("--d", type=int, default=640)
     p.add_argument("--l2", type=float, default=0.1)
@@ -87,4 +89,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(run_command("bench_logistic_head.py", main))

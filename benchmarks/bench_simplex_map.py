@@ -14,18 +14,20 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 import time
 import tracemalloc
 from pathlib import Path
 
 import numpy as np
 
+from core.cli import OneLineErrorParser, run_command
 from core.io import atomic_write_text, environment
 from empirics.heads import SimplexMap
 
 
 def main() -> None:
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = OneLineErrorParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--n", type=int, default=4000)
     p.add_argument("--features", type=int, default=640)
     p.add_argument("--dim", type=int, default=64)
@@ -59,4 +61,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(run_command("bench_simplex_map.py", main))

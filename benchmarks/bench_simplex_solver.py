@@ -11,12 +11,14 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 import time
 from pathlib import Path
 
 import numpy as np
 from scipy.optimize import minimize
 
+from core.cli import OneLineErrorParser, run_command
 from core.io import environment
 from theory.divergences import floor
 from theory.families import make_domain, simplex_representation, simplex_truth
@@ -66,7 +68,7 @@ def slsqp_curve(H, T, w, gamma, maxiter=1000):
 
 
 def main():
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = OneLineErrorParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--m", type=int, default=10_000)
     ap.add_argument("--d", type=int, default=32)
     ap.add_argument("--k", type=int, default=4)
@@ -129,4 +131,4 @@ def main():
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(run_command("bench_simplex_solver.py", main))

@@ -15,10 +15,13 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 import time
 from pathlib import Path
 
 import torch
+
+from core.cli import OneLineErrorParser, run_command
 
 
 def matmul_peak(n: int = 8192, reps: int = 20) -> float:
@@ -35,7 +38,7 @@ def matmul_peak(n: int = 8192, reps: int = 20) -> float:
 
 
 def main():
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = OneLineErrorParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--pairs", type=int, default=8)
     ap.add_argument("--seq", type=int, default=512)
     ap.add_argument("--steps", type=int, default=10)
@@ -101,4 +104,4 @@ def main():
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(run_command("gpu_mfu.py", main))

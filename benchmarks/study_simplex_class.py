@@ -16,9 +16,12 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 import time
 from pathlib import Path
 
+from core.cli import OneLineErrorParser, run_command
+from core.errors import InvalidInputError
 from core.io import atomic_write_text, environment
 from empirics.heads import SimplexMap, fit_simplex_head
 from empirics.metrics import accuracy
@@ -27,12 +30,18 @@ from empirics.planted import experiment_of, saved_inputs
 
 
 def main() -> None:
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = OneLineErrorParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("results", type=Path, help="a finished last-layer sweep's results folder")
     p.add_argument("--dims", type=int, nargs="+", default=[64, 256, 1024])
     p.add_argument("--tau-scales", type=float, nargs="+", default=[1.0, 0.3, 0.1])
     p.add_argument("--out", type=Path, default=Path("results") / "benchmarks")
     args = p.parse_args()
+    if min(args.dims) < 2:
+        raise InvalidInputError(f"--dims: a simplex map needs at least 2 centroids, got {args.dims}")
+    if not all(0 < t < float("inf") for t in args.tau_scales):
+        raise InvalidInputError(
+            f"--tau-scales: every scale must be positive and finite, got {args.tau_scales}"
+        )
     exp, pairs = experiment_of(args.results)
     weak, strong = pairs[0]
     _, u, y = saved_inputs(args.results, weak)
@@ -77,4 +86,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(run_command("study_simplex_class.py", main))
