@@ -25,7 +25,7 @@ from core.io import atomic_save_npz, package_versions
 
 from .data import PreferencePair, content_hash
 from .models import load_backbone, model_identity, pool
-from .precision import extraction_autocast
+from .precision import inference_autocast
 from .registry import cache_dir, spec
 
 # bump when the extraction itself changes. 3: batches by token length (2: by characters; a batch's padding
@@ -118,7 +118,7 @@ def embed_texts(
     ids = token_ids(tokenizer, texts, max_length)
     for idx, enc in by_token_length(tokenizer, ids, batch_size, desc):
         enc = enc.to(device)
-        with extraction_autocast(bf16):
+        with inference_autocast(bf16):
             hidden = backbone(
                 input_ids=enc["input_ids"], attention_mask=enc["attention_mask"]
             ).last_hidden_state

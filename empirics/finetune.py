@@ -26,7 +26,7 @@ from .config import FinetuneConfig
 from .data import PreferencePair
 from .losses import Loss
 from .models import RewardModel, batch_pair_logits, load_backbone, tokenize_pairs
-from .precision import autocast
+from .precision import autocast, inference_autocast
 
 
 def _accelerator():
@@ -127,7 +127,7 @@ def predict_logits(
     for start in tqdm(range(0, len(pairs), batch_size), desc=desc, unit="batch", leave=False):
         chunk = pairs[start : start + batch_size]
         enc = tokenize_pairs(tok, [p.first for p in chunk], [p.second for p in chunk], max_length)
-        with autocast(bf16):
+        with inference_autocast(bf16):
             z = model.pair_logits(enc["input_ids"].to(device), enc["attention_mask"].to(device))
         out.append(z.float().cpu())
     return torch.cat(out).numpy().astype(np.float64)
@@ -147,7 +147,7 @@ def predict_top(model, states, idx=None, batch_pairs: int = 32, bf16: bool = Fal
     model.eval()
     z = {}
     for g in _length_groups(states, idx, batch_pairs):
-        with autocast(bf16):
+        with inference_autocast(bf16):
             z.update(zip(g, model.pair_logits(*states.pair_batch(g)).float().tolist(), strict=True))
     return np.array([z[i] for i in idx], dtype=np.float64)
 

@@ -26,7 +26,7 @@ from core.io import atomic_save_npz
 
 from .features import by_token_length, feature_key, feature_record, token_ids
 from .models import RewardModel, load_backbone
-from .precision import extraction_autocast
+from .precision import inference_autocast
 from .registry import cache_dir
 
 FROZEN_VERSION = 1  # bump when the lower part's computation or its storage changes
@@ -121,7 +121,7 @@ def lower_states(
     try:
         for idx, batch in by_token_length(tok, ids, batch_size, desc):
             captured.clear()
-            with extraction_autocast(bf16):
+            with inference_autocast(bf16):
                 backbone(
                     input_ids=batch["input_ids"], attention_mask=batch["attention_mask"], use_cache=False
                 )

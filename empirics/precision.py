@@ -37,17 +37,19 @@ def autocast(enabled: bool):
 
 
 # Scaled-dot-product attention may pick cuDNN's kernel under bf16 on a GPU; that kernel builds a plan for
-# every new sequence length, and frozen extraction (batches sorted by length, one pass) meets each length
-# about once. Measured on an H200 (benchmarks/bench_extraction_precision.py, Gemma-3-270M, 4,000 texts, batch
-# 16): bf16 autocast 22.8 s with cuDNN attention, 7.7 s without it, fp32 8.7 s. Extraction excludes it.
-EXTRACTION_SDPA_BACKENDS = (SDPBackend.FLASH_ATTENTION, SDPBackend.EFFICIENT_ATTENTION, SDPBackend.MATH)
+# every new sequence length, and a forward-only pass over a split (extraction: batches sorted by length, one
+# pass) meets each length about once. Measured for extraction on an H200
+# (benchmarks/bench_extraction_precision.py, Gemma-3-270M, 4,000 texts, batch 16): bf16 autocast 22.8 s with
+# cuDNN attention, 7.7 s without it, fp32 8.7 s. Forward-only passes (extraction, lower-block states,
+# prediction) exclude it; training keeps PyTorch's choice.
+INFERENCE_SDPA_BACKENDS = (SDPBackend.FLASH_ATTENTION, SDPBackend.EFFICIENT_ATTENTION, SDPBackend.MATH)
 
 
-def extraction_autocast(enabled: bool):
-    """:func:`autocast` for forward-only extraction: on a GPU also without the cuDNN attention kernel."""
+def inference_autocast(enabled: bool):
+    """:func:`autocast` for forward-only passes: on a GPU also without the cuDNN attention kernel."""
     if not (enabled and torch.cuda.is_available()):
         return autocast(enabled)
     stack = contextlib.ExitStack()
     stack.enter_context(autocast(True))
-    stack.enter_context(sdpa_kernel(list(EXTRACTION_SDPA_BACKENDS)))
+    stack.enter_context(sdpa_kernel(list(INFERENCE_SDPA_BACKENDS)))
     return stack

@@ -4,7 +4,7 @@ from contextlib import nullcontext
 
 import torch
 
-from empirics.precision import autocast, extraction_autocast
+from empirics.precision import autocast, inference_autocast
 
 
 def sdpa_flags() -> dict[str, bool]:
@@ -26,7 +26,7 @@ def test_gpu_extraction_excludes_cudnn_attention_and_restores_the_flags(monkeypa
     monkeypatch.setattr(
         torch, "autocast", lambda device, dtype: asked.append((device, dtype)) or nullcontext()
     )
-    with extraction_autocast(True):
+    with inference_autocast(True):
         assert sdpa_flags() == {"cudnn": False, "flash": True, "efficient": True, "math": True}
     assert sdpa_flags() == before
     with autocast(True):  # training keeps PyTorch's choice (measured for extraction only)
@@ -36,9 +36,9 @@ def test_gpu_extraction_excludes_cudnn_attention_and_restores_the_flags(monkeypa
 
 def test_cpu_and_fp32_extraction_leave_attention_alone():
     before = sdpa_flags()
-    with extraction_autocast(True):  # no GPU here: CPU bf16 autocast, attention flags untouched
+    with inference_autocast(True):  # no GPU here: CPU bf16 autocast, attention flags untouched
         assert torch.is_autocast_enabled("cpu")
         assert sdpa_flags() == before
-    with extraction_autocast(False):
+    with inference_autocast(False):
         assert not torch.is_autocast_enabled("cpu")
         assert sdpa_flags() == before
