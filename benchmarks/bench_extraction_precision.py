@@ -1,12 +1,13 @@
 """Benchmark: which precision makes frozen-feature extraction fast, and at what cost in features and accuracy.
 
 Modes, each over the same texts (the first --pairs pairs of train_gt and of test, both responses):
-  fp32      the fp32 model, no autocast (the reference)
-  tf32      the fp32 model with TF32 matrix products (CUDA only)
-  autocast  the fp32 model under bf16 autocast (what `--bf16 on` does today)
-  bf16      a bf16 copy of the model, no autocast (weights and activations in bf16)
-  autocast-nocudnn, bf16-nocudnn   the same with PyTorch's cuDNN attention backend switched off (CUDA only:
-            scaled-dot-product attention then runs on the flash or memory-efficient kernels)
+  fp32            the fp32 model, no autocast (the reference)
+  tf32            the fp32 model with TF32 matrix products (CUDA only)
+  autocast        the fp32 model under the suite's bf16 autocast for forward passes (`--bf16 on`:
+                  empirics.precision.inference_autocast, which on a GPU keeps cuDNN's attention kernel out)
+  autocast-cudnn  the same with cuDNN attention allowed (PyTorch's own choice; CUDA only)
+  bf16            a bf16 copy of the model, no autocast (weights and activations in bf16)
+  bf16-nocudnn    the same without cuDNN attention (CUDA only)
 For each mode and batch size: wall seconds per pass (after a warm-up, the best of --reps passes, tokenisation
 included as in the pipeline), each text's relative L2 error of its pooled feature against fp32 at the same
 batch size (median, max, share above 1 %), and for every non-fp32 mode a paired test-accuracy comparison with
@@ -29,11 +30,13 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from torch.nn.attention import SDPBackend
 
 from core.cli import OneLineErrorParser, run_command
 from core.errors import InvalidInputError
 from core.io import atomic_write_text
 from core.numerics import sigmoid
+from empirics import precision
 from empirics.claims import bootstrap
 from empirics.data import load_split
 from empirics.features import embed_texts, token_ids
@@ -43,23 +46,28 @@ from empirics.models import load_backbone
 from empirics.partition import partition
 from empirics.pipeline import run_environment as environment
 
-MODES = ("fp32", "tf32", "autocast", "bf16", "autocast-nocudnn", "bf16-nocudnn")
-CUDA_ONLY = ("tf32", "autocast-nocudnn", "bf16-nocudnn")
+MODES = ("fp32", "tf32", "autocast", "autocast-cudnn", "bf16", "bf16-nocudnn")
+CUDA_ONLY = ("tf32", "autocast-cudnn", "bf16-nocudnn")
 L2_GRID = [0.01, 0.1, 1.0, 10.0]
 GAMMA = 1e-3
 
 
 @contextlib.contextmanager
 def backend_settings(mode: str):
-    """TF32 matrix products for mode tf32; the cuDNN attention backend off for the -nocudnn modes."""
-    precision, cudnn = torch.get_float32_matmul_precision(), torch.backends.cuda.cudnn_sdp_enabled()
+    """TF32 matrix products for mode tf32; cuDNN attention off for bf16-nocudnn, and let back into the suite's
+    forward-pass autocast for autocast-cudnn."""
+    matmul, cudnn = torch.get_float32_matmul_precision(), torch.backends.cuda.cudnn_sdp_enabled()
+    backends = precision.INFERENCE_SDPA_BACKENDS
     torch.set_float32_matmul_precision("high" if mode == "tf32" else "highest")
-    torch.backends.cuda.enable_cudnn_sdp(cudnn and not mode.endswith("-nocudnn"))
+    torch.backends.cuda.enable_cudnn_sdp(cudnn and mode != "bf16-nocudnn")
+    if mode == "autocast-cudnn":
+        precision.INFERENCE_SDPA_BACKENDS = (*backends, SDPBackend.CUDNN_ATTENTION)
     try:
         yield
     finally:
-        torch.set_float32_matmul_precision(precision)
+        torch.set_float32_matmul_precision(matmul)
         torch.backends.cuda.enable_cudnn_sdp(cudnn)
+        precision.INFERENCE_SDPA_BACKENDS = backends
 
 
 def relative_errors(f: np.ndarray, ref: np.ndarray) -> np.ndarray:
