@@ -41,6 +41,27 @@ L2_GRID = [0.01, 0.1, 1.0, 10.0]
 GAMMA = 1e-3
 
 
+Pair = tuple[np.ndarray, np.ndarray]  # (features of the first texts, of the second)
+
+
+def ceiling_test_correct(
+    train: Pair, train_labels: np.ndarray, test: Pair, test_labels: np.ndarray
+) -> tuple[float, np.ndarray]:
+    """The logistic ceiling by the sweep's rule (forward CE, L-BFGS, L2 chosen on a held-out part of the
+    training pairs, standardised on the training features): (chosen L2, per-test-pair correctness). Shared
+    with bench_extraction_precision.py."""
+    std = Standardizer.fit(*train)
+    part = partition(len(train_labels), 0, 0.2)
+    l2, head, _ = fit_logistic_heldout(std(*train), train_labels, "forward_ce", GAMMA, L2_GRID, part)
+    return l2, accuracy(sigmoid(std(*test) @ head.v), test_labels)
+
+
+def paired_ci95(diff: np.ndarray) -> list[float]:
+    """95 % paired-bootstrap interval of a per-pair difference (empirics.claims.bootstrap)."""
+    dist = bootstrap([diff])
+    return [float(np.percentile(dist, q)) for q in (2.5, 97.5)]
+
+
 def main() -> None:
     p = OneLineErrorParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--model", default="gemma-3-270m")
@@ -70,21 +91,16 @@ def main() -> None:
 
     embed_texts(backbone, tok, spec.kind, [splits["test"][0].first] * args.batch, args.max_length)  # warm-up
     labels = {s: np.array([q.label for q in splits[s]]) for s in splits}
-    part = partition(len(labels["train_gt"]), 0, 0.2)
     seconds, correct, chosen_l2, test_features = {}, {}, {}, {}
     for precision, bf16 in (("fp32", False), ("bf16", True)):
         feats = {s: extract(s, bf16) for s in splits}
         seconds[precision] = sum(f[2] for f in feats.values())
-        std = Standardizer.fit(*feats["train_gt"][:2])
-        u = {s: std(*feats[s][:2]) for s in splits}
-        l2, head, _ = fit_logistic_heldout(
-            u["train_gt"], labels["train_gt"], "forward_ce", GAMMA, L2_GRID, part
+        chosen_l2[precision], correct[precision] = ceiling_test_correct(
+            feats["train_gt"][:2], labels["train_gt"], feats["test"][:2], labels["test"]
         )
-        correct[precision] = accuracy(sigmoid(u["test"] @ head.v), labels["test"])
-        chosen_l2[precision], test_features[precision] = l2, np.concatenate(feats["test"][:2])
+        test_features[precision] = np.concatenate(feats["test"][:2])
     diff = correct["bf16"] - correct["fp32"]
-    dist = bootstrap([diff])
-    ci = [float(np.percentile(dist, 2.5)), float(np.percentile(dist, 97.5))]
+    ci = paired_ci95(diff)
     f32, b16 = test_features["fp32"], test_features["bf16"]
     result = {
         "model": args.model,

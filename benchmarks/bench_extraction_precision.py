@@ -30,26 +30,20 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from bench_bf16_extraction import ceiling_test_correct, paired_ci95  # the same ceiling and interval
 from torch.nn.attention import SDPBackend
 
 from core.cli import OneLineErrorParser, run_command
 from core.errors import InvalidInputError
 from core.io import atomic_write_text
-from core.numerics import sigmoid
 from empirics import precision
-from empirics.claims import bootstrap
 from empirics.data import load_split
 from empirics.features import embed_texts, token_ids
-from empirics.heads import Standardizer, fit_logistic_heldout
-from empirics.metrics import accuracy
 from empirics.models import load_backbone
-from empirics.partition import partition
 from empirics.pipeline import run_environment as environment
 
 MODES = ("fp32", "tf32", "autocast", "autocast-cudnn", "bf16", "bf16-nocudnn")
 CUDA_ONLY = ("tf32", "autocast-cudnn", "bf16-nocudnn")
-L2_GRID = [0.01, 0.1, 1.0, 10.0]
-GAMMA = 1e-3
 
 
 @contextlib.contextmanager
@@ -119,13 +113,8 @@ def main() -> None:
 
     def head_correct(f: np.ndarray) -> np.ndarray:
         a = n["train_gt"]
-        parts = {"train_gt": (f[0 : 2 * a : 2], f[1 : 2 * a : 2]), "test": (f[2 * a :: 2], f[2 * a + 1 :: 2])}
-        std = Standardizer.fit(*parts["train_gt"])
-        u = {s: std(*parts[s]) for s in parts}
-        part = partition(a, 0, 0.2)
-        fit = fit_logistic_heldout(u["train_gt"], labels["train_gt"], "forward_ce", GAMMA, L2_GRID, part)
-        head = fit[1]
-        return accuracy(sigmoid(u["test"] @ head.v), labels["test"])
+        train, test = (f[0 : 2 * a : 2], f[1 : 2 * a : 2]), (f[2 * a :: 2], f[2 * a + 1 :: 2])
+        return ceiling_test_correct(train, labels["train_gt"], test, labels["test"])[1]
 
     rows = []
     for batch in args.batches:
@@ -153,10 +142,9 @@ def main() -> None:
             }
             if mode != "fp32":
                 diff = correct[mode] - correct["fp32"]
-                dist = bootstrap([diff])
                 row["speedup_vs_fp32"] = best["fp32"] / row["seconds"]
                 row["paired_difference"] = float(diff.mean())
-                row["paired_difference_ci95"] = [float(np.percentile(dist, q)) for q in (2.5, 97.5)]
+                row["paired_difference_ci95"] = paired_ci95(diff)
             best[mode] = row["seconds"]
             rows.append(row)
             print(
