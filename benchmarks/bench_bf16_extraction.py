@@ -35,7 +35,7 @@ from empirics.metrics import accuracy
 from empirics.models import load_backbone
 from empirics.partition import partition
 from empirics.pipeline import run_environment as environment
-from empirics.precision import native_bf16
+from empirics.precision import detected_native_bf16, precision_provenance
 
 L2_GRID = [0.01, 0.1, 1.0, 10.0]
 GAMMA = 1e-3
@@ -106,7 +106,8 @@ def main() -> None:
         "model": args.model,
         "pairs_per_split": args.pairs,
         "device": device,
-        "native_bf16": native_bf16(),
+        "native_bf16": detected_native_bf16(),  # the hardware itself ($W2S_NATIVE_BF16 does not change it)
+        "hardware": precision_provenance(),
         "fp32_seconds": seconds["fp32"],
         "bf16_seconds": seconds["bf16"],
         "speedup": seconds["fp32"] / seconds["bf16"],

@@ -29,6 +29,7 @@ from empirics.data import load_split
 from empirics.losses import get_loss
 from empirics.models import RewardModel, batch_pair_logits, load_backbone
 from empirics.pipeline import run_environment as environment
+from empirics.precision import detected_native_bf16, precision_provenance
 
 
 def our_step(model, tok, pairs, labels, loss, opt, max_length, group_pairs=None, bf16=False):
@@ -84,6 +85,8 @@ def main():
         "timed_steps": args.steps,
         "max_length": args.max_length,
         "threads": torch.get_num_threads(),
+        "native_bf16": detected_native_bf16(),  # else bf16 autocast is emulated, and its timing says nothing
+        "hardware": precision_provenance(),
     }
     variants = [
         ("ours", lambda *a: our_step(*a, group_pairs=args.group_pairs)),
@@ -113,7 +116,8 @@ def main():
     (args.out / "finetune_step.json").write_text(json.dumps(result, indent=2))
     print(
         f"speed-up fp32 {result['speedup']:.2f}x, bf16 autocast {result['speedup_bf16']:.2f}x, one pass fp32 "
-        f"{result['speedup_one_pass']:.2f}x (goal >= 2x)"
+        f"{result['speedup_one_pass']:.2f}x (goal >= 2x); bf16 "
+        + ("native" if result["native_bf16"] else "emulated (no native bf16 on this CPU)")
     )
 
 

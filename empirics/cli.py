@@ -111,6 +111,7 @@ def _cmd_audit(args) -> int:
 
 
 REFERENCE = Path(__file__).resolve().parent.parent / "paper_checks" / "reference"
+PROJECT_LOGGERS = ("core", "theory", "empirics")  # -v / -q set their level
 REGIMES = {"last-layer": "replication-last-layer", "finetune": "replication-finetune"}
 
 
@@ -241,9 +242,26 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
+class _CurrentStderr(logging.StreamHandler):
+    """A handler on whatever ``sys.stderr`` is when a record is written. A plain StreamHandler keeps the
+    stream it was built with: once that stream is closed (a test's captured stderr), a later library log line,
+    such as matplotlib building its font cache on a machine that has none yet, ends in a logging traceback."""
+
+    @property
+    def stream(self):
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, _):
+        pass
+
+
 def setup_logging(verbose: int, quiet: bool) -> None:
+    """The project's loggers at the chosen level; other libraries' at WARNING."""
     level = logging.WARNING if quiet else logging.DEBUG if verbose > 1 else logging.INFO
-    logging.basicConfig(level=level, format="%(message)s", stream=sys.stderr, force=True)
+    logging.basicConfig(level=logging.WARNING, format="%(message)s", handlers=[_CurrentStderr()], force=True)
+    for name in PROJECT_LOGGERS:
+        logging.getLogger(name).setLevel(level)
 
 
 def main(argv=None) -> int:

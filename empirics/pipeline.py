@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import platform
+import re
 import time
 from contextlib import contextmanager
 from dataclasses import asdict
@@ -34,7 +35,7 @@ from .losses import get_loss
 from .metrics import accuracy, pgr, run_metrics
 from .models import load_backbone
 from .partition import agreement, choose_l2, mark_training_rows, run_partition
-from .precision import resolve_bf16
+from .precision import forced_native_bf16, precision_provenance, resolve_bf16
 from .registry import spec, trained_on
 from .run_folder import RunFolders, process_roles, simplex_design_file
 
@@ -59,7 +60,10 @@ def check_finite(metrics: dict, run: str, path: str = "") -> None:
 
 
 def run_environment() -> dict:
-    """Provenance of a run: commit, versions, and the hardware it trained on."""
+    """Provenance of a run: commit, versions, and the hardware it trained on -- with what can move its numbers
+    in the last bits (measured on tiny models in fp32, tests/empirics/test_machine.py: logits move by up to
+    ~3e-5 between PyTorch's thread counts in fine-tuning and between CPU instruction sets in both modes; the
+    thread count changes nothing in last-layer mode) and what decides its precision (--bf16 auto)."""
     import torch
 
     env = environment(BASE_PACKAGES + EMPIRICS_PACKAGES)
@@ -67,8 +71,23 @@ def run_environment() -> dict:
         "machine": platform.machine(),
         "torch_threads": torch.get_num_threads(),
         "cuda": torch.cuda.get_device_name(0) if torch.cuda.is_available() else None,
+        **precision_provenance(),
+        "blas": blas_libraries(),
     }
     return env
+
+
+def blas_libraries() -> dict:
+    """The BLAS behind torch (its build) and behind numpy / scipy (the heads, the audit)."""
+    import torch
+
+    torch_blas = re.findall(r"BLAS_INFO=(\w+)", torch.__config__.show())
+    try:
+        blas = np.show_config(mode="dicts")["Build Dependencies"]["blas"]
+        numpy_blas = f"{blas.get('name')} {blas.get('version')}".strip()
+    except (KeyError, TypeError, AttributeError):  # numpy < 1.26 prints its config only
+        numpy_blas = None
+    return {"torch": torch_blas[0] if torch_blas else None, "numpy": numpy_blas}
 
 
 class Pipeline:
@@ -76,6 +95,7 @@ class Pipeline:
 
     def __init__(self, exp: Experiment, out: str | Path):
         self.exp, self.out = exp, Path(out)
+        forced_native_bf16()  # a malformed $W2S_NATIVE_BF16 is refused before any work, whatever --bf16 says
         self.bf16 = resolve_bf16(exp.setup.bf16)  # the precision every stage runs in, recorded with each run
         self.folders = RunFolders(out)
         self._hashes: dict[str, str] | None = None

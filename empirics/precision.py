@@ -1,27 +1,71 @@
-"""Which precision the models run in: bf16 autocast where the hardware has it natively, fp32 elsewhere."""
+"""Which precision the models run in: bf16 autocast where the hardware has it natively, fp32 elsewhere.
+
+The one machine-dependent decision of the empirics pipeline is ``--bf16 auto``: it reads the hardware (a CUDA
+GPU, or the CPU flags in Linux's /proc/cpuinfo). ``$W2S_NATIVE_BF16`` (1 or 0) overrides that reading, so that
+a test, or a user reproducing another machine's run, decides it instead of the CPU; every run records the
+reading, the override and the resulting precision (:func:`precision_provenance`). The reference presets
+(``replication-*``) pin fp32, so that their numbers do not depend on the machine that regenerates them."""
 
 from __future__ import annotations
 
 import contextlib
+import os
 from functools import cache
 from pathlib import Path
 
 import torch
 from torch.nn.attention import SDPBackend, sdpa_kernel
 
+from core.errors import ConfigError
+
 NATIVE_BF16_CPU_FLAGS = ("avx512_bf16", "amx_bf16")
+NATIVE_BF16_ENV = "W2S_NATIVE_BF16"  # "1" / "0": what --bf16 auto takes the hardware to have
+
+
+def cpu_flags() -> list[str]:
+    """The CPU's flags (Linux /proc/cpuinfo; empty elsewhere or when unreadable)."""
+    try:
+        text = Path("/proc/cpuinfo").read_text()
+    except OSError:
+        return []
+    line = next((ln for ln in text.splitlines() if ln.startswith(("flags", "Features"))), "")
+    return line.partition(":")[2].split()
 
 
 @cache
-def native_bf16() -> bool:
-    """A CUDA GPU, or a CPU whose flags include a native bf16 instruction set (Linux /proc/cpuinfo)."""
+def detected_native_bf16() -> bool:
+    """A CUDA GPU, or a CPU whose flags include a native bf16 instruction set."""
     if torch.cuda.is_available():
         return True
-    try:
-        flags = Path("/proc/cpuinfo").read_text().split()
-    except OSError:
-        return False
-    return any(flag in flags for flag in NATIVE_BF16_CPU_FLAGS)
+    return any(flag in cpu_flags() for flag in NATIVE_BF16_CPU_FLAGS)
+
+
+def forced_native_bf16() -> bool | None:
+    """$W2S_NATIVE_BF16 as a bool (None when unset or empty); any other value is a ConfigError."""
+    value = os.environ.get(NATIVE_BF16_ENV, "").strip()
+    if not value:
+        return None
+    if value not in ("0", "1"):
+        raise ConfigError(f"${NATIVE_BF16_ENV} must be 1 or 0 (or unset), got {value!r}")
+    return value == "1"
+
+
+def native_bf16() -> bool:
+    """What ``--bf16 auto`` takes the hardware to have: $W2S_NATIVE_BF16 where set, else the detection."""
+    forced = forced_native_bf16()
+    return detected_native_bf16() if forced is None else forced
+
+
+def precision_provenance() -> dict:
+    """What decided the precision on this machine, for each run's config.json."""
+    flags = cpu_flags()
+    return {
+        "native_bf16_detected": detected_native_bf16(),
+        "native_bf16_forced": forced_native_bf16(),  # $W2S_NATIVE_BF16, None when unset
+        "cpu_bf16_flags": [f for f in NATIVE_BF16_CPU_FLAGS if f in flags],
+        # the vector instruction set PyTorch's CPU kernels dispatch to ($ATEN_CPU_CAPABILITY lowers it)
+        "torch_cpu_capability": torch.backends.cpu.get_cpu_capability(),
+    }
 
 
 def resolve_bf16(setting: str) -> bool:

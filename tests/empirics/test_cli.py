@@ -121,3 +121,23 @@ def test_every_regime_of_replicate_names_a_preset_with_its_mode():
     assert set(REGIMES) == set(modes)
     for regime, name in REGIMES.items():
         assert PRESETS[name].experiment.mode == modes[regime]
+
+
+def test_log_lines_go_to_the_current_stderr_and_other_libraries_stay_at_warning(monkeypatch):
+    """A library's log line after the stderr the CLI started with was closed (a test's capture; matplotlib's
+    "generated new fontManager" on a machine with no font cache yet) is written, not a logging traceback;
+    the project's INFO lines show, another library's INFO lines do not."""
+    import io
+    import logging
+
+    from empirics.cli import setup_logging
+
+    first, second = io.StringIO(), io.StringIO()
+    monkeypatch.setattr(sys, "stderr", first)
+    setup_logging(verbose=0, quiet=False)  # as every CLI call does (its handler stays: it holds no stream)
+    first.close()
+    monkeypatch.setattr(sys, "stderr", second)
+    logging.getLogger("matplotlib.font_manager").warning("a library warning")
+    logging.getLogger("matplotlib.font_manager").info("a library info line")
+    logging.getLogger("empirics.sweep").info("a project info line")
+    assert second.getvalue().splitlines() == ["a library warning", "a project info line"]

@@ -10,6 +10,7 @@ from empirics.baselines import RULES
 from empirics.config import LOSSES, Noise, RunSpec
 from empirics.grid import student_specs, with_dependencies
 from empirics.pipeline import Pipeline
+from empirics.precision import detected_native_bf16, native_bf16
 from empirics.registry import cache_dir
 from empirics.sweep import run_sweep
 
@@ -33,7 +34,11 @@ def test_finetune_end_to_end_every_loss(data_dir, tmp_path, weak, strong):
         assert "hardware" in cfg["environment"]
         assert cfg["data"]["kind"] == "jsonl"  # what was read, not what the preset is called
         assert cfg["data"]["path"] == str(data_dir.resolve())
-        assert cfg["precision"] == "fp32"
+        # --bf16 auto: the precision follows the hardware reading, which the run records
+        hw = cfg["environment"]["hardware"]
+        assert cfg["precision"] == ("bf16 autocast" if native_bf16() else "fp32")
+        assert hw["native_bf16_detected"] == detected_native_bf16()
+        assert {"torch_threads", "torch_cpu_capability", "cpu_bf16_flags", "blas"} <= set(hw)
         m = json.loads((d / "metrics.json").read_text())["test"]
         for key in (
             "accuracy",
@@ -220,8 +225,6 @@ def test_resuming_into_a_folder_of_another_experiment_is_refused(data_dir, tmp_p
     ("mode", "pairs"), [("finetune", ["tiny-gpt2:tiny-qwen2"]), ("last_layer", ["tiny-bert:tiny-qwen2"])]
 )
 def test_bf16_is_recorded_and_keys_the_feature_cache(mode, pairs, data_dir, tmp_path):
-    from empirics.precision import native_bf16
-
     heads = ["full"] if mode == "finetune" else ["logistic"]
     runs = {}
     for setting in ("on", "off"):
