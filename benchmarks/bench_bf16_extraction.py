@@ -27,10 +27,10 @@ from core.cli import OneLineErrorParser, run_command
 from core.errors import InvalidInputError
 from core.io import atomic_write_text
 from core.numerics import sigmoid
-from empirics.claims import bootstrap
 from empirics.data import load_split
 from empirics.features import embed_texts
 from empirics.heads import Standardizer, fit_logistic_heldout
+from empirics.inference import bootstrap
 from empirics.metrics import accuracy
 from empirics.models import load_backbone
 from empirics.partition import partition
@@ -57,7 +57,7 @@ def ceiling_test_correct(
 
 
 def paired_ci95(diff: np.ndarray) -> list[float]:
-    """95 % paired-bootstrap interval of a per-pair difference (empirics.claims.bootstrap)."""
+    """95 % paired-bootstrap interval of a per-pair difference (empirics.inference.bootstrap)."""
     dist = bootstrap([diff])
     return [float(np.percentile(dist, q)) for q in (2.5, 97.5)]
 

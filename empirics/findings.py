@@ -16,6 +16,24 @@ def _pct(v) -> str:
     return f"{100 * v[0]:.1f} [{100 * v[1]:.1f}, {100 * v[2]:.1f}]"
 
 
+def _left_out_numbers(x: dict) -> str:
+    """A left-out setting's ceiling - weak per teacher (replicate-aware SE) and what the claim reads there."""
+    out = ""
+    for g in x.get("ceiling_minus_weak", []):
+        out += (
+            "; ceiling - weak: no ceiling or teacher runs"
+            if g is None
+            else (f"; ceiling - weak {100 * g['gap']:+.2f} pts = {g['in_se']:.1f} replicate SE")
+        )
+    if "not_pooled" in x:
+        n = x["not_pooled"]
+        out += (
+            f"; a - b there, not pooled: {100 * n['delta']:+.2f} [{100 * n['ci95'][0]:+.2f}, "
+            f"{100 * n['ci95'][1]:+.2f}] over {n['seeds']} seeds"
+        )
+    return out
+
+
 def findings_markdown(results: str | Path) -> str:
     results = Path(results)
     summary = read_json(results / "summary.json")
@@ -33,7 +51,8 @@ def findings_markdown(results: str | Path) -> str:
     for r in summary["rows"]:
         gap = ""
         if "gap_se" in r:
-            se = f"{r['ceiling_minus_weak'] / r['gap_se']:.1f} SE" if r["gap_se"] > 0 else "SE 0"
+            kind = "one run's SE" if r.get("gap_se_kind", "").startswith("one run") else "replicate SE"
+            se = f"{r['ceiling_minus_weak'] / r['gap_se']:.1f} {kind}" if r["gap_se"] > 0 else "SE 0"
             gap = f"{100 * r['ceiling_minus_weak']:+.1f} ({se})"
         cells = [_pct(r[k]) if k in r else "" for k in ("weak", "ceiling")]
         students = [_pct(r[k]) if k in r else "" for k in LOSSES]
@@ -52,18 +71,24 @@ def findings_markdown(results: str | Path) -> str:
         "",
         "## The paper's claims",
         "",
-        "| claim | verdict | a - b (pts) [95 % CI] | MDE (pts) | MDE goal met | paper (secondary summary) |",
-        "| --- | --- | --- | --- | --- | --- |",
+        "The training run (seed) is the unit: interval, Holm p (one two-sided family) and MDE count the "
+        "variance between seeds and between test pairs (crossed); settings not weak-to-strong are left out.",
+        "",
+        "| claim | verdict | a - b (pts) [95 % CI] | per seed (pts) | Holm p | MDE (pts) | MDE goal met "
+        "| paper (secondary summary) |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- |",
     ]
     for c in claims:
         if c["delta"] is None:
-            lines.append(f"| {c['statement']} | {c['verdict']} | {c['reason']} | | | {c['paper']} |")
+            lines.append(f"| {c['statement']} | {c['verdict']} | {c['reason']} | | | | | {c['paper']} |")
             continue
         lo, hi = c["ci95"]
+        p = "" if c.get("p_holm") is None else f"{c['p_holm']:.3g}"
         lines.append(
             f"| {c['statement']} | **{c['verdict']}** | "
             f"{100 * c['delta']:+.2f} [{100 * lo:+.2f}, {100 * hi:+.2f}] | "
-            f"{100 * c['mde']:.2f} | {GOAL[c.get('mde_goal_met')]} | {c['paper']} |"
+            + ", ".join(f"{100 * x:+.2f}" for x in c["per_seed"])
+            + f" | {p} | {100 * c['mde']:.2f} | {GOAL[c.get('mde_goal_met')]} | {c['paper']} |"
         )
     lines += ["", "The same comparisons within each teacher and head (a - b, pts [95 % CI], MDE):", ""]
     for c in claims:
@@ -73,6 +98,12 @@ def findings_markdown(results: str | Path) -> str:
                 f"- {c['statement']}, {setting}: {100 * b['delta']:+.2f} [{100 * lo:+.2f}, {100 * hi:+.2f}], "
                 f"MDE {100 * b['mde']:.2f}"
             )
+    left_out = [(c, x) for c in claims for x in c.get("excluded", [])]
+    if left_out:
+        lines += ["", "Settings left out of a claim:", ""]
+        lines += [
+            f"- {c['statement']}: {x['setting']} ({x['why']}{_left_out_numbers(x)})" for c, x in left_out
+        ]
     planted = results / "audit" / "planted.json"
     if planted.is_file():
         p = read_json(planted)

@@ -15,10 +15,11 @@ from scipy import stats
 
 from core.io import load_runs, read_jsonl_rows, write_json_and_markdown
 
+from .claims import REAL_STUDENT_SE, Runs, weak_to_strong
 from .config import LOSSES
 
 CONFIDENCE = 0.95
-GAP_SE = 3  # a weak-to-strong setting: ceiling - weak >= 3 standard errors on test
+GAP_SE = REAL_STUDENT_SE  # a weak-to-strong setting: ceiling - weak >= 3 standard errors on test
 
 
 def wilson_interval(accuracy: float, n: int) -> tuple[float, float]:
@@ -53,6 +54,7 @@ def summarize(out: str | Path) -> dict:
         for r in runs
         if r["run"]["role"] == "ceiling"
     }
+    runs_index = Runs(runs)
     groups: dict[tuple, dict[str, list]] = {}
     for r in runs:
         if r["run"]["role"] != "student":
@@ -70,20 +72,28 @@ def summarize(out: str | Path) -> dict:
             if rs:
                 row[name[1:]] = accuracy_interval(rs)
         if "weak" in row and "ceiling" in row:
-            # means over the seeds (the table's numbers); the SE is one run's test-sampling SE, which more
-            # seeds do not shrink (every seed is scored on the same test pairs)
-            wr = list({id(x): x for x in g["_weak"] if x}.values())
-            cr = list({id(x): x for x in g["_ceiling"] if x}.values())
-            mean = lambda rs, key: sum(test(x)[key] for x in rs) / len(rs)  # noqa: E731
-            gap = mean(cr, "accuracy") - mean(wr, "accuracy")
-            gse = math.sqrt(mean(cr, "accuracy_se") ** 2 + mean(wr, "accuracy_se") ** 2)
+            # between seed means, the SE replicate-aware (seeds x test pairs, empirics.claims) from 2 seeds
+            # on; with one seed, that run's test-sampling SE (no replicate variance can be seen)
+            gap = weak_to_strong(runs_index, w, st, head)
+            if gap is None:
+                wr = list({id(x): x for x in g["_weak"] if x}.values())
+                cr = list({id(x): x for x in g["_ceiling"] if x}.values())
+                mean = lambda rs, key: sum(test(x)[key] for x in rs) / len(rs)  # noqa: E731
+                gap = {
+                    "gap": mean(cr, "accuracy") - mean(wr, "accuracy"),
+                    "se": math.sqrt(mean(cr, "accuracy_se") ** 2 + mean(wr, "accuracy_se") ** 2),
+                }
+                row["gap_se_kind"] = "one run's test-sampling SE (one seed)"
+            else:
+                row["gap_se_kind"] = "replicate-aware SE (seeds x test pairs)"
+            gap, gse = gap["gap"], gap["se"]
             row["ceiling_minus_weak"], row["gap_se"] = gap, gse
             row["weak_really_weaker"] = gap >= GAP_SE * gse
             if gap < GAP_SE * gse:
                 warnings.append(
                     f"{w} -> {st} ({head}): ceiling - weak = {gap:.4f} < {GAP_SE} SE = "
-                    f"{GAP_SE * gse:.4f}; the weak model is not clearly weaker on this test split (not a "
-                    "weak-to-strong setting)"
+                    f"{GAP_SE * gse:.4f} ({row['gap_se_kind']}); the weak model is not clearly weaker on "
+                    "this test split (not a weak-to-strong setting)"
                 )
         fit = {}
         for loss in LOSSES:

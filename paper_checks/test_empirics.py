@@ -22,7 +22,6 @@ from empirics.sweep import run_sweep
 from theory.tolerances import CERTIFIED_SLACK, FP_INEQUALITY_SLACK, REQUIRED_GAP_REL
 
 pytestmark = pytest.mark.empirics
-FIXTURES = Path(__file__).parent / "fixtures" / "claims"
 LAST_LAYER_AGREEMENT, FINETUNE_AGREEMENT, FINETUNE_DECISION_BAND = 1e-6, 1e-3, 1e-3
 
 
@@ -196,11 +195,39 @@ def test_paper_claim(claims, key):
         )
 
 
-@pytest.mark.parametrize("expected", ["reproduced", "contradicted", "inconclusive"])
-def test_claim_verdict_logic_on_saved_fixtures(expected):
-    """The verdict logic itself, on saved results built to give each verdict (reverse vs forward KL): 75 % vs
-    65 % on 800 pairs must be reproduced, 62 % vs 72 % contradicted, 70 % vs 69 % on 200 pairs
-    inconclusive."""
-    result = {c.key: c for c in evaluate_claims(FIXTURES / expected)}["reverse_kl_beats_forward_kl"]
+@pytest.fixture(scope="module")
+def claim_fixtures(tmp_path_factory) -> Path:
+    from tests.empirics.fixtures import write_claim_fixtures
+
+    base = tmp_path_factory.mktemp("claims")
+    write_claim_fixtures(base)
+    return base
+
+
+@pytest.mark.parametrize(
+    ("fixture", "expected", "pairs"),
+    [
+        ("reproduced", "reproduced", 800),
+        ("contradicted", "contradicted", 800),
+        ("inconclusive", "inconclusive", 200),
+        ("replicates", "inconclusive", 4000),
+    ],
+)
+def test_claim_verdict_logic_on_built_fixtures(claim_fixtures, fixture, expected, pairs):
+    """The verdict logic itself, on results built to give each verdict (reverse vs forward KL, 3 seeds): 75 %
+    vs 65 % on 800 pairs must be reproduced, 62 % vs 72 % contradicted, 70 % vs 69 % on 200 pairs
+    inconclusive; and reverse KL 73, 69, 74 % vs forward KL 70 % on 4,000 pairs inconclusive -- where the
+    former pair-only interval (seeds as fixed strata) excludes 0, as checked here."""
+    from empirics.claims import Runs, claim_cells, claim_matrix
+    from empirics.inference import pair_only_interval
+
+    folder = claim_fixtures / fixture
+    result = {c.key: c for c in evaluate_claims(folder)}["reverse_kl_beats_forward_kl"]
     assert result.verdict == expected, result.numbers()
-    assert result.examples == (200 if expected == "inconclusive" else 800)
+    assert (result.seeds, result.pairs) == (3, pairs)
+    if fixture == "replicates":
+        claim = next(c for c in CLAIMS if c.key == "reverse_kl_beats_forward_kl")
+        runs = Runs(load_runs(folder))
+        lo, _ = pair_only_interval(claim_matrix(claim, runs, claim_cells(claim, runs))["d"])
+        assert lo > 0, "the pair-only interval should have called this reproduced"
+        assert result.ci95[0] < 0 < result.ci95[1]

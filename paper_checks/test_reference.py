@@ -70,11 +70,17 @@ def test_claims_recomputed_give_the_committed_verdicts(unpacked):
     for key, c in again.items():
         saved = committed[key]
         assert c.verdict == saved["verdict"], (key, c.numbers())
-        for field in ("delta", "mde", "p_holm", "p_opposite_holm"):
+        for field in ("delta", "se", "df", "p_two_sided", "p_holm", "mde"):
             if saved[field] is None:
                 assert getattr(c, field) is None, key
             else:
                 assert getattr(c, field) == pytest.approx(saved[field], rel=RTOL, abs=1e-9), (key, field)
+        assert c.seeds == saved["seeds"], key
+        assert c.per_seed == pytest.approx(saved["per_seed"], rel=RTOL, abs=1e-9), key
+        assert [x["setting"] for x in c.excluded] == [x["setting"] for x in saved["excluded"]], key
+        if c.verdict in ("reproduced", "contradicted"):  # a verdict's interval excludes 0, after Holm
+            assert c.p_holm < 0.05, key
+            assert c.ci95[0] > 0 or c.ci95[1] < 0, key
         by_setting = saved["extra"].get("by_setting", {})  # none where the claim is not testable
         assert set(c.extra.get("by_setting", {})) == set(by_setting), key
         for setting, b in c.extra.get("by_setting", {}).items():

@@ -32,57 +32,62 @@ def write_splits(folder: Path, n: int = 24) -> Path:
     return folder
 
 
-def write_claim_fixture(folder: Path, n: int, acc_reverse: float, acc_forward: float, seed: int = 0) -> Path:
-    """A minimal results folder with one reverse-KL and one forward-KL student on the same n test pairs, with
-    the given accuracies: the input of the claims' verdict logic (paper_checks/fixtures/claims/)."""
+def _write_run(folder: Path, name: str, run: dict, label, correct) -> None:
+    """A run folder as the claims read it: config.json, metrics.json and test predictions."""
+    import numpy as np
+
+    predicted = np.where(correct, label, 1 - label)
+    d = folder / name
+    d.mkdir(parents=True, exist_ok=True)
+    config = {"run": run, "gamma": 1e-3, "experiment": {"setup": {"mode": "last_layer"}}}
+    (d / "config.json").write_text(json.dumps(config))
+    (d / "metrics.json").write_text(json.dumps({"test": {"accuracy": float(np.mean(correct))}}))
+    rows = [
+        {"id": f"t{i}", "label": int(y), "weak_prob": 0.5, "prob": 0.8 if p == 1 else 0.2}
+        for i, (y, p) in enumerate(zip(label, predicted, strict=True))
+    ]
+    (d / "predictions_test.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+
+
+def write_claim_fixture(
+    folder: Path, n: int, acc_reverse, acc_forward, seed: int = 0, seeds: int = 3, weak: float = 0.6
+) -> Path:
+    """A minimal results folder: per seed, a reverse-KL and a forward-KL student on the same n test pairs with
+    the given expected accuracies (one for every seed, or one per seed), a weak teacher (`weak`) and a
+    ceiling (0.85), each seed its own draw of which pairs are right: the input of the claims' verdict logic
+    (paper_checks/fixtures/claims/)."""
     import numpy as np
 
     rng = np.random.default_rng(seed)
     label = rng.integers(0, 2, n)
-    (folder).mkdir(parents=True, exist_ok=True)
+    folder.mkdir(parents=True, exist_ok=True)
     (folder / "sweep.json").write_text(json.dumps({"fixture": "claims verdict logic"}))
-    for loss, acc in (("reverse_kl", acc_reverse), ("forward_kl", acc_forward)):
-        correct = np.zeros(n, bool)
-        correct[rng.permutation(n)[: int(round(acc * n))]] = True
-        predicted = np.where(correct, label, 1 - label)
-        run = {
-            "role": "student",
-            "model": "strong",
-            "seed": 0,
-            "head": "logistic",
-            "loss": loss,
-            "weak_model": "weak",
-            "noise": {"kind": "none", "level": 0.0},
-        }
-        d = folder / f"student__{loss}"
-        d.mkdir(exist_ok=True)
-        (d / "config.json").write_text(
-            json.dumps({"run": run, "gamma": 1e-3, "experiment": {"setup": {"mode": "last_layer"}}})
+    per_seed = lambda acc: list(acc) if isinstance(acc, (list, tuple)) else [acc] * seeds  # noqa: E731
+    accs = {"reverse_kl": per_seed(acc_reverse), "forward_kl": per_seed(acc_forward)}
+    for k in range(seeds):
+
+        def correct(acc):  # each pair right with probability acc, as a run on sampled test pairs would be
+            return rng.random(n) < acc
+
+        base = {"seed": k, "head": "logistic", "noise": {"kind": "none", "level": 0.0}}
+        _write_run(folder, f"weak__s{k}", {**base, "role": "weak", "model": "weak"}, label, correct(weak))
+        _write_run(
+            folder, f"ceiling__s{k}", {**base, "role": "ceiling", "model": "strong"}, label, correct(0.85)
         )
-        (d / "metrics.json").write_text(json.dumps({"test": {"accuracy": float(correct.mean())}}))
-        (d / "predictions_test.jsonl").write_text(
-            "".join(
-                json.dumps(
-                    {
-                        "id": f"t{i}",
-                        "label": int(label[i]),
-                        "weak_prob": 0.5,
-                        "prob": 0.8 if predicted[i] == 1 else 0.2,
-                    }
-                )
-                + "\n"
-                for i in range(n)
-            )
-        )
+        for loss, acc in accs.items():
+            run = {**base, "role": "student", "model": "strong", "loss": loss, "weak_model": "weak"}
+            _write_run(folder, f"student__{loss}__s{k}", run, label, correct(acc[k]))
     return folder
 
 
 def write_claim_fixtures(base: Path) -> None:
-    """reproduced: reverse KL 75 % vs forward KL 65 % on 800 pairs; contradicted: 62 % vs 72 %; inconclusive:
-    70 % vs 69 % on 200 pairs."""
+    """reproduced: reverse KL 75 % vs forward KL 65 % on 800 pairs, 3 seeds; contradicted: 62 % vs 72 %;
+    inconclusive: 70 % vs 69 % on 200 pairs; replicates: reverse KL 73, 69, 74 % vs forward KL 70 % on
+    4,000 pairs -- the pair-only interval says reproduced, the replicate-aware one inconclusive."""
     write_claim_fixture(base / "reproduced", 800, 0.75, 0.65, seed=1)
     write_claim_fixture(base / "contradicted", 800, 0.62, 0.72, seed=2)
     write_claim_fixture(base / "inconclusive", 200, 0.70, 0.69, seed=3)
+    write_claim_fixture(base / "replicates", 4000, [0.73, 0.69, 0.74], 0.70, seed=4)
 
 
 def tiny_sweep(

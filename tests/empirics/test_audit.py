@@ -7,8 +7,8 @@ import numpy as np
 import pytest
 
 from empirics.audit import hypotheses_failing
-from empirics.claims import bootstrap, holm
 from empirics.cli import main
+from empirics.inference import bootstrap, holm
 from empirics.sweep import run_sweep
 
 from .fixtures import tiny_sweep
@@ -79,27 +79,65 @@ def test_audit_refuses_a_folder_that_is_not_a_sweep(tmp_path, capsys):
     assert "not a sweep's results folder" in capsys.readouterr().err
 
 
-def test_identical_runs_are_one_run_in_the_claims(tmp_path):
-    """Seeds that change nothing (a deterministic fit) must not shrink the interval: a second, identical copy
-    of every run is merged, and the statistics equal those of the single copy."""
+def test_runs_that_repeat_are_never_counted_twice(tmp_path):
+    """A setting whose runs equal another setting's (forward KL = forward CE) counts once: a copy of every run
+    under a second head (one student's probabilities moved by 1e-7) gives the same statistics as the one
+    head. A setting whose seeds gave identical runs has no replicate variance: it is left out, with why."""
     import shutil
 
     from empirics.claims import evaluate_claims
     from tests.empirics.fixtures import write_claim_fixture
 
+    key = "reverse_kl_beats_forward_kl"
     one = write_claim_fixture(tmp_path / "one", 400, 0.72, 0.66, seed=4)
     two = tmp_path / "two"
     shutil.copytree(one, two)
-    for d in list(two.glob("student__*")):
-        copy = d.with_name(d.name + "__s1")
+    for d in [d for d in two.iterdir() if d.is_dir() and not d.name.startswith("weak")]:
+        copy = d.with_name(d.name + "__head2")
         shutil.copytree(d, copy)
         cfg = json.loads((copy / "config.json").read_text())
-        cfg["run"]["seed"] = 1
+        cfg["run"]["head"] = "head2"
         (copy / "config.json").write_text(json.dumps(cfg))
-    a = {c.key: c for c in evaluate_claims(one)}["reverse_kl_beats_forward_kl"]
-    b = {c.key: c for c in evaluate_claims(two)}["reverse_kl_beats_forward_kl"]
-    assert (a.strata, b.strata, b.identical_runs_merged) == (1, 1, 1)
-    assert (b.delta, b.ci95, b.mde, b.p_one_sided) == (a.delta, a.ci95, a.mde, a.p_one_sided)
+        if "forward_kl" in d.name:  # the same run up to rounding, as forward KL and forward CE are
+            rows = [json.loads(x) for x in (copy / "predictions_test.jsonl").read_text().splitlines()]
+            text = "".join(json.dumps({**r, "prob": r["prob"] + 1e-7}) + "\n" for r in rows)
+            (copy / "predictions_test.jsonl").write_text(text)
+    a, b = ({c.key: c for c in evaluate_claims(f)}[key] for f in (one, two))
+    assert (a.settings, b.settings, b.duplicate_settings) == (1, 1, 1)
+    assert (b.delta, b.ci95, b.mde, b.p_two_sided) == (a.delta, a.ci95, a.mde, a.p_two_sided)
+
+    same = tmp_path / "same"
+    shutil.copytree(one, same)
+    for loss in ("reverse_kl", "forward_kl"):
+        for k in (1, 2):  # seeds 1 and 2 repeat seed 0's predictions
+            src = same / f"student__{loss}__s0" / "predictions_test.jsonl"
+            (same / f"student__{loss}__s{k}" / "predictions_test.jsonl").write_text(src.read_text())
+    c = {c.key: c for c in evaluate_claims(same)}[key]
+    assert c.verdict == "inconclusive"
+    assert c.delta is None
+    assert [x["why"] for x in c.excluded] == ["seeds gave identical runs: no replicate variance"]
+
+
+def test_only_weak_to_strong_settings_enter_a_claim(tmp_path):
+    """A teacher as good as its ceiling (0.85 both): the setting is left out with its numbers, and the claim
+    is not testable; the same students under a weak teacher (0.60) are tested."""
+    from empirics.claims import evaluate_claims
+    from tests.empirics.fixtures import write_claim_fixture
+
+    key = "reverse_kl_beats_forward_kl"
+    real = {c.key: c for c in evaluate_claims(write_claim_fixture(tmp_path / "r", 800, 0.75, 0.65))}[key]
+    fake = {
+        c.key: c for c in evaluate_claims(write_claim_fixture(tmp_path / "f", 800, 0.75, 0.65, weak=0.85))
+    }
+    assert real.verdict == "reproduced"
+    assert not real.excluded
+    c = fake[key]
+    assert (c.verdict, c.delta) == ("inconclusive", None)
+    assert [x["why"] for x in c.excluded] == ["not weak-to-strong"]
+    gap = c.excluded[0]["ceiling_minus_weak"][0]
+    assert abs(gap["gap"]) < 0.05
+    assert not gap["real"]
+    assert "every setting was left out" in c.reason
 
 
 def test_planted_truth_reads_only_the_results_folder(data_dir, tmp_path, monkeypatch):
@@ -138,13 +176,15 @@ def test_planted_truth_reads_only_the_results_folder(data_dir, tmp_path, monkeyp
 
 
 def test_each_verdict_states_its_mde_goal_and_whether_it_was_met(tmp_path):
-    """1 point without noise: 800 paired examples cannot see 1 point (MDE ~ 5 points), 40,000 can."""
+    """1 point without noise: 3 seeds x 800 pairs cannot see 1 point, 5 seeds x 40,000 pairs can."""
     from empirics.claims import evaluate_claims
 
     from .fixtures import write_claim_fixture
 
     small = {c.key: c for c in evaluate_claims(write_claim_fixture(tmp_path / "s", 800, 0.75, 0.65))}
-    big = {c.key: c for c in evaluate_claims(write_claim_fixture(tmp_path / "b", 40_000, 0.70, 0.70))}
+    big = {
+        c.key: c for c in evaluate_claims(write_claim_fixture(tmp_path / "b", 40_000, 0.70, 0.70, seeds=5))
+    }
     s, b = small["reverse_kl_beats_forward_kl"], big["reverse_kl_beats_forward_kl"]
     assert s.mde_goal == b.mde_goal == 0.01
     assert s.mde > 0.03
@@ -162,8 +202,9 @@ def test_no_differing_decision_gives_no_mde_goal(tmp_path):
     from .fixtures import write_claim_fixture
 
     folder = write_claim_fixture(tmp_path / "same", 400, 0.7, 0.7)
-    runs = sorted(folder.glob("student__*/predictions_test.jsonl"))
-    runs[1].write_text(runs[0].read_text())  # the two students' predictions are the same
+    for k in range(3):  # the two students' predictions are the same in every seed
+        forward = folder / f"student__forward_kl__s{k}" / "predictions_test.jsonl"
+        forward.write_text((folder / f"student__reverse_kl__s{k}" / "predictions_test.jsonl").read_text())
     c = {c.key: c for c in evaluate_claims(folder)}["reverse_kl_beats_forward_kl"]
     assert c.mde == 0
     assert c.mde_goal_met is None
