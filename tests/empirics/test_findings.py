@@ -27,10 +27,12 @@ def test_the_audit_writes_findings_from_saved_results(data_dir, tmp_path):
     assert "## Time" in text
 
 
-def test_the_weak_to_strong_gap_is_taken_between_seed_means(data_dir, tmp_path):
-    """ceiling - weak (and its 3 SE test) uses the seed means the table shows, not seed 0's runs."""
+def test_the_weak_to_strong_gap_is_taken_between_seed_means_with_a_replicate_se(data_dir, tmp_path):
+    """ceiling - weak (and its 3 SE test) is the mean over seeds of the paired gap on the test pairs, its SE
+    counting the seeds (not one run's binomial SE, not seed 0 alone); the summary names the SE it uses."""
     import json
 
+    import numpy as np
     import pytest
 
     from empirics.summary import summarize
@@ -42,17 +44,29 @@ def test_the_weak_to_strong_gap_is_taken_between_seed_means(data_dir, tmp_path):
     )
     assert run_sweep(sw, out)["failures"] == 0
 
-    def set_test(role, model, seed, accuracy, se):  # the summary reads only the saved metrics
-        path = out / f"{role}__{model}__logistic__s{seed}" / "metrics.json"
-        m = json.loads(path.read_text())
-        m["test"] |= {"accuracy": accuracy, "accuracy_se": se}
-        path.write_text(json.dumps(m))
+    def set_correct(role, model, seed, correct):  # test predictions right exactly where `correct` says
+        path = out / f"{role}__{model}__logistic__s{seed}" / "predictions_test.jsonl"
+        rows = [json.loads(x) for x in path.read_text().splitlines()]
+        rows = [
+            {**r, "prob": 0.9 if (r["label"] == 1) == bool(c) else 0.1}
+            for r, c in zip(rows, correct, strict=True)
+        ]
+        path.write_text("".join(json.dumps(r) + "\n" for r in rows))
 
-    weak, ceil = [(0.60, 0.010), (0.70, 0.020), (0.65, 0.015)], [(0.80, 0.010), (0.66, 0.010), (0.71, 0.040)]
-    for seed, (w, c) in enumerate(zip(weak, ceil, strict=True)):
-        set_test("weak", "tiny-bert", seed, *w)
-        set_test("ceiling", "tiny-qwen2", seed, *c)
+    n = len((out / "weak__tiny-bert__logistic__s0" / "predictions_test.jsonl").read_text().splitlines())
+    right = [8, 12, 4]  # the weak model's right pairs per seed; the ceiling is right on every pair
+    d = np.array([[0.0] * r + [1.0] * (n - r) for r in right])  # ceiling - weak per seed and pair
+    for seed in range(len(right)):
+        set_correct("weak", "tiny-bert", seed, d[seed] == 0)
+        set_correct("ceiling", "tiny-qwen2", seed, np.ones(n))
+    # by hand: Var = s^2(seed means) / K + max(MS_pair - MS_resid, 0) / (K N)
+    k, means = len(right), d.mean(axis=1)
+    ms_pair = k * np.sum((d.mean(axis=0) - d.mean()) ** 2) / (n - 1)
+    resid = d - means[:, None] - d.mean(axis=0)[None, :] + d.mean()
+    ms_resid = np.sum(resid**2) / ((k - 1) * (n - 1))
+    se = np.sqrt(means.var(ddof=1) / k + max(ms_pair - ms_resid, 0) / (k * n))
     (row,) = summarize(out)["rows"]
-    assert row["ceiling_minus_weak"] == pytest.approx(0.72333333 - 0.65)  # seed 0 alone: 0.20
-    assert row["gap_se"] == pytest.approx((0.02**2 + 0.015**2) ** 0.5)
-    assert not row["weak_really_weaker"]  # 0.0733 < 3 x 0.025 (seed 0 alone: 0.20 > 3 x 0.014)
+    assert row["ceiling_minus_weak"] == pytest.approx(np.mean([1 - r / n for r in right]))  # seed 0: 1 - 8/n
+    assert row["gap_se"] == pytest.approx(se)
+    assert row["gap_se_kind"] == "replicate-aware SE (seeds x test pairs)"
+    assert row["weak_really_weaker"] == (row["ceiling_minus_weak"] >= 3 * se)
