@@ -142,6 +142,8 @@ class ClaimResult:
     excluded: list[dict] = field(default_factory=list)  # settings left out, each with why and its numbers
     mde_goal: float | None = None
     mde_goal_met: bool | None = None  # an inconclusive verdict with the goal met: no effect that large here
+    seeds_for_goal: int | None = None  # seeds for an MDE <= goal, these runs as a pilot (None: > 200)
+    seeds_for_goal_upper80: int | None = None  # the same at the pilot's 80 % upper limit of the seed variance
     reason: str = ""
     paper: str = ""
     source: str = SECONDARY
@@ -235,7 +237,16 @@ def weak_to_strong(runs: Runs, weak: str, strong: str, head: str) -> dict | None
     e = paired_gap(runs, ceil, teach)
     if e is None:
         return None
-    return {"gap": e.delta, "se": e.se, "in_se": e.in_se(), "real": e.in_se() >= REAL_STUDENT_SE}
+    # from these seeds as a pilot: how many seeds would show this gap at REAL_STUDENT_SE (None: > 200)
+    need = next((k for k in range(2, 201) if e.delta >= REAL_STUDENT_SE * e.se_with(k)), None)
+    return {
+        "gap": e.delta,
+        "se": e.se,
+        "in_se": e.in_se(),
+        "real": e.in_se() >= REAL_STUDENT_SE,
+        "seeds": e.seeds,
+        "seeds_for_real": need,
+    }
 
 
 # ---------------------------------------------------------------------------------------- a claim's matrix
@@ -390,11 +401,15 @@ def evaluate_claims(results: str | Path) -> list[ClaimResult]:
             res.reason = _untestable(c, m)
             out.append(res)
             continue
-        _fill(res, crossed_estimate(m["d"]), m["d"])
+        e = crossed_estimate(m["d"])
+        _fill(res, e, m["d"])
         res.max_abs_dprob = m["max_abs_dprob"]
         res.mde_goal = MDE_GOAL[c.noise]
         # no test decision differs: no spread, and an MDE of 0 would claim a power it lacks
         res.mde_goal_met = None if not np.any(m["d"]) else res.mde <= res.mde_goal
+        if np.any(m["d"]):
+            res.seeds_for_goal = e.seeds_for(res.mde_goal)
+            res.seeds_for_goal_upper80 = e.seeds_for(res.mde_goal, upper=0.8)
         res.extra["by_setting"] = by_setting(c, runs, cells)
         out.append(res)
     # one Holm family, two-sided, over the directional claims tested here; the verdict by the sign

@@ -16,15 +16,26 @@ def _pct(v) -> str:
     return f"{100 * v[0]:.1f} [{100 * v[1]:.1f}, {100 * v[2]:.1f}]"
 
 
+def _seeds(c: dict) -> str:
+    """Seeds whose MDE would meet the goal, these runs as a pilot: at its seed variance / at that variance's
+    80 % upper limit."""
+    if c.get("mde_goal_met") is None:
+        return ""
+    n = ["> 200" if c.get(k) is None else str(c[k]) for k in ("seeds_for_goal", "seeds_for_goal_upper80")]
+    return " / ".join(n)
+
+
 def _left_out_numbers(x: dict) -> str:
     """A left-out setting's ceiling - weak per teacher (replicate-aware SE) and what the claim reads there."""
     out = ""
     for g in x.get("ceiling_minus_weak", []):
-        out += (
-            "; ceiling - weak: no ceiling or teacher runs"
-            if g is None
-            else (f"; ceiling - weak {100 * g['gap']:+.2f} pts = {g['in_se']:.1f} replicate SE")
-        )
+        if g is None:
+            out += "; ceiling - weak: no ceiling or teacher runs (or fewer than 2 seeds)"
+            continue
+        out += f"; ceiling - weak {100 * g['gap']:+.2f} pts = {g['in_se']:.1f} replicate SE"
+        if g["gap"] > 0 and not g["real"]:  # these seeds as a pilot: how many would show the gap at 3 SE
+            need = g.get("seeds_for_real")
+            out += f" (3 SE would take {'> 200' if need is None else need} seeds)"
     if "not_pooled" in x:
         n = x["not_pooled"]
         out += (
@@ -75,12 +86,12 @@ def findings_markdown(results: str | Path) -> str:
         "variance between seeds and between test pairs (crossed); settings not weak-to-strong are left out.",
         "",
         "| claim | verdict | a - b (pts) [95 % CI] | per seed (pts) | Holm p | MDE (pts) | MDE goal met "
-        "| paper (secondary summary) |",
-        "| --- | --- | --- | --- | --- | --- | --- | --- |",
+        "| seeds for the goal (pilot / its 80 % upper limit) | paper (secondary summary) |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- | --- |",
     ]
     for c in claims:
         if c["delta"] is None:
-            lines.append(f"| {c['statement']} | {c['verdict']} | {c['reason']} | | | | | {c['paper']} |")
+            lines.append(f"| {c['statement']} | {c['verdict']} | {c['reason']} | | | | | | {c['paper']} |")
             continue
         lo, hi = c["ci95"]
         p = "" if c.get("p_holm") is None else f"{c['p_holm']:.3g}"
@@ -88,7 +99,7 @@ def findings_markdown(results: str | Path) -> str:
             f"| {c['statement']} | **{c['verdict']}** | "
             f"{100 * c['delta']:+.2f} [{100 * lo:+.2f}, {100 * hi:+.2f}] | "
             + ", ".join(f"{100 * x:+.2f}" for x in c["per_seed"])
-            + f" | {p} | {100 * c['mde']:.2f} | {GOAL[c.get('mde_goal_met')]} | {c['paper']} |"
+            + f" | {p} | {100 * c['mde']:.2f} | {GOAL[c.get('mde_goal_met')]} | {_seeds(c)} | {c['paper']} |"
         )
     lines += ["", "The same comparisons within each teacher and head (a - b, pts [95 % CI], MDE):", ""]
     for c in claims:

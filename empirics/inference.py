@@ -57,6 +57,7 @@ class Estimate:
     var_seed: float  # estimated components (after truncation at 0), in squared difference units
     var_pair: float
     var_resid: float
+    var_seed_means: float = 0.0  # the sample variance of the K seed means (MS_seed / N)
 
     @property
     def ci95(self) -> tuple[float, float]:
@@ -72,6 +73,26 @@ class Estimate:
     @property
     def mde(self) -> float:
         return float((stats.t.ppf(1 - ALPHA / 2, self.df) + stats.t.ppf(POWER, self.df)) * self.se)
+
+    def mde_with(self, seeds: int, upper: float | None = None) -> float:
+        """The MDE this comparison would have with `seeds` replicates on the same test pairs, from the
+        variance components measured here (a pilot): Var = s^2(seed means) / K' + pair component / N. With
+        `upper` (e.g. 0.8), s^2(seed means) is taken at its one-sided `upper` confidence limit (chi-square
+        with the pilot's K - 1 df): a pilot of 3 seeds knows its seed variance only to a factor of several."""
+        df = seeds - 1
+        return float((stats.t.ppf(1 - ALPHA / 2, df) + stats.t.ppf(POWER, df)) * self.se_with(seeds, upper))
+
+    def se_with(self, seeds: int, upper: float | None = None) -> float:
+        """The SE with `seeds` replicates on the same test pairs, from the components measured here."""
+        var_means = self.var_seed_means
+        if upper is not None:
+            var_means *= (self.seeds - 1) / stats.chi2.ppf(1 - upper, self.seeds - 1)
+        return float(np.sqrt(var_means / seeds + self.var_pair / self.pairs))
+
+    def seeds_for(self, goal: float, upper: float | None = None, most: int = 200) -> int | None:
+        """The fewest seeds (2..most) whose MDE is <= goal, from :meth:`mde_with`; None when even `most`
+        seeds do not reach it (the test pairs' own variance sets a floor)."""
+        return next((k for k in range(2, most + 1) if self.mde_with(k, upper) <= goal), None)
 
     def in_se(self) -> float:
         """delta in units of its replicate-aware SE (inf when there is no spread)."""
@@ -101,6 +122,7 @@ def crossed_components(d: np.ndarray) -> dict[str, np.ndarray]:
         "var_seed": np.maximum(ms_seed - ms_resid, 0.0) / n,
         "var_pair": np.maximum(ms_pair - ms_resid, 0.0) / k,
         "var_resid": ms_resid,
+        "var_seed_means": ms_seed / n,
     }
 
 
@@ -120,6 +142,7 @@ def crossed_estimate(d: np.ndarray) -> Estimate:
         float(c["var_seed"]),
         float(c["var_pair"]),
         float(c["var_resid"]),
+        float(c["var_seed_means"]),
     )
 
 

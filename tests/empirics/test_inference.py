@@ -131,3 +131,48 @@ def test_fewer_than_two_seeds_or_pairs_are_refused():
         crossed_estimate(np.zeros((1, 100)))
     with pytest.raises(ValueError, match="at least 2 seeds"):
         crossed_estimate(np.zeros((3, 1)))
+
+
+@pytest.mark.parametrize(("sd_seed", "sd_pair"), [(0.02, 0.0), (0.01, 0.1)], ids=["seeds", "seeds and pairs"])
+def test_the_seeds_a_pilot_asks_for_give_80_percent_power_at_the_goal(sd_seed, sd_pair):
+    """Power by design: from the true components (as a pilot would estimate them), `seeds_for(goal)` seeds
+    detect an effect of `goal` (two-sided 5 %) in about 80 % of simulated studies, one seed fewer in fewer."""
+    from scipy import stats
+
+    from empirics.inference import Estimate
+
+    pairs, sd_resid, goal = 1000, 0.5, 0.02
+    pilot = Estimate(
+        0.0, 1.0, 2.0, 3, pairs, sd_seed**2, sd_pair**2, sd_resid**2, sd_seed**2 + sd_resid**2 / pairs
+    )
+    k = pilot.seeds_for(goal)
+    assert k is not None
+    assert 3 <= k <= 60
+    assert pilot.mde_with(k) <= goal < pilot.mde_with(k - 1)
+
+    def power(seeds: int) -> float:
+        rng = np.random.default_rng(seeds)
+        a = rng.normal(0, sd_seed, (STUDIES, seeds, 1))
+        b = rng.normal(0, sd_pair, (STUDIES, 1, pairs))
+        d = goal + a + b + rng.normal(0, sd_resid, (STUDIES, seeds, pairs))
+        c = crossed_components(d)
+        p = 2 * stats.t.sf(np.abs(c["delta"]) / np.sqrt(c["var"]), c["df"])
+        return float(np.mean((p < ALPHA) & (c["delta"] > 0)))
+
+    assert 0.75 <= power(k) <= 0.92
+    assert power(max(2, k - 3)) < power(k)
+
+
+def test_the_pilots_upper_limit_of_the_seed_variance_covers_the_truth_in_80_percent_of_pilots():
+    """`upper=0.8` takes a 3-seed pilot's variance of the seed means at its 80 % upper limit: over simulated
+    pilots, that limit (read back through `se_with`) is at or above the true variance in ~80 % of them."""
+    rng = np.random.default_rng(5)
+    pairs, sd_seed, sd_resid = 200, 0.02, 0.5
+    truth = sd_seed**2 + sd_resid**2 / pairs  # the variance of one seed's mean
+    covered = []
+    for _ in range(STUDIES):
+        d = rng.normal(0, sd_seed, (3, 1)) + rng.normal(0, sd_resid, (3, pairs))
+        e = crossed_estimate(d)
+        limit = e.se_with(1, upper=0.8) ** 2 - e.var_pair / pairs  # s^2(seed means) at its upper limit
+        covered.append(limit >= truth)
+    assert 0.77 <= np.mean(covered) <= 0.83
