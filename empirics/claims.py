@@ -25,6 +25,7 @@ from pathlib import Path
 
 import numpy as np
 
+from core.errors import DataError
 from core.io import load_runs, read_jsonl_rows, write_json_and_markdown
 
 from .inference import ALPHA, Estimate, crossed_estimate, holm, verdict
@@ -174,7 +175,7 @@ def _noise_tag(noise: dict) -> str:
     return "none" if noise["kind"] == "none" else f"{noise['kind']}{noise['level']:g}"
 
 
-def test_rows(rec: dict) -> tuple[list[str], np.ndarray, np.ndarray]:
+def read_test_predictions(rec: dict) -> tuple[list[str], np.ndarray, np.ndarray]:
     """(ids, labels, probabilities) of a run's test predictions, sorted by id."""
     rows = sorted(read_jsonl_rows(rec["dir"] / "predictions_test.jsonl"), key=lambda r: r["id"])
     return (
@@ -205,11 +206,11 @@ class Runs:
         """(correct, prob) on the test pairs, checked to be the same pairs as every other run's."""
         key = str(rec["dir"])
         if key not in self._rows:
-            ids, label, prob = test_rows(rec)
+            ids, label, prob = read_test_predictions(rec)
             if self.ids is None:
                 self.ids = ids
             elif ids != self.ids:
-                raise ValueError(f"{rec['dir']}: its test pairs differ from the other runs'")
+                raise DataError(f"{rec['dir']}: its test pairs differ from the other runs'")
             self._rows[key] = accuracy(prob, label), prob
         return self._rows[key]
 

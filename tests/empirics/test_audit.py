@@ -209,3 +209,19 @@ def test_no_differing_decision_gives_no_mde_goal(tmp_path):
     assert c.mde == 0
     assert c.mde_goal_met is None
     assert "no test decision differs" in c.numbers()
+
+
+def test_runs_scored_on_other_test_pairs_are_refused_not_paired(tmp_path, capsys):
+    """Paired differences need the same test pairs: a run whose test ids differ is refused with an input
+    error naming the run (one line from the CLI), never compared pair by pair with the others."""
+    from tests.empirics.fixtures import write_claim_fixture
+
+    folder = write_claim_fixture(tmp_path / "f", 200, 0.7, 0.6)
+    path = folder / "student__forward_kl__s1" / "predictions_test.jsonl"
+    rows = [json.loads(x) for x in path.read_text().splitlines()]
+    path.write_text("".join(json.dumps({**r, "id": "x" + r["id"]}) + "\n" for r in rows))
+    from core.errors import DataError
+    from empirics.claims import evaluate_claims
+
+    with pytest.raises(DataError, match="student__forward_kl__s1: its test pairs differ"):
+        evaluate_claims(folder)
