@@ -9,6 +9,7 @@ grid in :mod:`empirics.grid`, the loop over a grid in :mod:`empirics.sweep`."""
 from __future__ import annotations
 
 import json
+import os
 import platform
 import re
 import time
@@ -41,6 +42,16 @@ from .run_folder import RunFolders, process_roles, simplex_design_file
 
 log = get_logger(__name__)
 
+NUMERICS_ENV = (
+    "ATEN_CPU_CAPABILITY",
+    "MKL_ENABLE_INSTRUCTIONS",
+    "MKL_CBWR",
+    "OMP_NUM_THREADS",
+    "MKL_NUM_THREADS",
+    "OPENBLAS_NUM_THREADS",
+    "OPENBLAS_CORETYPE",
+    "W2S_NATIVE_BF16",
+)
 # a feature whose sigma is below this times the median sigma is constant up to float rounding
 CONSTANT_FEATURE_REL = 1e-6
 
@@ -73,6 +84,8 @@ def run_environment() -> dict:
         "cuda": torch.cuda.get_device_name(0) if torch.cuda.is_available() else None,
         **precision_provenance(),
         "blas": blas_libraries(),
+        # variables that choose kernels or threads, where set (each can move fp32 results in the last bits)
+        "numerics_env": {k: os.environ[k] for k in NUMERICS_ENV if k in os.environ},
     }
     return env
 

@@ -134,7 +134,9 @@ def test_cpu_instruction_set_moves_logits_in_the_last_bits_only_and_is_recorded(
             [sys.executable, "-c", script, str(data_dir), str(out)], capture_output=True, text=True, env=env
         )
         assert proc.returncode == 0, proc.stderr[-3000:]
-        capability[isa] = _config(out)["environment"]["hardware"]["torch_cpu_capability"]
+        hardware = _config(out)["environment"]["hardware"]
+        capability[isa] = hardware["torch_cpu_capability"]
+        assert hardware["numerics_env"].get("ATEN_CPU_CAPABILITY") == isa
         runs[isa] = _logits(out)
     assert capability["default"] == "DEFAULT"
     assert capability[None] == torch.backends.cpu.get_cpu_capability()
