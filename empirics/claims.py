@@ -129,7 +129,7 @@ class ClaimResult:
     delta: float | None = None  # accuracy difference a - b (fraction), the mean over seeds and settings
     ci95: tuple[float, float] | None = None
     se: float | None = None  # replicate-aware (crossed seeds x test pairs)
-    df: float | None = None  # Satterthwaite degrees of freedom
+    df: float | None = None  # degrees of freedom of the t interval (seeds - 1)
     p_two_sided: float | None = None
     p_holm: float | None = None
     mde: float | None = None

@@ -101,7 +101,7 @@ class Estimate:
 
 def crossed_components(d: np.ndarray) -> dict[str, np.ndarray]:
     """The crossed random-effects pieces of d (..., seeds, pairs), vectorised over leading axes (the
-    calibration studies): mean, variance of the mean, Satterthwaite df, and the three components."""
+    calibration studies): mean, variance of the mean, its df (seeds - 1), and the variance components."""
     d = np.asarray(d, dtype=np.float64)
     k, n = d.shape[-2:]
     if k < 2 or n < 2:
