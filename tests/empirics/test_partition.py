@@ -30,6 +30,8 @@ def test_a_limited_run_sees_only_its_pairs_held_out_part_included():
     assert len(p.fit) == 320
     assert len(p.heldout) == 80
     assert len(set(p.fit) | set(p.heldout)) == 400
+    other = partition(1000, 4, 0.2, limit=400)  # MODEL@N: another seed trains on another N pairs
+    assert set(other.fit) | set(other.heldout) != set(p.fit) | set(p.heldout)
     with pytest.raises(ValueError, match="only 1000"):
         partition(1000, 0, 0.2, limit=2000)
 
