@@ -39,7 +39,8 @@ def _logits(out) -> dict[str, np.ndarray]:
     }
 
 
-def test_the_override_decides_what_auto_takes_the_hardware_to_have(monkeypatch):
+def test_the_override_decides_what_auto_takes_the_hardware_to_have(monkeypatch, request):
+    request.addfinalizer(precision.detected_native_bf16.cache_clear)  # faked readings die with the test
     monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
     for flags, native in ((["avx2", "avx512_bf16"], True), (["avx2", "amx_bf16"], True), (["avx2"], False)):
         monkeypatch.setattr(precision, "cpu_flags", lambda f=flags: f)
@@ -55,7 +56,6 @@ def test_the_override_decides_what_auto_takes_the_hardware_to_have(monkeypatch):
             assert not precision.resolve_bf16("off")
             assert precision.precision_provenance()["native_bf16_detected"] is native
             assert precision.precision_provenance()["native_bf16_forced"] is forced
-    precision.detected_native_bf16.cache_clear()
 
 
 def test_a_malformed_override_is_one_line_error(monkeypatch, data_dir, tmp_path, capsys):
