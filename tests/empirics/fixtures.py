@@ -55,7 +55,7 @@ def write_claim_fixture(
     """A minimal results folder: per seed, a reverse-KL and a forward-KL student on the same n test pairs with
     the given expected accuracies (one for every seed, or one per seed), a weak teacher (`weak`) and a
     ceiling (0.85), each seed its own draw of which pairs are right: the input of the claims' verdict logic
-    (paper_checks/fixtures/claims/)."""
+    (built by paper_checks/test_empirics.py and tests/empirics/test_audit.py)."""
     import numpy as np
 
     rng = np.random.default_rng(seed)
