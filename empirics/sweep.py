@@ -29,7 +29,7 @@ from .logs import get_logger
 from .pipeline import Pipeline
 from .run_folder import process_roles
 from .summary import summarize
-from .validate import check_sweep
+from .validate import check_sweep, check_training_limits
 
 log = get_logger(__name__)
 LOCK_NAME = ".sweep.lock"
@@ -96,6 +96,7 @@ def run_sweep(sw: Sweep, out: str | Path) -> dict:
     main, barrier = process_roles()
     pipe = Pipeline(sw.experiment, out)
     pipe.prepare()  # reads and checks the data before anything is written
+    check_training_limits(sw, pipe.folders.split_sizes)
     record = {**sw.to_json(), "provenance": provenance(pipe)}
     lock = folder_lock(out) if main else _no_lock()
     with lock:

@@ -13,7 +13,7 @@ from core.errors import ConfigError
 
 from .config import CONVEX_FIXED_OBJECTIVES, HEADS, Sweep
 from .grid import student_specs
-from .registry import spec
+from .registry import spec, trained_on
 
 log = logging.getLogger(__name__)
 BATCH_STATISTICS_LOSSES = ("confidence", "reverse_confidence_mix", "reverse_confidence_target")
@@ -65,3 +65,17 @@ def load_checked_splits(pipe) -> dict:
     splits = {name: pipe.split(name) for name in SPLITS}
     check_overlap(splits, allow=pipe.exp.data.allow_split_overlap)
     return splits
+
+
+def check_training_limits(sw: Sweep, sizes: dict[str, int]) -> None:
+    """Every ``MODEL@N`` trains on N pairs of the splits it reads: the weak model on train_gt, the strong one
+    on train_gt (ceiling) and train_w2s (students). N larger than a split is refused before any run."""
+    for weak, strong in sw.grid.model_pairs:
+        for name, splits in ((weak, ("train_gt",)), (strong, ("train_gt", "train_w2s"))):
+            n = trained_on(name)[1]
+            short = [f"{s} has {sizes[s]}" for s in splits if n is not None and n > sizes[s]]
+            if short:
+                raise ConfigError(
+                    f"--pairs {weak}:{strong}: {name} trains on {n} pairs, but {', '.join(short)} "
+                    "(--n-pairs or the data)"
+                )

@@ -86,6 +86,11 @@ OPTION_CASES = [
     (["--pairs", "tiny-gpt2:gpt-17"], "unknown model 'gpt-17'"),
     (["--pairs", "gpt-0:tiny-gpt2"], "unknown model 'gpt-0'"),
     (["--pairs", "tiny-gpt2:tiny-gpt2"], "the weak and the strong model are the same"),
+    (["--pairs", "tiny-gpt2@10:tiny-qwen2"], "tiny-gpt2@10 trains on 10 pairs, but train_gt has 8"),
+    (
+        ["--pairs", "tiny-gpt2:tiny-qwen2@12"],
+        "tiny-qwen2@12 trains on 12 pairs, but train_gt has 8, train_w2s has 8",
+    ),
     (["--mode", "last_layer", "--heads", "x/../../escaped"], "unknown head 'x/../../escaped'"),
     (["--mode", "last_layer", "--heads", "full"], "last-layer mode trains a head"),
     (["--mode", "last_layer", "--heads", "simplex", "--losses", "confidence"], "the simplex head takes only"),
