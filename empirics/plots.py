@@ -4,6 +4,7 @@ noise, and the measured gaps against Lemma 1's bound."""
 
 from __future__ import annotations
 
+import itertools
 from pathlib import Path
 
 import numpy as np
@@ -28,12 +29,25 @@ def gain_vs_disagreement(audit_rows: list[dict], path: Path) -> None:
     )
 
 
-MARKERS = dict(zip(LOSSES, "osD^vP*", strict=True))
+# a marker and a colour per loss, cycling when there are more losses than styles (a new loss must not break
+# importing the plots)
+MARKERS = dict(zip(LOSSES, itertools.cycle("osD^vP*X"), strict=False))
 COLORS = dict(
     zip(
         LOSSES,
-        ["tab:blue", "tab:cyan", "tab:red", "tab:orange", "tab:green", "tab:purple", "tab:brown"],
-        strict=True,
+        itertools.cycle(
+            [
+                "tab:blue",
+                "tab:cyan",
+                "tab:red",
+                "tab:orange",
+                "tab:green",
+                "tab:purple",
+                "tab:brown",
+                "tab:pink",
+            ]
+        ),
+        strict=False,
     )
 )
 

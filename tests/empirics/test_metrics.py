@@ -40,3 +40,29 @@ def test_pgr_only_when_the_ceiling_clearly_beats_the_weak_model():
     assert pgr({"accuracy": 0.61}, weak, close)["pgr"] is None
     perfect = {"accuracy": 1.0, "accuracy_se": 0.0}
     assert pgr(perfect, perfect, perfect)["pgr"] is None
+
+
+def test_each_disagreement_is_the_kl_in_its_own_direction():
+    """KL(F_sw, F_w) and KL(F_w, F_sw) by hand on one asymmetric pair (student 0.9, teacher 0.6), floored at
+    gamma: the two directions differ, and neither may be the other."""
+    gamma = 1e-3
+    s, w = (1 - 2 * gamma) * 0.9 + gamma, (1 - 2 * gamma) * 0.6 + gamma
+    sw = s * math.log(s / w) + (1 - s) * math.log((1 - s) / (1 - w))
+    ws = w * math.log(w / s) + (1 - w) * math.log((1 - w) / (1 - s))
+    m = run_metrics(np.array([0.9]), np.array([1]), gamma, weak_prob=np.array([0.6]))
+    assert abs(sw - ws) > 0.05  # asymmetric enough to tell the directions apart
+    assert m["kl_student_weak"] == pytest.approx(sw, rel=1e-12)
+    assert m["kl_weak_student"] == pytest.approx(ws, rel=1e-12)
+
+
+def test_the_summary_interval_is_wilsons_at_95_percent():
+    """50 right of 100: Wilson's 95 % interval is 0.5 +- 1.96 sqrt(1/400 + 1.96^2/40000) / (1 + 1.96^2/100),
+    by hand [0.4038, 0.5962] (a 50 % interval would be about [0.467, 0.533])."""
+    from empirics.summary import wilson_interval
+
+    z = 1.959963984540054
+    half = z * math.sqrt(0.25 / 100 + z**2 / 40000) / (1 + z**2 / 100)
+    lo, hi = wilson_interval(0.5, 100)
+    assert lo == pytest.approx(0.5 - half, rel=1e-9)
+    assert hi == pytest.approx(0.5 + half, rel=1e-9)
+    assert (round(lo, 4), round(hi, 4)) == (0.4038, 0.5962)

@@ -39,3 +39,21 @@ def test_figures_are_written(tmp_path):
     plots.bound_tightness(audit_rows, tmp_path / "bound.png")
     for name in ("per_loss.png", "noise.png", "bound.png"):
         assert (tmp_path / name).stat().st_size > 10_000
+
+
+def test_every_loss_has_a_marker_and_colour_even_beyond_the_styles(monkeypatch):
+    """Importing the plots with more losses than marker styles still works (styles cycle)."""
+    import importlib
+
+    import empirics.config
+    import empirics.plots
+
+    many = tuple(empirics.config.LOSSES) + tuple(f"extra_{i}" for i in range(5))
+    monkeypatch.setattr(empirics.config, "LOSSES", many)
+    try:
+        reloaded = importlib.reload(empirics.plots)
+        assert set(reloaded.MARKERS) == set(many)
+        assert set(reloaded.COLORS) == set(many)
+    finally:
+        monkeypatch.undo()
+        importlib.reload(empirics.plots)  # the module as every other test imports it
