@@ -3,6 +3,7 @@
 import json
 
 import numpy as np
+import pytest
 
 from theory import checks
 from theory.figure1 import DEFAULT_MIXTURE, write_figure1
@@ -66,3 +67,30 @@ def test_figure1_equal_weights_two_symmetric_global_minima():
     assert len(glob) == 2
     assert abs(glob[0].m + glob[1].m) < 1e-6
     assert abs(glob[0].kl - glob[1].kl) < 1e-10
+
+
+def test_figure1_draws_the_fitted_gaussians_where_the_fits_put_them(tmp_path, monkeypatch):
+    """What the figure shows is what was fitted: the shaded area is the mixture's density, the blue curve the
+    forward fit and each red curve its reverse minimum, in order -- each a normal density whose peak sits at
+    the fitted mean with height 1 / (s sqrt(2 pi)) (read from the drawn line data, not from the JSON)."""
+    import theory.figure1 as figure1
+
+    drawn = []
+    monkeypatch.setattr(
+        figure1, "atomic_savefig", lambda fig, path, **kw: drawn.append([ax for ax in fig.axes]) or None
+    )
+    fit = write_figure1(DEFAULT_MIXTURE, tmp_path)
+    (ax,) = drawn[0]
+    lines = ax.get_lines()
+    fits = [fit["forward_closed_form"], *fit["reverse_minima"]]
+    assert len(lines) == len(fits)
+    for line, f in zip(lines, fits, strict=True):
+        x, y = np.asarray(line.get_xdata()), np.asarray(line.get_ydata())
+        dx = x[1] - x[0]
+        assert abs(x[np.argmax(y)] - f["m"]) <= dx, (f, x[np.argmax(y)])
+        assert y.max() == pytest.approx(1 / (f["s"] * np.sqrt(2 * np.pi)), rel=1e-3)
+        assert line.get_color() == ("tab:blue" if f is fits[0] else "tab:red")
+    (mass,) = ax.collections  # the shaded mixture
+    area = mass.get_paths()[0].vertices
+    inside = area[(area[:, 1] > 0)]
+    assert np.allclose(inside[:, 1], np.exp(DEFAULT_MIXTURE.logpdf(inside[:, 0])), rtol=1e-9)
