@@ -20,7 +20,7 @@ paper's numbers come from a secondary summary and are unverified."""
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
-from itertools import pairwise
+from itertools import combinations, pairwise
 from pathlib import Path
 
 import numpy as np
@@ -287,11 +287,14 @@ def _same(p: np.ndarray, q: np.ndarray) -> bool:
     return bool(np.max(np.abs(p - q)) <= IDENTITY_PROB_TOL)
 
 
+def _same_runs(x: tuple, y: tuple) -> bool:
+    """Two (student a, student b) rows of one seed are the same pair of runs."""
+    return _same(x[0][1], y[0][1]) and _same(x[1][1], y[1][1])
+
+
 def _same_setting(x: dict, y: dict) -> bool:
     """Two settings' runs are the same in every seed (forward KL = forward CE, byte-equal or to rounding)."""
-    return set(x) == set(y) and all(
-        _same(x[k][0][1], y[k][0][1]) and _same(x[k][1][1], y[k][1][1]) for k in x
-    )
+    return set(x) == set(y) and all(_same_runs(x[k], y[k]) for k in x)
 
 
 def claim_matrix(claim: Claim, runs: Runs, cells: dict[tuple, dict[int, tuple[dict, dict]]]) -> dict:
@@ -313,12 +316,7 @@ def claim_matrix(claim: Claim, runs: Runs, cells: dict[tuple, dict[int, tuple[di
                 entry["not_pooled"] = {"delta": e.delta, "ci95": e.ci95, "seeds": e.seeds}
             excluded.append(entry)
             continue
-        order = list(rows)
-        if any(
-            _same(rows[i][0][1], rows[j][0][1]) and _same(rows[i][1][1], rows[j][1][1])
-            for n, i in enumerate(order)
-            for j in order[n + 1 :]
-        ):
+        if any(_same_runs(x, y) for x, y in combinations(rows.values(), 2)):
             excluded.append({"setting": name, "why": "seeds gave identical runs: no replicate variance"})
             continue
         twin = next((other for other, r in seen.items() if _same_setting(rows, r)), None)

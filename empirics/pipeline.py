@@ -15,6 +15,7 @@ import re
 import time
 from contextlib import contextmanager
 from dataclasses import asdict
+from functools import cache
 from pathlib import Path
 
 import numpy as np
@@ -83,15 +84,16 @@ def run_environment() -> dict:
         "torch_threads": torch.get_num_threads(),
         "cuda": torch.cuda.get_device_name(0) if torch.cuda.is_available() else None,
         **precision_provenance(),
-        "blas": blas_libraries(),
+        "blas": dict(blas_libraries()),
         # variables that choose kernels or threads, where set (each can move fp32 results in the last bits)
         "numerics_env": {k: os.environ[k] for k in NUMERICS_ENV if k in os.environ},
     }
     return env
 
 
+@cache
 def blas_libraries() -> dict:
-    """The BLAS behind torch (its build) and behind numpy / scipy (the heads, the audit)."""
+    """The BLAS behind torch (its build) and behind numpy / scipy (the heads, the audit); read once."""
     import torch
 
     torch_blas = re.findall(r"BLAS_INFO=(\w+)", torch.__config__.show())

@@ -22,14 +22,15 @@ NATIVE_BF16_CPU_FLAGS = ("avx512_bf16", "amx_bf16")
 NATIVE_BF16_ENV = "W2S_NATIVE_BF16"  # "1" / "0": what --bf16 auto takes the hardware to have
 
 
-def cpu_flags() -> list[str]:
-    """The CPU's flags (Linux /proc/cpuinfo; empty elsewhere or when unreadable)."""
+@cache
+def cpu_flags() -> tuple[str, ...]:
+    """The CPU's flags (Linux /proc/cpuinfo, read once; empty elsewhere or when unreadable)."""
     try:
         text = Path("/proc/cpuinfo").read_text()
     except OSError:
-        return []
+        return ()
     line = next((ln for ln in text.splitlines() if ln.startswith(("flags", "Features"))), "")
-    return line.partition(":")[2].split()
+    return tuple(line.partition(":")[2].split())
 
 
 @cache
