@@ -44,10 +44,14 @@ def baseline_specs() -> list[RunSpec]:
 
 
 def with_dependencies(students: list[RunSpec], mode: str, teacher_head: str = "same") -> list[RunSpec]:
-    """Baselines, weak runs, then ceilings, then students: each once, in that order."""
-    weak = list(dict.fromkeys(weak_spec(s, mode, teacher_head) for s in students))
-    ceil = list(dict.fromkeys(ceiling_spec(s) for s in students))
-    return baseline_specs() + weak + ceil + students
+    """Baselines, then seed by seed (in the grid's order) its weak runs, its ceilings and its students, each
+    run once: a sweep stopped part way leaves whole seeds finished, each a complete replicate."""
+    out = baseline_specs()
+    for seed in dict.fromkeys(s.seed for s in students):
+        mine = [s for s in students if s.seed == seed]
+        out += list(dict.fromkeys(weak_spec(s, mode, teacher_head) for s in mine))
+        out += list(dict.fromkeys(ceiling_spec(s) for s in mine)) + mine
+    return out
 
 
 def planned_runs(sweep) -> list[RunSpec]:

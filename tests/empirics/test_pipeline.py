@@ -163,13 +163,14 @@ def test_bad_run_specs_are_clear_errors(data_dir, tmp_path):
         tiny_sweep(data_dir, mode="zero_shot")
     grid = tiny_sweep(data_dir, "last_layer", heads=["logistic"], seeds=[0, 1]).grid
     specs = with_dependencies(student_specs(grid, "last_layer"), "last_layer")
-    assert [s.role for s in specs] == ["baseline"] * len(RULES) + [
-        "weak",
-        "weak",
-        "ceiling",
-        "ceiling",
-        "student",
-        "student",
+    # seed by seed, each seed's teacher and ceiling before its student: a stopped sweep leaves whole seeds
+    assert [(s.role, s.seed) for s in specs] == [("baseline", 0)] * len(RULES) + [
+        ("weak", 0),
+        ("ceiling", 0),
+        ("student", 0),
+        ("weak", 1),
+        ("ceiling", 1),
+        ("student", 1),
     ]
 
 
