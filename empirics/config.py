@@ -239,6 +239,9 @@ class GridConfig:
     noises: list[str] = _opt(
         ["none"], "weak-label noise: none, flip:RHO or shrink:ALPHA", aliases=["--noise"]
     )
+    noise_losses: list[str] | None = _opt(
+        None, "the losses that also run with the noises other than none (default: every loss of --losses)"
+    )
 
     def __post_init__(self):
         _check_choices(self)
@@ -257,6 +260,17 @@ class GridConfig:
                 raise ConfigError(f"seeds must be >= 0, got {seed}")
         for n in self.noises:
             Noise.parse(n)
+        if self.noise_losses is not None and (not isinstance(self.noise_losses, list) or not self.noise_losses):
+            raise ConfigError(f"--noise-losses takes a non-empty list of losses, got {self.noise_losses!r}")
+        for loss in self.noise_losses or ():
+            if loss not in self.losses:
+                raise ConfigError(
+                    f"--noise-losses names {loss!r}, which is not in --losses ({', '.join(self.losses)})"
+                )
+
+    def runs_with(self, loss: str, noise: Noise) -> bool:
+        """Whether the grid has students of `loss` under `noise` (noisy students: the noise losses only)."""
+        return noise.kind == "none" or self.noise_losses is None or loss in self.noise_losses
 
     @property
     def model_pairs(self) -> list[tuple[str, str]]:

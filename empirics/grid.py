@@ -18,7 +18,8 @@ def student_specs(grid: GridConfig, mode: str) -> list[RunSpec]:
                     continue
                 for seed in grid.seeds:
                     for noise in grid.noise_list:
-                        out.append(RunSpec("student", strong, seed, head, loss, weak, noise))
+                        if grid.runs_with(loss, noise):
+                            out.append(RunSpec("student", strong, seed, head, loss, weak, noise))
     return out
 
 

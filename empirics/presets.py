@@ -33,8 +33,12 @@ REFERENCE_PRECISION = "off"
 # of 26e128f. Last layer: the smallest K meeting every clean claim's 1-point goal and the noise claim's 2 at the
 # pilot's variances is 10 (reverse confidence, reading a; the others 2-5); 12 leaves a margin. At the pilot's
 # 80 % upper limits of s2_seed it would be 22 (confidence 11); the stronger-teacher claim cannot meet 1 point
-# at N = 4,000 whatever K (its test-pair component alone gives 1.02). Fine-tuning: see its preset.
+# at N = 4,000 whatever K (its test-pair component alone gives 1.02).
 SEEDS_LAST_LAYER = list(range(12))
+# Fine-tuning, the same computation on its pilot (every setting read as if weak-to-strong): confidence > forward
+# CE needs 8 (reverse CE 7, reverse KL 3, noise 2); ceiling - weak >= 3 SE needs 5. At the 80 % upper limits:
+# 25, 21, 5, 2 and 21. Eight seeds keep the cold regime near 2.5 h on 2 cores (a seed ~17 min).
+SEEDS_FINETUNE = list(range(8))
 
 
 def _paper(pairs: list[str], description: str) -> Sweep:
@@ -146,16 +150,18 @@ PRESETS: dict[str, Sweep] = {
             pairs=["minilm-l3@100:all-MiniLM-L6-v2"],
             losses=["forward_ce", "forward_kl", "reverse_ce", "reverse_kl", "confidence"],
             heads=["full"],
-            seeds=[0, 1, 2],
+            seeds=SEEDS_FINETUNE,
             noises=["none", "flip:0.2"],
+            noise_losses=["forward_kl", "reverse_kl"],  # the noise claim's two; the others serve no claim
         ),
         description="reference replication, fine-tuning regime (the paper's setting, its top block): all "
         "4,000 HH-RLHF harmless pairs per split; strong all-MiniLM-L6-v2 with its top transformer block, "
         "pooling and head trained on the weak labels (the lower five blocks frozen), each run starting from "
         "its own linear probe; teacher a logistic probe of minilm-l3 (its first three blocks) on 100 "
         "train_gt pairs (a same-model teacher is copied: students agreed with it on 99 % of held-out pairs); "
-        "forward/reverse CE and KL and the confidence loss; noise none and flip 0.2; seeds resample each "
-        "run's training part and order",
+        "forward/reverse CE and KL and the confidence loss, forward and reverse KL also under 20 % flips; 8 "
+        "seeds (by a power computation), each redrawing the teacher's 100 pairs, every run's fit / held-out "
+        "part and the fine-tuning order",
         notes=(
             "needs --data-dir or $W2S_DATA_DIR (the HH-RLHF harmless JSONL splits) unless the hub is "
             "reachable",

@@ -47,6 +47,7 @@ OTHER_VALUES = {
     "heads": ("simplex", ["simplex"]),
     "seeds": ("4", [4]),
     "noises": ("flip:0.35", ["flip:0.35"]),
+    "noise_losses": ("forward_kl", ["forward_kl"]),
 }
 
 
@@ -86,6 +87,7 @@ def test_an_unset_option_keeps_the_preset_value():
         (["--lr", "inf"], "--lr must be a finite number, got inf"),
         (["--gamma", "0.7"], "gamma = 0.7 is outside (0, 1/2)"),
         (["--losses", "hinge"], "unknown loss 'hinge'"),
+        (["--losses", "forward_ce", "--noise-losses", "reverse_kl"], "--noise-losses names 'reverse_kl'"),
         (["--pairs", "gpt2"], "bad --pairs 'gpt2'"),
         (["--confidence-schedule", "cubic"], "invalid choice: 'cubic'"),
         (["--from-sweep", "/no/such/sweep.json"], "no such file: /no/such/sweep.json"),

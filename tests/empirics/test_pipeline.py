@@ -1,11 +1,12 @@
 """The pipeline end to end on tiny random models: every loss, both modes, crash-and-resume, determinism."""
 
+import dataclasses
 import json
 
 import numpy as np
 import pytest
 
-from core.errors import InvalidInputError
+from core.errors import ConfigError, InvalidInputError
 from empirics.baselines import RULES
 from empirics.config import LOSSES, Noise, RunSpec
 from empirics.grid import student_specs, with_dependencies
@@ -172,6 +173,24 @@ def test_bad_run_specs_are_clear_errors(data_dir, tmp_path):
         ("ceiling", 1),
         ("student", 1),
     ]
+
+
+def test_noise_losses_restrict_the_noisy_students_only(data_dir):
+    grid = tiny_sweep(
+        data_dir,
+        "last_layer",
+        losses=LOSSES,
+        heads=["logistic"],
+        noises=["none", "flip:0.2"],
+        noise_losses=["reverse_kl", "forward_kl"],
+    ).grid
+    students = student_specs(grid, "last_layer")
+    noisy = {s.loss for s in students if s.noise.kind != "none"}
+    clean = {s.loss for s in students if s.noise.kind == "none"}
+    assert noisy == {"reverse_kl", "forward_kl"}
+    assert clean == set(grid.losses) and len(clean) > 2
+    with pytest.raises(ConfigError, match="non-empty list"):
+        dataclasses.replace(grid, noise_losses=[])
 
 
 def test_two_processes_through_torchrun_train_together_and_write_once(data_dir, tmp_path):
