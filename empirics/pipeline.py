@@ -405,6 +405,18 @@ class Pipeline:
             out[split] = np.array([r["prob"] for r in rows], dtype=np.float64)
         return out
 
+    def run_record(self, s: RunSpec) -> dict:
+        """What made a run's numbers, as its config.json records it (the environment aside)."""
+        e = self.exp
+        return {
+            "experiment": asdict(e),
+            "run": asdict(s),
+            "name": s.name,
+            "gamma": e.gamma,
+            "precision": "bf16 autocast" if self.bf16 else "fp32",
+            "data": {**data_source(e.data.dataset, e.data.data_dir), "content_hash": self.data_hashes()},
+        }
+
     def run(self, s: RunSpec) -> dict:
         """Run one spec whose dependencies are finished; returns its metrics (a finished run is read back)."""
         self.prepare()
@@ -444,23 +456,7 @@ class Pipeline:
                     f"run {s.name}: {int(np.sum(~np.isfinite(z)))} non-finite {split} predictions"
                 )
         d = folders.dir(s)
-        files = {
-            d / "config.json": json.dumps(
-                {
-                    "experiment": asdict(e),
-                    "run": asdict(s),
-                    "name": s.name,
-                    "gamma": e.gamma,
-                    "precision": "bf16 autocast" if self.bf16 else "fp32",
-                    "data": {
-                        **data_source(e.data.dataset, e.data.data_dir),
-                        "content_hash": self.data_hashes(),
-                    },
-                    "environment": run_environment(),
-                },
-                indent=2,
-            )
-        }
+        files = {d / "config.json": json.dumps({**self.run_record(s), "environment": run_environment()}, indent=2)}
         metrics = {"run": s.name, "role": s.role, **extra, "data": self.data_hashes()}
         for split, z in logits.items():
             prob = sigmoid(z)

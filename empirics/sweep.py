@@ -101,10 +101,11 @@ def run_sweep(sw: Sweep, out: str | Path) -> dict:
     lock = folder_lock(out) if main else _no_lock()
     with lock:
         check_same_experiment(record, out)
+        runs = planned_runs(sw)
+        check_finished_runs(pipe, runs)
         if main:
             remove_temporary_files(out)
             atomic_write_text(out / "sweep.json", json.dumps(record, indent=2))
-        runs = planned_runs(sw)
         done = sum(pipe.folders.finished(r) for r in runs)
         log.info("%d runs (%d already finished) -> %s", len(runs), done, out)
         failures, t0 = [], time.time()
@@ -202,6 +203,30 @@ def check_same_experiment(record: dict, out: Path) -> None:
             raise InvalidInputError(
                 f"{out} holds runs of {what} (differs in {', '.join(changed)}); use another --out, or the "
                 "same settings and data to resume"
+            )
+
+
+def check_finished_runs(pipe: Pipeline, runs: list) -> None:
+    """A finished run counts only if its own config.json records what this sweep would run: the same
+    experiment (an option added since, at its default, aside), run, precision and data content, whatever
+    sweep.json says or whether it exists. A mismatch is refused in one line naming the run and what differs,
+    before anything is written."""
+    defaults = _flat(json.loads(json.dumps(asdict(Experiment()))))
+    for spec in runs:
+        if not pipe.folders.finished(spec):
+            continue
+        path = pipe.folders.dir(spec) / "config.json"
+        saved, now = json.loads(path.read_text()), json.loads(json.dumps(pipe.run_record(spec)))
+        a, b = _flat(saved.get("experiment") or {}), _flat(now["experiment"])
+        a |= {k: v for k, v in b.items() if k not in a and k in defaults and v == defaults[k]}
+        changed = [k for k in sorted(set(a) | set(b)) if a.get(k) != b.get(k) and k not in WHERE_NOT_WHAT]
+        changed += [k for k in ("run", "gamma", "precision") if saved.get(k) != now[k]]
+        if (saved.get("data") or {}).get("content_hash") != now["data"]["content_hash"]:
+            changed.append("data (content hash)")
+        if changed:
+            raise InvalidInputError(
+                f"{path} records a run made otherwise than this sweep would make it (differs in "
+                f"{', '.join(changed)}); use another --out, or the settings and data that made it"
             )
 
 

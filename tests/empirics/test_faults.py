@@ -121,6 +121,45 @@ def test_resume_with_other_data_is_refused(data_dir, tmp_path, capsys):
     assert results(out) == before  # nothing was touched
 
 
+@pytest.mark.parametrize(
+    ("sweep_json", "change", "differs"),
+    [
+        ("deleted", ["--gamma", "0.01"], "gamma"),
+        ("deleted", ["--lr", "0.002"], "lr"),
+        ("deleted", "data", "data (content hash)"),
+        ("without provenance", "data", "data (content hash)"),  # the experiment part still guards the rest
+    ],
+)
+def test_a_resume_checks_each_finished_runs_own_record(
+    sweep_json, change, differs, data_dir, tmp_path, capsys
+):
+    """Whatever sweep.json says, or if it is gone, a finished run whose config.json records other settings or
+    other data is refused by name, and nothing is written (sweep.json is not rewritten to describe it)."""
+    out = tmp_path / "o"
+    assert sweep(out, data_dir) == 0
+    before = results(out)
+    if sweep_json == "deleted":
+        (out / "sweep.json").unlink()
+    else:
+        record = json.loads((out / "sweep.json").read_text())
+        del record["provenance"]  # as folders were written before it existed
+        (out / "sweep.json").write_text(json.dumps(record))
+    saved_sweep = (out / "sweep.json").read_bytes() if (out / "sweep.json").exists() else None
+    if change == "data":
+        rows = [json.loads(x) for x in (data_dir / "test.jsonl").read_text().splitlines()]
+        rows[3]["chosen"] += " (edited)"
+        (data_dir / "test.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+        change = []
+    capsys.readouterr()
+    assert sweep(out, data_dir, *change) == 2
+    err = [line for line in capsys.readouterr().err.splitlines() if line.strip()]
+    assert len(err) == 1 and "config.json records a run made otherwise" in err[0], err
+    assert f"differs in {differs}" in err[0] and "baseline__" in err[0], err
+    assert results(out) == before
+    now = (out / "sweep.json").read_bytes() if (out / "sweep.json").exists() else None
+    assert now == saved_sweep
+
+
 def test_a_student_refuses_a_teacher_made_for_other_pairs(data_dir, tmp_path, capsys):
     out = tmp_path / "o"
     assert sweep(out, data_dir) == 0
