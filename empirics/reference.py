@@ -10,6 +10,8 @@ probability after the run's noise (:meth:`Noise.apply`, seeded); its fit / held-
 :func:`empirics.partition.partition`. The planted-truth inputs (the weak model's features) are not packed
 (tens of MB); the planted result is kept in the audit folder.
 
+An exact snapshot (``pack(..., exact=True)``: float64 logits, no audit needed) of a sweep still running
+unpacks into byte-identical predictions files, so a long regime can be carried to another machine and resumed.
 Unpacking rebuilds every ``predictions_<split>.jsonl``; float32 logits move probabilities by ~1e-7, so
 recomputed metrics agree with the saved ones to a relative 1e-6 (accuracies exactly unless a probability lies
 within 1e-7 of 1/2, which the check reports)."""
@@ -33,11 +35,13 @@ COPIED = ("sweep.json", "timing.json", "summary.json", "summary.md", "FINDINGS.m
 COPIED_FOLDERS = ("audit", "simplex_design")
 
 
-def pack(results: str | Path, dest: str | Path) -> dict:
-    """Pack a finished results folder into `dest` (created; must not hold anything else). Returns sizes."""
+def pack(results: str | Path, dest: str | Path, exact: bool = False) -> dict:
+    """Pack a finished results folder into `dest` (created; must not hold anything else). Returns sizes.
+    `exact`: a snapshot of a sweep still running (no audit needed), logits kept as float64, from which
+    :func:`unpack` rebuilds every predictions file byte for byte, so that the sweep resumes from it exactly."""
     results, dest = Path(results), Path(dest)
     runs = load_runs(results)
-    if not (results / "audit" / "claims.json").is_file():
+    if not exact and not (results / "audit" / "claims.json").is_file():
         raise InvalidInputError(f"{results} has no audit yet: run `w2s-empirics audit {results}` first")
     if dest.exists() and any(dest.iterdir()):
         raise InvalidInputError(f"{dest} is not empty; remove it first (the reference is rebuilt whole)")
@@ -63,7 +67,7 @@ def pack(results: str | Path, dest: str | Path) -> dict:
             known = data.setdefault(split, (ids, labels))
             if known != (ids, labels):
                 raise DataError(f"{rec['dir']}: {split} pairs differ from the other runs'")
-            arrays[split] = np.array([r["logit"] for r in rows], np.float32)
+            arrays[split] = np.array([r["logit"] for r in rows], np.float64 if exact else np.float32)
         atomic_save_npz(d / "logits.npz", **arrays)
     atomic_save_npz(
         dest / "data.npz",

@@ -60,3 +60,22 @@ def test_pack_then_unpack_gives_back_every_row(data_dir, tmp_path):
     sweep = json.loads((back / "sweep.json").read_text())
     assert sweep["grid"]["pairs"] == ["tiny-bert@12:tiny-qwen2"]
     assert np.load(packed / "data.npz")["labels_test"].dtype == np.int8
+
+
+def test_an_exact_snapshot_unpacks_byte_for_byte_and_the_sweep_resumes_from_it(data_dir, tmp_path):
+    """A snapshot of a sweep part way (float64 logits, no audit) unpacks into the same files, byte for byte,
+    and the sweep finishes from it with the numbers of an uninterrupted sweep."""
+    kw = dict(pairs=["tiny-bert@12:tiny-qwen2"], losses=["forward_ce", "reverse_kl"], heads=["logistic"])
+    kw |= dict(noises=["none", "flip:0.25"])
+    whole, part = tmp_path / "whole", tmp_path / "part"
+    assert run_sweep(tiny_sweep(data_dir, "last_layer", seeds=[0, 1], **kw), whole)["failures"] == 0
+    assert run_sweep(tiny_sweep(data_dir, "last_layer", seeds=[0], **kw), part)["failures"] == 0
+    pack(part, tmp_path / "snap", exact=True)
+    back = unpack(tmp_path / "snap", tmp_path / "back")
+    files = sorted(p.relative_to(part) for p in part.glob("*/*") if p.suffix in (".json", ".jsonl"))
+    assert len(files) > 20
+    for f in files:
+        assert (back / f).read_bytes() == (part / f).read_bytes(), f
+    assert run_sweep(tiny_sweep(data_dir, "last_layer", seeds=[0, 1], **kw), back)["failures"] == 0
+    for f in sorted(p.relative_to(whole) for p in whole.glob("*/*") if p.name != "config.json"):
+        assert (back / f).read_bytes() == (whole / f).read_bytes(), f
