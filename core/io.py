@@ -32,6 +32,8 @@ def _atomic(path: Path, tmp_name: str):
     """Write to a temporary file beside `path`, then rename it over `path`; on any failure the temporary file
     is removed and an OSError becomes a StorageError naming the path."""
     tmp = path.with_name(tmp_name)
+    if path.exists() and not path.is_file():  # a rename would replace a device, FIFO, socket or folder
+        raise StorageError(f"cannot write {path}: it exists and is not a regular file")
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         yield tmp

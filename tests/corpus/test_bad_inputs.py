@@ -5,6 +5,8 @@ Cases run in-process through each CLI's main (what a user's shell runs, minus th
 go through real subprocesses in test_cli.py / test_cli_theory.py as well."""
 
 import json
+import os
+import stat
 
 import pytest
 
@@ -323,6 +325,10 @@ THEORY_CASES = [
     (["constant", "40", "--gamma", "-1"], 2, "gamma = -1.0 is outside"),
     (["constant", "40", "--gamma", "nan"], 2, "gamma = nan is outside"),
     (["constant", "1", "--gamma", "0.01", "--witness-out", "@BLOCKER/w.json"], 3, "cannot write"),
+    # a destination that exists and is not a regular file is never replaced (as root, a rename would
+    # replace a device node such as /dev/full with the JSON file)
+    (["constant", "1", "--gamma", "0.01", "--witness-out", "@FIFO"], 3, "is not a regular file"),
+    (["constant", "1", "--gamma", "0.01", "--witness-out", "@FOLDER"], 3, "is not a regular file"),
     (["figure1", "--weights", "1"], 2, "give --weights, --means and --stds together"),
     (["figure1", "--weights", "0.5", "0.6", "--means", "-3", "3", "--stds", "1", "1"], 2, "sum to 1"),
     (
@@ -379,5 +385,13 @@ THEORY_CASES = [
 def test_bad_theory_input(argv, status, message, tmp_path, capsys):
     blocker = tmp_path / "blocker"
     blocker.write_text("a file where a folder should be")
-    argv = [a.replace("@BLOCKER", str(blocker)) for a in argv]
-    assert_one_line_error(*run(theory_cli.main, argv, capsys), status, message, "w2s-theory")
+    fifo, folder = tmp_path / "fifo", tmp_path / "folder"
+    os.mkfifo(fifo)
+    folder.mkdir()
+    where = {"@BLOCKER": blocker, "@FIFO": fifo, "@FOLDER": folder}
+    argv = [where[a] if a in ("@FIFO", "@FOLDER") else a.replace("@BLOCKER", str(blocker)) for a in argv]
+    assert_one_line_error(
+        *run(theory_cli.main, [str(a) for a in argv], capsys), status, message, "w2s-theory"
+    )
+    assert stat.S_ISFIFO(fifo.stat().st_mode)  # left as they were
+    assert folder.is_dir()
