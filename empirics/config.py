@@ -260,7 +260,8 @@ class GridConfig:
                 raise ConfigError(f"seeds must be >= 0, got {seed}")
         for n in self.noises:
             Noise.parse(n)
-        if self.noise_losses is not None and (not isinstance(self.noise_losses, list) or not self.noise_losses):
+        listed = self.noise_losses
+        if listed is not None and (not isinstance(listed, list) or not listed):
             raise ConfigError(f"--noise-losses takes a non-empty list of losses, got {self.noise_losses!r}")
         for loss in self.noise_losses or ():
             if loss not in self.losses:

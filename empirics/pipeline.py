@@ -456,7 +456,8 @@ class Pipeline:
                     f"run {s.name}: {int(np.sum(~np.isfinite(z)))} non-finite {split} predictions"
                 )
         d = folders.dir(s)
-        files = {d / "config.json": json.dumps({**self.run_record(s), "environment": run_environment()}, indent=2)}
+        record = {**self.run_record(s), "environment": run_environment()}
+        files = {d / "config.json": json.dumps(record, indent=2)}
         metrics = {"run": s.name, "role": s.role, **extra, "data": self.data_hashes()}
         for split, z in logits.items():
             prob = sigmoid(z)

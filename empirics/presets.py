@@ -27,17 +27,17 @@ PAPER_NOISES = ["none", "flip:0.1", "flip:0.2", "flip:0.3", "flip:0.4"]
 # the reference presets run in fp32 on every machine (--bf16 auto would turn bf16 on where the CPU has it, and
 # the committed reference could not be regenerated there); --bf16 on still overrides it
 REFERENCE_PRECISION = "off"
-# Seeds of the reference regimes, by a power computation (README, Findings): the MDE of a claim with K seeds on
-# the same N test pairs is (t_{K-1, 0.975} + t_{K-1, 0.8}) * sqrt(s2_seed / K + pair component / N)
-# (empirics.inference.Estimate.seeds_for), s2_seed and the pair component from a pilot: the 3-seed reference
-# of 26e128f. Last layer: the smallest K meeting every clean claim's 1-point goal and the noise claim's 2 at the
-# pilot's variances is 10 (reverse confidence, reading a; the others 2-5); 12 leaves a margin. At the pilot's
-# 80 % upper limits of s2_seed it would be 22 (confidence 11); the stronger-teacher claim cannot meet 1 point
-# at N = 4,000 whatever K (its test-pair component alone gives 1.02).
+# Seeds of the reference regimes, by a power computation (docs/findings.md): the MDE of a claim with K seeds
+# on the same N test pairs is (t_{K-1, 0.975} + t_{K-1, 0.8}) * sqrt(s2_seed / K + pair component / N)
+# (empirics.inference.Estimate.seeds_for), s2_seed and the pair component from a pilot: the 3-seed
+# reference of 26e128f. Last layer: the smallest K meeting every clean claim's 1-point goal and the noise
+# claim's 2 at the pilot's variances is 10 (reverse confidence, reading a; the others 2-5); 12 leaves a
+# margin. At the pilot's 80 % upper limits of s2_seed it would be 22 (confidence 11); the stronger-teacher
+# claim cannot meet 1 point at N = 4,000 whatever K (its test-pair component alone gives 1.02).
 SEEDS_LAST_LAYER = list(range(12))
-# Fine-tuning, the same computation on its pilot (every setting read as if weak-to-strong): confidence > forward
-# CE needs 8 (reverse CE 7, reverse KL 3, noise 2); ceiling - weak >= 3 SE needs 5. At the 80 % upper limits:
-# 25, 21, 5, 2 and 21. Eight seeds keep the cold regime near 2.5 h on 2 cores (a seed ~17 min).
+# Fine-tuning, the same computation on its pilot (every setting read as if weak-to-strong): confidence >
+# forward CE needs 8 (reverse CE 7, reverse KL 3, noise 2); ceiling - weak >= 3 SE needs 5. At the 80 % upper
+# limits: 25, 21, 5, 2 and 21. Eight seeds keep the cold regime near 2.5 h on 2 cores (a seed ~17 min).
 SEEDS_FINETUNE = list(range(8))
 
 

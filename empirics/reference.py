@@ -38,7 +38,7 @@ COPIED_FOLDERS = ("audit", "simplex_design")
 def pack(results: str | Path, dest: str | Path, exact: bool = False) -> dict:
     """Pack a finished results folder into `dest` (created; must not hold anything else). Returns sizes.
     `exact`: a snapshot of a sweep still running (no audit needed), logits kept as float64, from which
-    :func:`unpack` rebuilds every predictions file byte for byte, so that the sweep resumes from it exactly."""
+    :func:`unpack` rebuilds every predictions file byte for byte, so the sweep resumes from it exactly."""
     results, dest = Path(results), Path(dest)
     runs = load_runs(results)
     if not exact and not (results / "audit" / "claims.json").is_file():

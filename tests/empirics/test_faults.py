@@ -153,8 +153,10 @@ def test_a_resume_checks_each_finished_runs_own_record(
     capsys.readouterr()
     assert sweep(out, data_dir, *change) == 2
     err = [line for line in capsys.readouterr().err.splitlines() if line.strip()]
-    assert len(err) == 1 and "config.json records a run made otherwise" in err[0], err
-    assert f"differs in {differs}" in err[0] and "baseline__" in err[0], err
+    assert len(err) == 1, err
+    assert "config.json records a run made otherwise" in err[0], err
+    assert f"differs in {differs}" in err[0], err
+    assert "baseline__" in err[0], err
     assert results(out) == before
     now = (out / "sweep.json").read_bytes() if (out / "sweep.json").exists() else None
     assert now == saved_sweep

@@ -188,7 +188,8 @@ def test_noise_losses_restrict_the_noisy_students_only(data_dir):
     noisy = {s.loss for s in students if s.noise.kind != "none"}
     clean = {s.loss for s in students if s.noise.kind == "none"}
     assert noisy == {"reverse_kl", "forward_kl"}
-    assert clean == set(grid.losses) and len(clean) > 2
+    assert clean == set(grid.losses)
+    assert len(clean) > 2
     with pytest.raises(ConfigError, match="non-empty list"):
         dataclasses.replace(grid, noise_losses=[])
 
