@@ -1,0 +1,48 @@
+"""Weak-to-strong training on language models, and the readers that check its results.
+
+The Python API a notebook needs (imported lazily: ``import empirics`` loads no torch)::
+
+    import empirics
+    sweep = empirics.preset("tiny").with_options({"data_dir": "data/", "seeds": [0, 1]})
+    empirics.run_sweep(sweep, "results/tiny")          # resumable: rerun to finish
+    runs = empirics.load_runs("results/tiny")           # every finished run: config, metrics, folder
+    empirics.summarize("results/tiny")                  # accuracies with intervals over seeds
+    for claim in empirics.evaluate_claims("results/tiny"):
+        print(claim.statement, claim.verdict, claim.numbers())
+    empirics.audit("results/tiny")                      # the bounds on every run, written to audit/
+
+``examples/tiny_sweep.py`` runs exactly this on a data set it writes itself.
+"""
+
+from importlib import import_module
+
+_EXPORTS = {
+    "PRESETS": "empirics.presets",
+    "preset": "empirics.presets",
+    "Sweep": "empirics.config",
+    "Experiment": "empirics.config",
+    "GridConfig": "empirics.config",
+    "RunSpec": "empirics.config",
+    "Noise": "empirics.config",
+    "LOSSES": "empirics.config",
+    "run_sweep": "empirics.sweep",
+    "Pipeline": "empirics.pipeline",
+    "load_runs": "core.io",
+    "summarize": "empirics.summary",
+    "summary_markdown": "empirics.summary",
+    "evaluate_claims": "empirics.claims",
+    "write_claims": "empirics.claims",
+    "CLAIMS": "empirics.claims",
+    "audit": "empirics.audit",
+}
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str):
+    if name not in _EXPORTS:
+        raise AttributeError(f"module 'empirics' has no attribute {name!r}")
+    return getattr(import_module(_EXPORTS[name]), name)
+
+
+def __dir__() -> list[str]:
+    return __all__
