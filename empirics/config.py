@@ -217,12 +217,34 @@ class FinetuneConfig:
         "with --trainable-blocks: held-out checkpoints per epoch; each run keeps the checkpoint that agrees "
         "best with its own training labels on its held-out part",
     )
+    warmup: float = _opt(
+        0.0,
+        "linear learning-rate warmup before the cosine decay: a fraction of the steps (< 1) or a number of "
+        "steps (a whole number >= 1); 0: none",
+    )
+    max_grad_norm: float | None = _opt(None, "clip the gradient's global norm to this (none: no clipping)")
+    grad_accumulation: int = _opt(
+        1,
+        "micro-batches per optimiser step: each step's --batch-size pairs run in this many forward/backward "
+        "passes (less memory; the same effective batch, recorded)",
+    )
 
     def __post_init__(self):
         _check_choices(self)
-        for name in ("lr", "batch_size", "epochs", "group_pairs", "checkpoints_per_epoch"):
+        positive = ("lr", "batch_size", "epochs", "group_pairs", "checkpoints_per_epoch", "grad_accumulation")
+        for name in positive:
             _positive(name, getattr(self, name))
         _positive("trainable_blocks", self.trainable_blocks, allow_none=True)
+        _positive("max_grad_norm", self.max_grad_norm, allow_none=True)
+        if not math.isfinite(self.warmup) or self.warmup < 0 or (self.warmup >= 1 and self.warmup % 1):
+            raise ConfigError(
+                f"--warmup must be a fraction in [0, 1) or a whole number of steps, got {self.warmup}"
+            )
+        if self.grad_accumulation > self.batch_size:
+            raise ConfigError(
+                f"--grad-accumulation {self.grad_accumulation} exceeds --batch-size {self.batch_size}: "
+                "a micro-batch would be empty"
+            )
         if self.epochs < 1:
             raise ConfigError(f"--epochs must be >= 1 (every pair seen at least once), got {self.epochs}")
 

@@ -15,6 +15,8 @@ linear probe and the best held-out checkpoint is kept."""
 from __future__ import annotations
 
 import math
+import time
+from contextlib import nullcontext
 
 import numpy as np
 import torch
@@ -48,6 +50,52 @@ def batches(n: int, batch_size: int, epochs: float, seed: int):
     return [order[i * batch_size : (i + 1) * batch_size] for i in range(total)]
 
 
+def warmup_steps(warmup: float, total: int) -> int:
+    """--warmup as steps: a fraction (< 1) of `total`, or a whole number of steps (at most `total`)."""
+    return int(round(warmup * total)) if warmup < 1 else min(int(warmup), total)
+
+
+def micro_batches(idx, k: int) -> list:
+    """One step's pairs in `k` consecutive micro-batches (the first ones one pair larger where uneven)."""
+    return [m for m in np.array_split(np.asarray(idx), k) if len(m)] if k > 1 else [idx]
+
+
+class StepLog:
+    """The per-step training log (loss, learning rate, gradient norm before clipping, pairs per second),
+    saved as train_log.jsonl in the run folder."""
+
+    def __init__(self):
+        self.rows: list[dict] = []
+        self._t = time.perf_counter()
+
+    def add(self, step: int, loss: float, lr: float, grad_norm: float, pairs: int) -> None:
+        now = time.perf_counter()
+        rate = pairs / (now - self._t) if now > self._t else None
+        self._t = now
+        self.rows.append({"step": step, "loss": loss, "lr": lr, "grad_norm": grad_norm, "pairs_per_s": rate})
+
+
+def _optimiser(model, cfg: FinetuneConfig, total: int):
+    """Adam with linear warmup (--warmup) and cosine decay over `total` steps."""
+    from transformers import get_cosine_schedule_with_warmup
+
+    opt = torch.optim.Adam(model.parameters(), lr=cfg.lr)
+    return opt, get_cosine_schedule_with_warmup(opt, warmup_steps(cfg.warmup, total), total)
+
+
+def loop_record(cfg: FinetuneConfig, total: int, world: int = 1) -> dict:
+    """What a training loop ran with, for metrics.json: the effective batch and the micro-batch."""
+    return {
+        "effective_batch": cfg.batch_size,
+        "micro_batch": int(math.ceil(cfg.batch_size / world / cfg.grad_accumulation)),
+        "grad_accumulation": cfg.grad_accumulation,
+        "processes": world,
+        "warmup_steps": warmup_steps(cfg.warmup, total),
+        "max_grad_norm": cfg.max_grad_norm,
+        "steps": total,
+    }
+
+
 def finetune(
     model_name: str,
     pairs: list[PreferencePair],
@@ -59,7 +107,8 @@ def finetune(
     desc: str = "fine-tuning",
     bf16: bool = False,
 ) -> tuple[RewardModel, object, object]:
-    """Train backbone + head on soft labels P(first is chosen); returns (model, tokenizer, accelerator)."""
+    """Train backbone + head on soft labels P(first is chosen); returns (model, tokenizer, accelerator,
+    record): the record holds the loop's settings and the per-step log (``train_log``)."""
     torch.manual_seed(seed)
     backbone, tok, s = load_backbone(model_name, seed=seed)
     model = RewardModel(backbone, s.kind)
@@ -68,12 +117,10 @@ def finetune(
         cfg.gradient_checkpointing == "auto" and torch.cuda.is_available()
     ):
         backbone.gradient_checkpointing_enable()
-    from transformers import get_cosine_schedule_with_warmup
-
     plan = batches(len(pairs), cfg.batch_size, cfg.epochs, seed)
-    opt = torch.optim.Adam(model.parameters(), lr=cfg.lr)
-    sched = get_cosine_schedule_with_warmup(opt, 0, len(plan))
+    opt, sched = _optimiser(model, cfg, len(plan))
     model, opt, sched = acc.prepare(model, opt, sched)
+    steps = StepLog()
     model.train()
     y_all = torch.tensor(np.asarray(labels), dtype=torch.float32)
     # several processes (accelerate launch / torchrun): each takes its shard of every batch; DDP averages the
@@ -86,26 +133,35 @@ def finetune(
         if len(batch) < world:  # a last batch too small to shard: every process skips it alike
             continue
         idx = batch[: len(batch) - len(batch) % world][rank::world]  # equal shards for the gather
-        with autocast(bf16):
-            z = batch_pair_logits(
-                model,
-                tok,
-                [pairs[i].first for i in idx],
-                [pairs[i].second for i in idx],
-                max_length,
-                cfg.group_pairs if world == 1 else None,
-            )
-            value = loss(z, y_all[idx].to(acc.device), step / len(plan), gather)
-        if not torch.isfinite(value.detach()):
-            raise FloatingPointError(
-                f"{desc}: non-finite loss {value.item()} at step {step + 1} of {len(plan)}"
-            )
-        acc.backward(value)
+        micro, total = micro_batches(idx, cfg.grad_accumulation), 0.0
+        for k, part in enumerate(micro):
+            # the mean over the step's pairs, accumulated over micro-batches (gradients synced on the last)
+            with acc.no_sync(model) if k < len(micro) - 1 else nullcontext():
+                with autocast(bf16):
+                    z = batch_pair_logits(
+                        model,
+                        tok,
+                        [pairs[i].first for i in part],
+                        [pairs[i].second for i in part],
+                        max_length,
+                        cfg.group_pairs if world == 1 else None,
+                    )
+                    value = loss(z, y_all[part].to(acc.device), step / len(plan), gather)
+                if not torch.isfinite(value.detach()):
+                    raise FloatingPointError(
+                        f"{desc}: non-finite loss {value.item()} at step {step + 1} of {len(plan)}"
+                    )
+                if len(micro) > 1:
+                    value = value * (len(part) / len(idx))
+                acc.backward(value)
+            total += float(value.detach())
+        norm = acc.clip_grad_norm_(model.parameters(), cfg.max_grad_norm or math.inf)
+        steps.add(step + 1, total, sched.get_last_lr()[0], float(norm), len(batch))
         opt.step()
         sched.step()
         opt.zero_grad()
     model.eval()
-    return acc.unwrap_model(model), tok, acc
+    return acc.unwrap_model(model), tok, acc, loop_record(cfg, len(plan), world) | {"train_log": steps.rows}
 
 
 @torch.no_grad()
@@ -170,8 +226,6 @@ def finetune_top(
     `head_weight` (the run's linear probe). At every checkpoint (``cfg.checkpoints_per_epoch`` per epoch) the
     agreement with the run's own labels on its `heldout` pairs is measured; the best checkpoint is kept (the
     first of equals; the last when nothing is held out). Returns (model, record)."""
-    from transformers import get_cosine_schedule_with_warmup
-
     from .frozen import TopRewardModel
     from .partition import agreement
 
@@ -185,9 +239,9 @@ def finetune_top(
     plan = batches(len(fit), cfg.batch_size, cfg.epochs, seed)
     n_ck = int(math.ceil(cfg.epochs * cfg.checkpoints_per_epoch))
     marks = {max(1, round(len(plan) * j / n_ck)): j / cfg.checkpoints_per_epoch for j in range(1, n_ck + 1)}
-    opt = torch.optim.Adam(model.parameters(), lr=cfg.lr)
-    sched = get_cosine_schedule_with_warmup(opt, 0, len(plan))
+    opt, sched = _optimiser(model, cfg, len(plan))
     y = torch.tensor(np.asarray(labels), dtype=torch.float32)
+    steps = StepLog()
 
     def score() -> float | None:
         if not len(heldout):
@@ -199,15 +253,24 @@ def finetune_top(
     for step, batch in enumerate(tqdm(plan, desc=desc, unit="batch", leave=False), start=1):
         model.train()
         pairs = [int(i) for i in fit[batch]]
-        z, order = [], []
-        with autocast(bf16):
-            for g in _length_groups(states, pairs, cfg.group_pairs):
-                z.append(model.pair_logits(*states.pair_batch(g)))
-                order += g
-            value = loss(torch.cat(z), y[order], (step - 1) / len(plan))
-        if not torch.isfinite(value.detach()):
-            raise FloatingPointError(f"{desc}: non-finite loss {value.item()} at step {step} of {len(plan)}")
-        value.backward()
+        micro, total = micro_batches(pairs, cfg.grad_accumulation), 0.0
+        for part in micro:
+            z, order = [], []
+            with autocast(bf16):
+                for g in _length_groups(states, [int(i) for i in part], cfg.group_pairs):
+                    z.append(model.pair_logits(*states.pair_batch(g)))
+                    order += g
+                value = loss(torch.cat(z), y[order], (step - 1) / len(plan))
+            if not torch.isfinite(value.detach()):
+                raise FloatingPointError(
+                    f"{desc}: non-finite loss {value.item()} at step {step} of {len(plan)}"
+                )
+            if len(micro) > 1:  # the mean over the step's pairs, accumulated over micro-batches
+                value = value * (len(part) / len(pairs))
+            value.backward()
+            total += float(value.detach())
+        norm = torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.max_grad_norm or math.inf)
+        steps.add(step, total, sched.get_last_lr()[0], float(norm), len(pairs))
         opt.step()
         sched.step()
         opt.zero_grad()
@@ -223,5 +286,7 @@ def finetune_top(
         "lr": cfg.lr,
         "checkpoint_epochs": best,
         "heldout_agreement_per_checkpoint": {f"{k:g}": v for k, v in scores.items()},
+        "loop": loop_record(cfg, len(plan)),
+        "train_log": steps.rows,
     }
     return model, record

@@ -212,7 +212,7 @@ class Pipeline:
         if e.mode == "finetune" and head == "full":
             pairs = self.split(train_split)
             with self.timed("fine-tuning"):
-                rm, tok, _ = finetune(
+                rm, tok, _, loop = finetune(
                     base,
                     [pairs[i] for i in part.fit],
                     labels[part.fit],
@@ -232,7 +232,7 @@ class Pipeline:
                     for s in dict.fromkeys(splits)
                 }
             record = self._fit_record(part, train_split, labels, logits.pop("train_gt", logits[train_split]))
-            return logits, record
+            return logits, record | {"train_log": loop.pop("train_log"), "loop": loop}
         u = self.standardized(base)
         x, y = u[train_split], labels
         if head == "logistic":
@@ -458,6 +458,9 @@ class Pipeline:
         d = folders.dir(s)
         record = {**self.run_record(s), "environment": run_environment()}
         files = {d / "config.json": json.dumps(record, indent=2)}
+        steps, loop = extra.pop("train_log", None), extra.pop("loop", None)
+        if steps is not None:  # fine-tuning: the loop's settings and its per-step log
+            files[d / "train_log.json"] = json.dumps({"loop": loop, "steps": steps}, indent=1)
         metrics = {"run": s.name, "role": s.role, **extra, "data": self.data_hashes()}
         for split, z in logits.items():
             prob = sigmoid(z)

@@ -54,6 +54,11 @@ def check_sweep(sw: Sweep) -> None:
         raise ConfigError(
             f"--batch-size must be >= 2 for losses with batch statistics ({', '.join(batch_losses)})"
         )
+    if exp.mode == "finetune" and batch_losses and exp.finetune.grad_accumulation > 1:
+        raise ConfigError(
+            f"--grad-accumulation > 1 would take the batch statistics of {', '.join(batch_losses)} over "
+            "micro-batches, not the step's batch; use 1 with these losses"
+        )
     if not student_specs(grid, exp.mode):
         raise ConfigError("the grid has no student to run")
 
