@@ -1,8 +1,8 @@
 """The numerics vocabulary in NumPy (float64): xlogy, KL, CE, entropy, the gamma-floor, sigmoid and logit.
 
 Defined once here, on ``scipy.special``; theory/ and empirics/ import them (the torch twins are in
-:mod:`core.torch_numerics`). Conventions (THEORY.md sections 1-2): a distribution lies on the last axis, 0 log
-0 = 0, "forward" puts the teacher first. Binary helpers take P(class 1) arrays."""
+:mod:`core.torch_numerics`). Conventions (docs/theory.md sections 1-2): a distribution lies on the last
+axis, 0 log 0 = 0, "forward" puts the teacher first. Binary helpers take P(class 1) arrays."""
 
 from __future__ import annotations
 
@@ -36,7 +36,7 @@ def kl_bregman(p, q) -> np.ndarray:
     """KL(p, q) as sum_j q_j phi(p_j / q_j), phi(t) = t log t - t + 1 >= 0, computed through u = t - 1.
 
     Equal to :func:`kl` for normalised p, q, but without the cancellation of the plain sum when p ~ q
-    (THEORY.md R2, numerics): every term is non-negative. Needs q > 0.
+    (docs/theory.md R2, numerics): every term is non-negative. Needs q > 0.
     """
     p, q = np.asarray(p, np.float64), np.asarray(q, np.float64)
     u = (p - q) / q
@@ -64,7 +64,7 @@ def expected_kl(a, b, weights) -> float:
 
 
 def gamma_floor(p, gamma: float, k: int = 2) -> np.ndarray:
-    """The gamma-floor by mixing with the uniform distribution, p -> (1 - k gamma) p + gamma (THEORY.md
+    """The gamma-floor by mixing with the uniform distribution, p -> (1 - k gamma) p + gamma (docs/theory.md
     section 1).
 
     ``p`` holds k-class distributions on its last axis, or, for k = 2, P(class 1) values. No validation:

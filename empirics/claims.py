@@ -1,5 +1,5 @@
-"""The paper's empirical claims (THEORY.md section 4) as paired comparisons with verdicts, the training run
-(seed) the unit of replication.
+"""The paper's empirical claims (docs/theory.md section 4) as paired comparisons with verdicts, the
+training run (seed) the unit of replication.
 
 A directional claim compares two kinds of student trained with the same seed and scored on the same test
 pairs. For each setting (weak model, strong model, head, noise) and seed, d = correct(a) - correct(b) per test

@@ -1,12 +1,12 @@
 """Full fine-tuning of a pairwise reward model (paper defaults) through Hugging Face Accelerate.
 
-Defaults (THEORY.md section 4): Adam, lr 1e-5, cosine decay, batch 32 pairs, 1 epoch, max length 512 with left
-truncation, no dropout; bf16 autocast and gradient checkpointing when a GPU is present. Both texts of each
-pair go through one forward pass, padded dynamically; in one process, each batch's pairs are sorted by length
-and run in small groups (each padded only to its own longest text), and the loss then sees the whole batch
-with one backward (batch statistics of the confidence losses are never taken over a minibatch of one). One
-process by default; for several GPUs launch the same command with ``accelerate launch`` (DDP, or FSDP via an
-accelerate config for 7B-14B models).
+Defaults (docs/theory.md section 4): Adam, lr 1e-5, cosine decay, batch 32 pairs, 1 epoch, max length 512
+with left truncation, no dropout; bf16 autocast and gradient checkpointing when a GPU is present. Both texts
+of each pair go through one forward pass, padded dynamically; in one process, each batch's pairs are sorted by
+length and run in small groups (each padded only to its own longest text), and the loss then sees the whole
+batch with one backward (batch statistics of the confidence losses are never taken over a minibatch of one).
+One process by default; for several GPUs launch the same command with ``accelerate launch`` (DDP, or FSDP via
+an accelerate config for 7B-14B models).
 
 Top-block fine-tuning (``--trainable-blocks K``, :func:`finetune_top`): only the top K blocks and the head
 train, on the frozen lower blocks' cached states (:mod:`empirics.frozen`); the head starts from the run's own

@@ -4,11 +4,11 @@
   texts; a shared centring cancels in the difference, so swapping the texts negates z exactly). Trained
   full-batch with Adam (cosine decay) on float64, for any loss of :mod:`empirics.losses`, plus an L2 penalty
   (reverse CE is unbounded without one). Confidence losses use the whole training set as their batch.
-- Simplex head (THEORY.md R4's convex class): a fixed map h(u) into the simplex Delta_d, fit on *unlabelled*
-  train_w2s features: k-means centroids c_l of {u, -u} (symmetric), h_l(u) = softmax_l(-|u - c_l|^2 / tau)
-  with tau the median squared distance to the nearest centroid. The head is order-antisymmetric, F = 1/2 [W
-  h(u)] + 1/2 flip[W h(-u)], i.e. F_1 = 1/2 + 1/2 sum_l w_l (h_l(u) - h_l(-u)), w in [gamma, 1-gamma]^d:
-  linear in W, so the class stays convex. Fit by the certified solver of theory.binary_head for
+- Simplex head (docs/theory.md R4's convex class): a fixed map h(u) into the simplex Delta_d, fit on
+  *unlabelled* train_w2s features: k-means centroids c_l of {u, -u} (symmetric), h_l(u) = softmax_l(-|u -
+  c_l|^2 / tau) with tau the median squared distance to the nearest centroid. The head is order-antisymmetric,
+  F = 1/2 [W h(u)] + 1/2 flip[W h(-u)], i.e. F_1 = 1/2 + 1/2 sum_l w_l (h_l(u) - h_l(-u)), w in [gamma,
+  1-gamma]^d: linear in W, so the class stays convex. Fit by the certified solver of theory.binary_head for
   forward/reverse KL and CE; the Frank-Wolfe gap is returned with the head."""
 
 from __future__ import annotations
@@ -95,7 +95,7 @@ class LogisticFit:
 
 def logistic_objective(loss: str, gamma: float, u: np.ndarray, y: np.ndarray, l2: float):
     """J(v) = mean_i L(y_i, sigmoid(u_i . v)) + l2/2 |v|^2 and its gradient, in float64, for the four fixed
-    objectives (the same values as :mod:`empirics.losses`; gradients THEORY.md section 2)."""
+    objectives (the same values as :mod:`empirics.losses`; gradients docs/theory.md section 2)."""
     y = np.asarray(y, np.float64)
     yg = gamma_floor(y, gamma)  # the reverse losses read the floored weak label
     log_y, log_1y = np.log(yg), np.log1p(-yg)

@@ -3,8 +3,8 @@
 ``logits`` are binary pair logits z (shape (B,)) or k-class logits (B, k); ``labels`` are the weak soft
 labels, P(first is chosen) (B,) or distributions (B, k). Everything is computed in float32 from
 log-probabilities (``logsigmoid`` / ``log_softmax``), so hard 0/1 labels, |z| up to 1e4 and bf16/fp16 inputs
-give finite values and gradients (float64 inputs stay float64). Means are true batch means. THEORY.md section
-2:
+give finite values and gradients (float64 inputs stay float64). Means are true batch means. docs/theory.md
+section 2:
 
 | name | objective (q = student, p = weak label, p_g = (1 - k gamma) p + gamma) |
 | --- | --- |

@@ -122,8 +122,8 @@ PRESETS: dict[str, Sweep] = {
             seeds=[0, 1, 2],
             noises=["none", "flip:0.2"],
         ),
-        description="THEORY.md R4's convex class on the last-layer regime's data and models: the four fixed "
-        "objectives on the simplex head (a fixed map into the simplex), 3 seeds; not pooled into the "
+        description="docs/theory.md R4's convex class on the last-layer regime's data and models: the four "
+        "fixed objectives on the simplex head (a fixed map into the simplex), 3 seeds; not pooled into the "
         "reference's claims (its ceiling is below its teachers: no real student)",
         notes=(
             "needs --data-dir or $W2S_DATA_DIR (the HH-RLHF harmless JSONL splits) unless the hub is "

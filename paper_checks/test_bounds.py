@@ -1,4 +1,4 @@
-"""Lemma 1 and Theorem 1 (THEORY.md R1, R2): |L(F*,F_sw) - L(F*,F_w)| <= C sqrt(d), both directions of d."""
+"""Lemma 1 and Theorem 1 (docs/theory.md R1, R2): |L(F*,F_sw) - L(F*,F_w)| <= C sqrt(d), d either way."""
 
 import math
 from itertools import pairwise
@@ -43,7 +43,7 @@ def test_theorem1_two_sided_bound_random_instances(record):
 def test_lemma1_theorem1_property(constant, inst):
     """Lemma 1 / Theorem 1 on Hypothesis-built instances (k 2..10, gamma 1e-4..min(0.2, 0.9/k)):
     gap <= C sqrt(max(d, 0)) + 1e-12 for both directions and both losses (50-digit confirmation of any float
-    failure, as THEORY.md R2 prescribes)."""
+    failure, as docs/theory.md R2 prescribes)."""
     f_star, f_w, f_sw, gamma, w = inst
     for direction in bounds.DIRECTIONS:
         for loss in bounds.LOSSES:
@@ -103,9 +103,10 @@ def test_theorem1_witness_reaches_sharp_constant(record):
 
 
 def test_theorem1_adversarial_supremum_is_sharp_constant(record):
-    """Theorem 1 sharpness (THEORY.md R2, numerical finding): a multi-start search over (F*, F_w, F_sw) on the
-    floored simplex, for gamma in {1e-4, 1e-3, 1e-2, 0.05, 0.1, 0.2} and both directions, finds a 50-digit
-    verified supremum of |gap| / sqrt(d) that never exceeds C* (1 + 1e-9) and comes within 2 % of it."""
+    """Theorem 1 sharpness (docs/theory.md R2, numerical finding): a multi-start search over (F*, F_w,
+    F_sw) on the floored simplex, for gamma in {1e-4, 1e-3, 1e-2, 0.05, 0.1, 0.2} and both directions, finds a
+    50-digit verified supremum of |gap| / sqrt(d) that never exceeds C* (1 + 1e-9) and comes within 2 % of
+    it."""
     upper, lower, results = checks.adversarial_check(ks=SIZE["ks"], starts=SIZE["starts"])
     record(upper)
     record(lower)

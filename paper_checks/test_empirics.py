@@ -175,7 +175,7 @@ def claims(results_dirs):
 
 @pytest.mark.parametrize("key", [c.key for c in CLAIMS])
 def test_paper_claim(claims, key):
-    """Each empirical claim of the paper (THEORY.md section 4), decided on these results: passes when
+    """Each empirical claim of the paper (docs/theory.md section 4), decided on these results: passes when
     reproduced, reported as xfail ("x", a finding, not a broken suite) when significantly contradicted
     (Holm-corrected paired bootstrap), skipped with its numbers when inconclusive. What must hold for any
     results is the statistics' consistency: the interval contains the estimate, the MDE is not negative."""

@@ -1,4 +1,4 @@
-"""Figure 1 (THEORY.md R7): fitting one Gaussian to a two-component mixture, forward vs reverse KL."""
+"""Figure 1 (docs/theory.md R7): fitting one Gaussian to a two-component mixture, forward vs reverse KL."""
 
 import json
 
@@ -31,10 +31,10 @@ def test_figure1_reverse_fit_is_mode_seeking(record):
 
 
 def test_figure1_mode_seeking_onset_and_dominance(record):
-    """Figure 1 (THEORY.md R7, numerical finding): for 1/2 N(-a,1) + 1/2 N(a,1) the reverse fit is central
-    only for a < a_sn = 2.413 +- 0.005; mode-seeking minima become global at a* = 2.800 +- 0.005. The sweep
-    over a in [1.5, 4] finds one certified local minimum (central) below a_sn and exactly three from 2.42 to
-    4."""
+    """Figure 1 (docs/theory.md R7, numerical finding): for 1/2 N(-a,1) + 1/2 N(a,1) the reverse fit is
+    central only for a < a_sn = 2.413 +- 0.005; mode-seeking minima become global at a* = 2.800 +- 0.005. The
+    sweep over a in [1.5, 4] finds one certified local minimum (central) below a_sn and exactly three from
+    2.42 to 4."""
     res = checks.figure1_separation_check(SIZE["sweep"])
     record(res)
     assert np.all(res.lhs <= res.rhs), res.tightness

@@ -1,5 +1,5 @@
-"""Definitions 1-2 (identities I1-I3), Proposition 1, and the binary gradient formulas (THEORY.md section 2,
-R3)."""
+"""Definitions 1-2 (identities I1-I3), Proposition 1, and the binary gradient formulas (docs/theory.md
+section 2, R3)."""
 
 import numpy as np
 import pytest
@@ -44,7 +44,7 @@ def test_identity_I3_error_differences_agree_for_kl_and_ce(record):
 
 
 def test_proposition1_three_point_identity(record):
-    """Proposition 1 (reconstruction, THEORY.md R3): KL(F*,F_sw) = KL(F*,F_w) - KL(F_sw,F_w)
+    """Proposition 1 (reconstruction, docs/theory.md R3): KL(F*,F_sw) = KL(F*,F_w) - KL(F_sw,F_w)
     - E_x <F* - F_sw, log F_sw - log F_w>, exactly, for F_w, F_sw > 0 and any F* (zeros allowed)."""
     res = checks.identity_check("R3", n=SIZE["n"] // 2)
     record(res)

@@ -1,4 +1,4 @@
-"""Theorems 2 and 3, finite samples, the convexity table and label noise (THEORY.md R4-R6, R8, R9).
+"""Theorems 2 and 3, finite samples, the convexity table and label noise (docs/theory.md R4-R6, R8, R9).
 
 Every student is a certified solve; uncertified solves are counted and excluded, never taken for
 counterexamples. Sizes are those of theory.suite (the report command uses the same functions).
@@ -38,10 +38,10 @@ FIXTURES = sorted((Path(__file__).parent / "fixtures").glob("forward_counterexam
 
 
 def test_theorem2_reverse_kl_student_beats_teacher_by_disagreement(record, record_part):
-    """Theorem 2 (paper's claim; precise form reconstructed, THEORY.md R4): if the class {f o h_s} is convex
-    in probability space and contains F*, the reverse-KL projection F_sw of F_w satisfies KL(F*,F_sw) <=
-    KL(F*,F_w) - KL(F_sw,F_w), with equality when F_sw is interior. Checked on >= 200 certified non-degenerate
-    realizable instances of the simplex head: slack >= -(g + 1e-12) and >= -1e-9."""
+    """Theorem 2 (paper's claim; precise form reconstructed, docs/theory.md R4): if the class {f o h_s} is
+    convex in probability space and contains F*, the reverse-KL projection F_sw of F_w satisfies KL(F*,F_sw)
+    <= KL(F*,F_w) - KL(F_sw,F_w), with equality when F_sw is interior. Checked on >= 200 certified
+    non-degenerate realizable instances of the simplex head: slack >= -(g + 1e-12) and >= -1e-9."""
     res, scatter = theorem2_check(SIZE["thm2"])
     record(res)
     record_part(gain_part(scatter))
@@ -55,9 +55,9 @@ def test_theorem2_reverse_kl_student_beats_teacher_by_disagreement(record, recor
 
 
 def test_theorem2_fails_for_forward_kl(record):
-    """'Forward KL cannot provide it' (paper's claim, THEORY.md R4): the certified forward projection violates
-    the same inequality in most non-degenerate instances (beyond its certificate), and the analogue with
-    KL(F_w, F_sw) in some."""
+    """'Forward KL cannot provide it' (paper's claim, docs/theory.md R4): the certified forward projection
+    violates the same inequality in most non-degenerate instances (beyond its certificate), and the analogue
+    with KL(F_w, F_sw) in some."""
     most, some = forward_converse_check(SIZE["thm2"])
     record(most)
     record(some)
@@ -88,7 +88,7 @@ def test_fixtures_cover_both_inequalities_and_a_low_noise_teacher():
 
 
 def test_theorem3_non_realizable_sharp_and_final_forms(record):
-    """Theorem 3 (reconstruction, THEORY.md R5): for F* outside the class and any R in it,
+    """Theorem 3 (reconstruction, docs/theory.md R5): for F* outside the class and any R in it,
     KL(F*,F_sw) <= KL(F*,F_w) - KL(F_sw,F_w) + E<F* - R, log F_w - log F_sw>
                <= KL(F*,F_w) - KL(F_sw,F_w) + M sqrt(2 KL(F*, R)),  M = max |log(F_w / F_sw)|,
     with R the certified moment projection of F*. Both forms, on every counted instance."""
@@ -103,9 +103,9 @@ def test_theorem3_non_realizable_sharp_and_final_forms(record):
 
 
 def test_finite_samples_exact_in_sample_and_sqrt_n_off_sample(record):
-    """Finite samples (reconstruction, THEORY.md R6): the empirical reverse-KL fit satisfies Theorem 2 exactly
-    on its sample; on the population its slack spreads like n^(-1/2): over >= 50 seeds per n in 1e3..1e5, the
-    bootstrap 95 % interval of the log-log slope of the spread meets [-0.6, -0.4]."""
+    """Finite samples (reconstruction, docs/theory.md R6): the empirical reverse-KL fit satisfies Theorem 2
+    exactly on its sample; on the population its slack spreads like n^(-1/2): over >= 50 seeds per n in
+    1e3..1e5, the bootstrap 95 % interval of the log-log slope of the spread meets [-0.6, -0.4]."""
     in_sample, rate = finite_sample_check(seeds=SIZE["seeds"])
     record(in_sample)
     record(rate)
@@ -155,8 +155,8 @@ def test_label_noise_forward_and_reverse_students(record_part):
             np.testing.assert_allclose(
                 row[name]["kl"], [x.mean(), x.mean() - half, x.mean() + half], rtol=1e-12
             )
-    # the finding (THEORY.md R9, synthetic): with 10-40 % of weak labels flipped, the reverse-KL student is
-    # closer to the truth than the forward one on the same instances (paired interval below 0)
+    # the finding (docs/theory.md R9, synthetic): with 10-40 % of weak labels flipped, the reverse-KL
+    # student is closer to the truth than the forward one on the same instances (paired interval below 0)
     for row in sweep["rows"]:
         if 0.1 <= row["rho"] <= 0.4:
             assert row["reverse_minus_forward"]["kl"][2] < 0, row

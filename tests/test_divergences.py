@@ -91,8 +91,8 @@ def test_kl_ce_entropy_basics():
 
 @pytest.mark.parametrize(("gamma", "eps"), [(1e-4, 1e-5), (1e-4, 1e-6), (1e-3, 1e-5)])
 def test_bregman_kl_is_accurate_where_the_plain_sum_cancels(gamma, eps):
-    """THEORY.md R2's example: near the witness the plain sum is off by 0.1 % to 17 %; the Bregman form agrees
-    with the 50-digit KL of the same (normalised) inputs to 1e-12."""
+    """docs/theory.md R2's example: near the witness the plain sum is off by 0.1 % to 17 %; the Bregman
+    form agrees with the 50-digit KL of the same (normalised) inputs to 1e-12."""
     from theory.bounds import _mp_normalised
 
     p = np.array([gamma, 1 - gamma])

@@ -1,11 +1,11 @@
-"""Adversarial search for the largest |gap| / sqrt(d) of Lemma 1 / Theorem 1 (THEORY.md R2).
+"""Adversarial search for the largest |gap| / sqrt(d) of Lemma 1 / Theorem 1 (docs/theory.md R2).
 
 By Jensen over x, a multi-point instance never needs a larger constant than its worst single point, so the
 search is over single-point instances (F*, F_w, F_sw) with k classes. Parametrisation, for every model:
 F = (1 - k gamma) x / sum(x) + gamma with x in [0, 1]^k (L-BFGS-B bounds), so the floor itself is reachable
 (the supremum sits on it); F* = x / sum(x) may be one-hot.
 
-Numerics (THEORY.md R2): the objective uses the cancellation-free KL of :func:`kl_bregman`, it is damped
+Numerics (docs/theory.md R2): the objective uses the cancellation-free KL of :func:`kl_bregman`, it is damped
 when max_j |log(F_sw,j / F_w,j)| < 1e-4 (below that, float64 cannot be trusted to find a true witness), and
 every final candidate is re-evaluated in 50-digit arithmetic from its normalised inputs. Only the 50-digit
 numbers are reported.

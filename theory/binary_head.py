@@ -1,7 +1,7 @@
 """Binary heads affine in their parameters over a box: P(class 1 | x) = c(x) + G(x) . w, w in [gamma, 1 -
 gamma]^d.
 
-Two members of THEORY.md R4's convex class (convex as sets of probability-valued functions):
+Two members of docs/theory.md R4's convex class (convex as sets of probability-valued functions):
 - the k = 2 simplex head, F_1 = h(x) . W_1 (c = 0, G = h, w = W_1);
 - the order-antisymmetric pair head of the empirics, F = 1/2 [W h(u)] + 1/2 flip[W h(-u)] with u = phi(first)
   - phi(second): F_1 = 1/2 + 1/2 sum_l w_l (h_l(u) - h_l(-u)), i.e. c = 1/2, G = (h(u) - h(-u)) / 2. Swapping

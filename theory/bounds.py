@@ -1,6 +1,6 @@
 """Lemma 1 and Theorem 1: |L(F*, F_sw) - L(F*, F_w)| <= C * sqrt(d), d = KL(F_w, F_sw) or KL(F_sw, F_w).
 
-Provenance (THEORY.md R1, R2): the *form* of Lemma 1 is the paper's; both constants are reconstructions.
+Provenance (docs/theory.md R1, R2): the *form* of Lemma 1 is the paper's; both constants are reconstructions.
 - C_1(gamma) = 1 / (sqrt(2) gamma)     (Lemma 1: log-Lipschitz on [gamma, 1] + Pinsker)
 - C_2(gamma) = sqrt(2 / gamma)         (Theorem 1: log-mean >= geometric mean + Bernoulli kl lower bound)
 - C*(gamma)  = sqrt(2 (1 - gamma) / gamma), the limit of the binary witness; numerically the supremum.
@@ -48,7 +48,7 @@ def c2(gamma: float) -> float:
 
 
 def c_sharp(gamma: float) -> float:
-    """The witness limit sqrt(2 (1 - gamma) / gamma); numerically the sharp constant (THEORY.md R2)."""
+    """The witness limit sqrt(2 (1 - gamma) / gamma); numerically the sharp constant (docs/theory.md R2)."""
     return math.sqrt(2.0 * (1.0 - gamma) / gamma)
 
 
@@ -85,7 +85,7 @@ class BoundEvaluation:
 
 def disagreement(f_w: np.ndarray, f_sw: np.ndarray, direction: str, weights: np.ndarray) -> float:
     """d = E_x KL(F_w, F_sw) (forward) or E_x KL(F_sw, F_w) (reverse), in the cancellation-free Bregman form:
-    the plain sum goes negative at d ~ 1e-17 (THEORY.md R2, numerics) where this stays accurate."""
+    the plain sum goes negative at d ~ 1e-17 (docs/theory.md R2, numerics) where this stays accurate."""
     if direction == "forward":
         return float(weights @ kl_bregman(f_w, f_sw))
     if direction == "reverse":
@@ -160,7 +160,7 @@ def ratio_mp(f_star, f_w, f_sw, direction: str, digits: int = MP_DIGITS) -> mpma
 
 
 def witness(gamma: float, eps: float | str | mpmath.mpf, k: int = 2):
-    """THEORY.md R2 witness: F* = e_1, F_w(1) = gamma, F_sw(1) = gamma (1 + eps), the rest spread evenly.
+    """docs/theory.md R2 witness: F* = e_1, F_w(1) = gamma, F_sw(1) = gamma (1 + eps), the rest spread evenly.
 
     Returned as mpmath vectors (exact to the working precision, no float rounding of the tiny differences).
     """
@@ -180,7 +180,7 @@ def witness_ratio(gamma: float, eps, direction: str = "forward") -> mpmath.mpf:
 # -------------------------------------------------------------------------------------------- user constants
 @dataclass(frozen=True)
 class ConstantVerdict:
-    """Outcome for a user's constant C at gamma (THEORY.md R2)."""
+    """Outcome for a user's constant C at gamma (docs/theory.md R2)."""
 
     constant: float
     gamma: float
@@ -281,7 +281,7 @@ def confirmed_sides(
     slack: float = 1e-12,
 ) -> tuple[float, float, bool]:
     """(lhs, rhs, rechecked) of the bound: float64 first; if that fails by more than `slack`, the 50-digit
-    values (THEORY.md R2: a float64 failure counts only once high precision confirms it)."""
+    values (docs/theory.md R2: a float64 failure counts only once high precision confirms it)."""
     ev = evaluate_bound(f_star, f_w, f_sw, gamma, constant, direction, loss, weights)
     if ev.lhs <= ev.rhs + slack:
         return ev.lhs, ev.rhs, False

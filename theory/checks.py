@@ -31,7 +31,7 @@ from .tolerances import (
 )
 
 GAMMAS = (1e-4, 1e-3, 1e-2, 0.05, 0.1, 0.2)
-A_SN_REFERENCE, A_STAR_REFERENCE = 2.413, 2.800  # THEORY.md R7
+A_SN_REFERENCE, A_STAR_REFERENCE = 2.413, 2.800  # docs/theory.md R7
 
 
 def _random_models(rng, n: int):
@@ -66,7 +66,7 @@ def identity_check(key: str, n: int = 500, seed: int = 0) -> CheckResult:
 
 
 def binary_gradient_check(n: int = 2000, seed: int = 0) -> CheckResult:
-    """The three binary gradient formulas of THEORY.md section 2 against torch autograd (float64)."""
+    """The three binary gradient formulas of docs/theory.md section 2 against torch autograd (float64)."""
     import torch
 
     rng = np.random.default_rng(seed)
@@ -135,7 +135,7 @@ def bound_check(constant: str, n: int = 1000, seed: int = 0) -> CheckResult:
         key,
         item,
         f"|L(F*,F_sw) - L(F*,F_w)| <= {formula} * sqrt(d), d = KL(F_w,F_sw) or KL(F_sw,F_w), L = KL or CE",
-        "form: paper; constant: reconstruction (THEORY.md R1/R2)",
+        "form: paper; constant: reconstruction (docs/theory.md R1/R2)",
         lhs,
         rhs,
         FP_INEQUALITY_SLACK,
@@ -145,7 +145,7 @@ def bound_check(constant: str, n: int = 1000, seed: int = 0) -> CheckResult:
 
 
 def witness_check(eps: float = 1e-3) -> CheckResult:
-    """THEORY.md R2 witness at eps: its 50-digit ratio lies within 1 % of C*, both directions."""
+    """docs/theory.md R2 witness at eps: its 50-digit ratio lies within 1 % of C*, both directions."""
     lhs, per = [], {}
     for g in GAMMAS:
         for direction in bounds.DIRECTIONS:
@@ -158,7 +158,7 @@ def witness_check(eps: float = 1e-3) -> CheckResult:
         "Theorem 1 (tightness witness)",
         f"F*=e_1, F_w(1)=gamma, F_sw(1)=gamma(1+eps), eps={eps:g}: |gap|/sqrt(d) within "
         f"{100 * WITNESS_REL:g} % of C* = sqrt(2(1-gamma)/gamma)",
-        "reconstruction (THEORY.md R2)",
+        "reconstruction (docs/theory.md R2)",
         lhs,
         np.full_like(lhs, WITNESS_REL),
         0.0,
@@ -178,7 +178,7 @@ def adversarial_check(gammas=GAMMAS, ks=(2,), directions=bounds.DIRECTIONS, star
         "theorem1_sharp_upper",
         "Theorem 1 (sharp constant, upper)",
         f"adversarial sup of |gap|/sqrt(d), 50-digit verified, <= C* (1 + {sci(HIGH_PRECISION_REL)})",
-        "reconstruction (THEORY.md R2; C* is a numerical finding)",
+        "reconstruction (docs/theory.md R2; C* is a numerical finding)",
         sup,
         cs * (1 + HIGH_PRECISION_REL),
         0.0,
@@ -189,7 +189,7 @@ def adversarial_check(gammas=GAMMAS, ks=(2,), directions=bounds.DIRECTIONS, star
         "theorem1_sharp_lower",
         "Theorem 1 (sharp constant, attained)",
         f"adversarial sup of |gap|/sqrt(d) >= {ADVERSARIAL_ATTAINED:g} C* (the search finds the supremum)",
-        "reconstruction (THEORY.md R2)",
+        "reconstruction (docs/theory.md R2)",
         ADVERSARIAL_ATTAINED * cs,
         sup,
         0.0,
@@ -276,7 +276,7 @@ def figure1_separation_check(sweep_step: float = 0.25) -> CheckResult:
         "Figure 1 (onset and dominance of mode seeking)",
         f"mode-seeking minima appear at a_sn = {A_SN_REFERENCE:.3f} +- {FIGURE1_SEPARATION_TOL:g} and become "
         f"global at a* = {A_STAR_REFERENCE:.3f} +- {FIGURE1_SEPARATION_TOL:g}",
-        "THEORY.md R7 (numerical finding, with accurate quadrature)",
+        "docs/theory.md R7 (numerical finding, with accurate quadrature)",
         lhs,
         np.full(2, FIGURE1_SEPARATION_TOL),
         0.0,

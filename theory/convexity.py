@@ -1,4 +1,4 @@
-"""Beyond the paper (THEORY.md R8): which convexity gives which guarantee.
+"""Beyond the paper (docs/theory.md R8): which convexity gives which guarantee.
 
 The 2 x 2 table {forward, reverse} x {simplex head, softmax head}. For each cell and teacher noise level
 (logit noise sigma), on instances whose truth F* lies in that cell's class, two relations are measured:
@@ -119,7 +119,7 @@ def convexity_table(per_level: int = 25, levels=NOISE_LEVELS, seed: int = 3):
         "R8: reverse KL x simplex head (P exact)",
         "KL(F*,F_sw) <= KL(F*,F_w) - KL(F_sw,F_w) for the reverse projection on the simplex head, every "
         "noise level",
-        "paper's Theorem 2 (THEORY.md R4/R8)",
+        "paper's Theorem 2 (docs/theory.md R4/R8)",
         np.array([-r[2] for r in rs]),
         np.array([r[4] for r in rs]),
         0.0,
@@ -132,7 +132,7 @@ def convexity_table(per_level: int = 25, levels=NOISE_LEVELS, seed: int = 3):
         "R8: forward KL x softmax head (D identity)",
         "KL(F_w,F*) = KL(F_w,F_sw) + KL(F_sw,F*): |difference| <= ||V_sw - V*|| ||grad J|| + "
         f"{sci(CERTIFIED_SLACK)}",
-        "beyond the paper (THEORY.md R8)",
+        "beyond the paper (docs/theory.md R8)",
         np.array([abs(r[3]) for r in fs]),
         np.array([r[5] for r in fs]),
         0.0,

@@ -1,4 +1,4 @@
-"""Explicit counterexamples: forward-KL students that gain less than their disagreement (THEORY.md R4).
+"""Explicit counterexamples: forward-KL students that gain less than their disagreement (docs/theory.md R4).
 
 Each is a small certified instance saved as JSON (representation H, truth F*, teacher F_w, weights, gamma) and
 re-checked from the file alone: the forward projection is re-solved, its certificate verified, and the

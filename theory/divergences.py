@@ -2,7 +2,7 @@
 
 The pointwise functions (kl, ce, entropy, sigmoid, logit, ...) are the vocabulary of :mod:`core.numerics`.
 
-Conventions (THEORY.md section 1 and 2):
+Conventions (docs/theory.md section 1 and 2):
 - a distribution is a length-k vector; a *model* on a finite domain of m points is an (m, k) array whose
   rows are distributions, and expectations over x are weighted sums with weights w (a distribution on the
   m points, uniform by default);
@@ -60,7 +60,7 @@ def check_distributions(p, name: str = "p", tol: float = ROW_SUM_TOL) -> np.ndar
 
 
 def check_gamma(gamma: float, k: int) -> float:
-    """The floor gamma must satisfy 0 < gamma < 1/k (THEORY.md section 1)."""
+    """The floor gamma must satisfy 0 < gamma < 1/k (docs/theory.md section 1)."""
     try:
         g = float(gamma)
     except (TypeError, ValueError):

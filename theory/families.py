@@ -1,4 +1,4 @@
-"""Seeded synthetic families for the last-layer theorems (THEORY.md R4-R9).
+"""Seeded synthetic families for the last-layer theorems (docs/theory.md R4-R9).
 
 A finite domain of m points x with weights and a latent z(x) in R^q. From it:
 - the strong representation h_s(x) = softmax(A z(x) / tau) in the simplex Delta_d (a fixed map, part of h_s);

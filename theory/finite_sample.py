@@ -1,4 +1,4 @@
-"""Finite samples (THEORY.md R6, reconstruction).
+"""Finite samples (docs/theory.md R6, reconstruction).
 
 The population is a finite domain of M points with weights; n i.i.d. draws give an empirical distribution on
 the same points (counts / n), so the empirical reverse-KL fit is the same certified solver with other weights.
@@ -125,7 +125,7 @@ def finite_sample_check(ns=DEFAULT_NS, seeds: int = 50, seed: int = 0, boot: int
         "Finite samples (in sample)",
         "empirical reverse-KL fit on n weak-labelled points: Theorem 2 holds exactly on the empirical "
         "distribution",
-        "reconstruction (THEORY.md R6)",
+        "reconstruction (docs/theory.md R6)",
         np.array(in_l),
         np.array(in_r),
         CERTIFIED_SLACK,
@@ -138,7 +138,7 @@ def finite_sample_check(ns=DEFAULT_NS, seeds: int = 50, seed: int = 0, boot: int
         "Finite samples (rate)",
         "sd over seeds of the population slack of the empirical solution ~ n^(-1/2): bootstrap 95 % interval "
         f"of the log-log slope meets [{FINITE_SAMPLE_SLOPE_TARGET[0]}, {FINITE_SAMPLE_SLOPE_TARGET[1]}]",
-        "reconstruction (THEORY.md R6)",
+        "reconstruction (docs/theory.md R6)",
         np.array([FINITE_SAMPLE_SLOPE_TARGET[0], lo]),
         np.array([hi, FINITE_SAMPLE_SLOPE_TARGET[1]]),
         0.0,

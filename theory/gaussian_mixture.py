@@ -1,4 +1,4 @@
-"""Figure 1 (THEORY.md R7): fitting one Gaussian q = N(m, s^2) to a Gaussian mixture p.
+"""Figure 1 (docs/theory.md R7): fitting one Gaussian q = N(m, s^2) to a Gaussian mixture p.
 
 - Forward KL(p || q) is minimised by moment matching (closed form); :func:`forward_fit_direct` minimises
   the quadrature value of CE(p, q) = -int p log q instead, so the two can be compared independently.
@@ -30,7 +30,7 @@ T_RANGE = 14.0  # integrate t over [-14, 14]: the normal mass outside is below 1
 MIN_STD, MAX_SCALE, MAX_STD_RATIO = 1e-3, 1e3, 1e3  # the scales Figure 1's fits are computed for
 QUAD_OPTS = {"epsabs": 1e-13, "epsrel": 1e-12, "limit": 400}
 LOG_2PI_E = math.log(2 * math.pi * math.e)
-A_RANGE_THREE_MINIMA = (2.42, 4.0)  # THEORY.md R7: exactly three local minima for a in this range
+A_RANGE_THREE_MINIMA = (2.42, 4.0)  # docs/theory.md R7: exactly three local minima for a in this range
 
 
 @dataclass(frozen=True)

@@ -1,4 +1,4 @@
-"""The exact identities of THEORY.md section 2 (I1, I2, I3) and Proposition 1 (R3).
+"""The exact identities of docs/theory.md section 2 (I1, I2, I3) and Proposition 1 (R3).
 
 Each identity holds class by class, so the symbolic proof is of one class's term with positive symbols
 (sympy simplifies logarithms only then), extended to k classes by linearity; :func:`symbolic_difference`
@@ -6,7 +6,7 @@ also expands the k-class sums for a small k as a second, literal proof. Numerica
 evaluated as "left side" and "right side" separately so a check can compare them.
 
 Provenance: I1-I3 are standard facts the paper relies on; Proposition 1's form is a reconstruction
-(THEORY.md R3).
+(docs/theory.md R3).
 """
 
 from __future__ import annotations
@@ -75,7 +75,7 @@ IDENTITIES: tuple[Identity, ...] = (
         "R3",
         "Proposition 1",
         "KL(F*, F_sw) = KL(F*, F_w) - KL(F_sw, F_w) - E_x <F* - F_sw, log F_sw - log F_w>",
-        "reconstruction (THEORY.md R3)",
+        "reconstruction (docs/theory.md R3)",
         lambda f, w, s: (
             _kl_t(f, s),
             _kl_t(f, w) - _kl_t(s, w) - (f - s) * (sp.log(s) - sp.log(w)),

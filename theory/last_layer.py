@@ -2,7 +2,7 @@
 
 Every student is a certified projection onto the simplex-head class (Frank-Wolfe gap g <= 1e-10 max(1, J));
 an uncertified solve is counted and reported, never used. Only non-degenerate instances count
-(THEORY.md R4): KL(F_sw, F_w) >= 1e-4 and KL(F*, F_w) >= 1e-3.
+(docs/theory.md R4): KL(F_sw, F_w) >= 1e-4 and KL(F*, F_w) >= 1e-3.
 """
 
 from __future__ import annotations
@@ -93,7 +93,7 @@ def theorem2_check(n: int = 200, seed: int = 0) -> tuple[CheckResult, dict]:
         "Theorem 2",
         "reverse-KL projection onto a convex class containing F*: "
         f"KL(F*,F_sw) <= KL(F*,F_w) - KL(F_sw,F_w) (certified: slack >= -(g + {sci(CERTIFIED_SLACK)}))",
-        "paper's claim; precise form reconstructed (THEORY.md R4)",
+        "paper's claim; precise form reconstructed (docs/theory.md R4)",
         np.array(lhs),
         np.array(rhs),
         CERTIFIED_SLACK,
@@ -151,7 +151,7 @@ def forward_converse_check(n: int = 200, seed: int = 1) -> tuple[CheckResult, Ch
         "forward_converse",
         "Theorem 2 fails for forward KL",
         "forward projection violates KL(F*,F_sw) <= KL(F*,F_w) - KL(F_sw,F_w) in most instances (rate > 1/2)",
-        "paper's claim (reverse KL is needed); THEORY.md R4",
+        "paper's claim (reverse KL is needed); docs/theory.md R4",
         np.array([0.5]),
         np.array([same.mean()]),
         0.0,
@@ -163,7 +163,7 @@ def forward_converse_check(n: int = 200, seed: int = 1) -> tuple[CheckResult, Ch
         "forward_analogue",
         "Forward analogue fails too",
         "forward projection violates KL(F*,F_sw) <= KL(F*,F_w) - KL(F_w,F_sw) on some instances (count >= 1)",
-        "THEORY.md R4",
+        "docs/theory.md R4",
         np.array([1.0]),
         np.array([float(analogue.sum())]),
         0.0,
@@ -232,7 +232,7 @@ def theorem3_check(n: int = 100, seed: int = 2) -> tuple[CheckResult, CheckResul
         "theorem3_sharp",
         "Theorem 3 (sharp form)",
         "KL(F*,F_sw) <= KL(F*,F_w) - KL(F_sw,F_w) + E<F* - R, log F_w - log F_sw>, R in the class",
-        "reconstruction (THEORY.md R5)",
+        "reconstruction (docs/theory.md R5)",
         lhs,
         np.array(sharp_r),
         CERTIFIED_SLACK,
@@ -243,7 +243,7 @@ def theorem3_check(n: int = 100, seed: int = 2) -> tuple[CheckResult, CheckResul
         "theorem3_final",
         "Theorem 3 (final form)",
         "KL(F*,F_sw) <= KL(F*,F_w) - KL(F_sw,F_w) + M sqrt(2 eps), eps = KL(F*, R)",
-        "reconstruction (THEORY.md R5)",
+        "reconstruction (docs/theory.md R5)",
         lhs,
         np.array(final_r),
         CERTIFIED_SLACK,

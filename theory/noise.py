@@ -1,4 +1,4 @@
-"""Weak-label noise (THEORY.md R9): the synthetic analogue of the paper's noise table.
+"""Weak-label noise (docs/theory.md R9): the synthetic analogue of the paper's noise table.
 
 Binary (k = 2) simplex-head instances with F* realizable; the weak teacher is F* with logit noise 0.1, then a
 seeded fraction rho of its labels is flipped, p -> 1/2 - (p - 1/2). Forward and reverse students are the

@@ -74,7 +74,7 @@ def write_report(
         "Each row computes both sides of its statement on every instance; a violation is lhs > rhs + "
         "tolerance.",
         "Worst slack is min(rhs - lhs); for identities it is -max|lhs - rhs|. Provenance says whether the",
-        "statement is the paper's or a reconstruction (see THEORY.md).",
+        "statement is the paper's or a reconstruction (see docs/theory.md).",
         "",
         markdown_table(results),
     ]

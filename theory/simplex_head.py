@@ -1,4 +1,4 @@
-"""The linear head into the simplex and its certified projections (THEORY.md R4).
+"""The linear head into the simplex and its certified projections (docs/theory.md R4).
 
 Class (a): F(x) = W h(x) with h(x) in the simplex Delta_d and W a k x d column-stochastic matrix with entries
 >= gamma; on a finite domain of m points, H is (m, d) and F = H W^T is (m, k), always >= gamma. The class is

@@ -2,11 +2,11 @@
 
 - Forward KL fit, J(V) = E_x KL(T(x), softmax(V phi(x))): an exponential family, so J is convex; the last row
   of V is fixed at 0 (k - 1 free rows), which makes it strictly convex for full-rank features. Solved by
-  Newton's method with a line search; certificate: the gradient norm (THEORY.md R8). The student is not
+  Newton's method with a line search; certificate: the gradient norm (docs/theory.md R8). The student is not
   floored here (the teacher is), as the dual Pythagorean identity needs the exact family.
 - Reverse KL fit, J(V) = E_x KL(F(x), T(x)) with the floored student F = (1 - k gamma) softmax(V phi) + gamma:
   non-convex. Solved by L-BFGS from many starts; certified when at least `agree` starts reach the best value
-  to within 1e-10 (THEORY.md R8), and only the best start's solution is used.
+  to within 1e-10 (docs/theory.md R8), and only the best start's solution is used.
 """
 
 from __future__ import annotations

@@ -8,7 +8,7 @@ GRADIENT_TOL = 1e-10  # closed-form gradients against torch autograd in float64
 FIGURE1_FIT_TOL = 1e-6  # forward fit: closed form against direct quadrature minimisation
 FIGURE1_MODE_MEAN_TOL = 0.1  # reverse fit mean within this of a mode
 FIGURE1_MODE_SD_REL = 0.10  # reverse fit sd within 10 % of that component's
-FIGURE1_SEPARATION_TOL = 0.005  # a_sn and a* within this of THEORY.md's values
+FIGURE1_SEPARATION_TOL = 0.005  # a_sn and a* within this of docs/theory.md's values
 NONCONVEX_VIOLATION_TOL = 1e-9  # a non-convex fit (>= 10 starts agreeing to 1e-10) violates only beyond this
 ROW_SUM_TOL = 1e-9  # how far a row of a distribution may sum from 1 before it is rejected
 REQUIRED_GAP_REL = (
@@ -22,7 +22,7 @@ NONCONVEX_AGREE_TOL = (
     1e-10  # starts of the non-convex softmax fit "agree" when their values differ by <= this
 )
 NONCONVEX_AGREE_STARTS = 10  # ... and the fit counts when at least this many starts agree
-MIN_DISAGREEMENT, MIN_TEACHER_ERROR = 1e-4, 1e-3  # non-degenerate last-layer instances (THEORY.md R4)
+MIN_DISAGREEMENT, MIN_TEACHER_ERROR = 1e-4, 1e-3  # non-degenerate last-layer instances (docs/theory.md R4)
 THEOREM2_SLACK_FLOOR = -1e-9  # the signed slack of Theorem 2 never goes below this
 INTERIOR_EQUALITY_TOL = 1e-9  # |slack| where the reverse solution is interior (the equality case)
 FINITE_SAMPLE_SLOPE_TARGET = (-0.6, -0.4)  # the bootstrap CI of the log-log slope must meet this interval

@@ -1,4 +1,5 @@
-"""The W2S losses: identities and gradient formulas of THEORY.md section 2, finiteness, batch statistics."""
+"""The W2S losses: identities and gradient formulas of docs/theory.md section 2, finiteness, batch
+statistics."""
 
 import numpy as np
 import pytest
