@@ -146,10 +146,16 @@ def _cmd_replicate(args) -> int:
 
 def _cmd_list(args) -> int:
     if args.what == "models":
-        from .registry import MODELS
+        from .registry import DECODER_TYPES, ENCODER_TYPES, MODELS, TOP_BLOCK_TYPES
 
         for m in MODELS.values():
             print(f"{m.name:<28} {m.kind:<8} {m.source:<8} {m.params}")
+        print(
+            "\nAlso accepted: any Hugging Face Hub id (ORG/NAME) or local model folder (with a config.json) "
+            f"of these architectures: encoders {', '.join(ENCODER_TYPES)}; decoders "
+            f"{', '.join(DECODER_TYPES)}; "
+            f"with --trainable-blocks: {', '.join(TOP_BLOCK_TYPES)}. MODEL@N trains MODEL on N pairs."
+        )
     elif args.what == "datasets":
         for name, desc in DATASETS.items():
             print(f"{name:<20} {desc}")

@@ -151,6 +151,8 @@ def model_identity(name: str) -> dict:
     if s.source == "package":
         folder = {"all-MiniLM-L6-v2": minilm_path, "gemma-3-270m": gemma_path}[name]()
         return {"name": name, "source": "package", "files_sha256": files_fingerprint(folder)}
+    if s.source == "local":  # a model folder: its files are its identity, wherever it lies
+        return {"name": name, "source": "local", "files_sha256": files_fingerprint(Path(s.path))}
     revision = None
     try:
         from huggingface_hub import try_to_load_from_cache
@@ -186,7 +188,8 @@ def load_backbone(name: str, seed: int = 0, dtype: torch.dtype = torch.float32):
     if s.source == "tiny":
         model, tok = tiny_backbone(name, seed), tiny_tokenizer()
     else:
-        path = {"all-MiniLM-L6-v2": minilm_path, "gemma-3-270m": gemma_path}.get(name, lambda: s.hub_id)()
+        packaged = {"all-MiniLM-L6-v2": minilm_path, "gemma-3-270m": gemma_path}
+        path = packaged[name]() if name in packaged else (s.path or s.hub_id)
         try:
             tok = AutoTokenizer.from_pretrained(str(path))
             model = AutoModel.from_pretrained(str(path), dtype=dtype)

@@ -13,7 +13,7 @@ from core.errors import ConfigError
 
 from .config import CONVEX_FIXED_OBJECTIVES, HEADS, Sweep
 from .grid import student_specs
-from .registry import spec, trained_on
+from .registry import TOP_BLOCK_TYPES, spec, trained_on
 
 log = logging.getLogger(__name__)
 BATCH_STATISTICS_LOSSES = ("confidence", "reverse_confidence_mix", "reverse_confidence_target")
@@ -49,6 +49,14 @@ def check_sweep(sw: Sweep) -> None:
             "note: --checkpoints-per-epoch applies with --trainable-blocks; full fine-tuning keeps its last "
             "state"
         )
+    if exp.mode == "finetune" and ft.trainable_blocks is not None:
+        for weak, strong in grid.model_pairs:
+            for m in (strong,) if ft.teacher_head == "logistic" else (weak, strong):
+                if spec(m).model_type not in TOP_BLOCK_TYPES:
+                    raise ConfigError(
+                        f"--trainable-blocks is offered for {', '.join(TOP_BLOCK_TYPES)} models (where the "
+                        f"split is exact), not {m} ({spec(m).model_type}); fine-tune it whole (without it)"
+                    )
     batch_losses = sorted(set(grid.losses) & set(BATCH_STATISTICS_LOSSES))
     if exp.mode == "finetune" and batch_losses and exp.finetune.batch_size < 2:
         raise ConfigError(
