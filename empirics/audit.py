@@ -22,12 +22,13 @@ from pathlib import Path
 
 import numpy as np
 
-from core.io import load_runs, read_jsonl_rows, write_json_and_markdown
+from core.io import read_jsonl_rows, write_json_and_markdown
 from core.numerics import binary_ce_onehot, binary_kl, gamma_floor
 from theory.binary_head import binary_terms, box_gap, solve_binary
 from theory.bounds import c_sharp, confirmed_sides
 from theory.tolerances import CERTIFIED_SLACK, FP_INEQUALITY_SLACK, REQUIRED_GAP_REL
 
+from .records import load_checked_runs
 from .run_folder import simplex_design_file
 
 
@@ -165,7 +166,7 @@ def audit(results: str | Path) -> dict:
     """Audit every student run of a results folder; writes audit/audit.json and audit/audit.md."""
     results = Path(results)
     rows, failures, designs, projections = [], [], {}, {}
-    for rec in load_runs(results):
+    for rec in load_checked_runs(results):
         run = rec["run"]
         if run["role"] != "student":
             continue

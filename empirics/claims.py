@@ -26,10 +26,11 @@ from pathlib import Path
 import numpy as np
 
 from core.errors import DataError
-from core.io import load_runs, read_jsonl_rows, write_json_and_markdown
+from core.io import read_jsonl_rows, write_json_and_markdown
 
 from .inference import ALPHA, Estimate, crossed_estimate, holm, verdict
 from .metrics import accuracy
+from .records import load_checked_runs
 
 EQUIVALENCE_MARGIN = 0.01
 IDENTITY_PROB_TOL = 1e-3  # an identity claim holds when the two students' probabilities agree to this
@@ -383,7 +384,7 @@ def _untestable(claim: Claim, m: dict) -> str:
 
 
 def evaluate_claims(results: str | Path) -> list[ClaimResult]:
-    runs = Runs(load_runs(results))
+    runs = Runs(load_checked_runs(results))
     out: list[ClaimResult] = []
     for c in CLAIMS:
         cells = claim_cells(c, runs)

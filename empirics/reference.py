@@ -24,11 +24,12 @@ from pathlib import Path
 import numpy as np
 
 from core.errors import DataError, InvalidInputError
-from core.io import atomic_save_npz, atomic_write_text, jsonl_text, load_runs, read_json, read_jsonl_rows
+from core.io import atomic_save_npz, atomic_write_text, jsonl_text, read_json, read_jsonl_rows
 from core.numerics import sigmoid
 
 from .config import Noise, Sweep
 from .partition import mark_training_rows, run_partition
+from .records import load_checked_runs
 
 SPLITS = ("train_w2s", "test")
 COPIED = ("sweep.json", "timing.json", "summary.json", "summary.md", "FINDINGS.md")
@@ -40,7 +41,7 @@ def pack(results: str | Path, dest: str | Path, exact: bool = False) -> dict:
     `exact`: a snapshot of a sweep still running (no audit needed), logits kept as float64, from which
     :func:`unpack` rebuilds every predictions file byte for byte, so the sweep resumes from it exactly."""
     results, dest = Path(results), Path(dest)
-    runs = load_runs(results)
+    runs = load_checked_runs(results)
     if not exact and not (results / "audit" / "claims.json").is_file():
         raise InvalidInputError(f"{results} has no audit yet: run `w2s-empirics audit {results}` first")
     if dest.exists() and any(dest.iterdir()):

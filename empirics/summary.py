@@ -13,10 +13,11 @@ from pathlib import Path
 import numpy as np
 from scipy import stats
 
-from core.io import load_runs, read_jsonl_rows, write_json_and_markdown
+from core.io import read_jsonl_rows, write_json_and_markdown
 
 from .claims import REAL_STUDENT_SE, Runs, weak_to_strong
 from .config import LOSSES
+from .records import load_checked_runs
 
 CONFIDENCE = 0.95
 GAP_SE = REAL_STUDENT_SE  # a weak-to-strong setting: ceiling - weak >= 3 standard errors on test
@@ -46,7 +47,7 @@ def summarize(out: str | Path) -> dict:
     """summary.json and summary.md: weak, ceiling and every student's test accuracy with a 95 % interval, per
     (weak -> strong, head, noise); warns when the weak model is not really weaker (ceiling - weak < 3 SE)."""
     out = Path(out)
-    runs = load_runs(out)
+    runs = load_checked_runs(out)
     test = lambda r: r["metrics"]["test"]  # noqa: E731
     weak = {(r["run"]["model"], r["run"]["seed"]): r for r in runs if r["run"]["role"] == "weak"}
     ceil = {

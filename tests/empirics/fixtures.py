@@ -32,21 +32,36 @@ def write_splits(folder: Path, n: int = 24) -> Path:
     return folder
 
 
-def _write_run(folder: Path, name: str, run: dict, label, correct) -> None:
-    """A run folder as the claims read it: config.json, metrics.json and test predictions."""
+def _write_run(folder: Path, spec, label, correct, weak_prob=None, weak_run: str | None = None):
+    """A run folder as the readers read it: config.json, metrics.json and test predictions (prob 0.8 on the
+    side it gets right, 0.2 otherwise); a student's weak_prob column is its teacher's predictions."""
+    import dataclasses
+
     import numpy as np
 
     predicted = np.where(correct, label, 1 - label)
-    d = folder / name
+    prob = np.where(predicted == 1, 0.8, 0.2)
+    d = folder / spec.name
     d.mkdir(parents=True, exist_ok=True)
-    config = {"run": run, "gamma": 1e-3, "experiment": {"setup": {"mode": "last_layer"}}}
+    config = {"run": dataclasses.asdict(spec), "gamma": 1e-3, "experiment": {"setup": {"mode": "last_layer"}}}
     (d / "config.json").write_text(json.dumps(config))
-    (d / "metrics.json").write_text(json.dumps({"test": {"accuracy": float(np.mean(correct))}}))
+    metrics = {"test": {"accuracy": float(np.mean(correct)), "n": len(label)}}
+    metrics |= {"weak_run": weak_run} if weak_run else {}
+    (d / "metrics.json").write_text(json.dumps(metrics))
+    weak = [None] * len(label) if weak_prob is None else [float(w) for w in weak_prob]
     rows = [
-        {"id": f"t{i}", "label": int(y), "weak_prob": 0.5, "prob": 0.8 if p == 1 else 0.2}
-        for i, (y, p) in enumerate(zip(label, predicted, strict=True))
+        {"id": f"t{i}", "label": int(y), "weak_prob": w, "prob": float(p)}
+        for i, (y, p, w) in enumerate(zip(label, prob, weak, strict=True))
     ]
     (d / "predictions_test.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    return prob
+
+
+def student_dir(folder: Path, loss: str, seed: int) -> Path:
+    """The folder of a claim fixture's student (:func:`write_claim_fixture`)."""
+    from empirics.config import RunSpec
+
+    return folder / RunSpec("student", "strong", seed, "logistic", loss, "weak").name
 
 
 def write_claim_fixture(
@@ -54,29 +69,44 @@ def write_claim_fixture(
 ) -> Path:
     """A minimal results folder: per seed, a reverse-KL and a forward-KL student on the same n test pairs with
     the given expected accuracies (one for every seed, or one per seed), a weak teacher (`weak`) and a
-    ceiling (0.85), each seed its own draw of which pairs are right: the input of the claims' verdict logic
-    (built by paper_checks/test_empirics.py and tests/empirics/test_audit.py)."""
+    ceiling (0.85), each seed its own draw of which pairs are right, the baselines, and the sweep.json that
+    plans exactly these runs: the input of the claims' verdict logic (built by paper_checks/test_empirics.py
+    and tests/empirics/test_audit.py)."""
     import numpy as np
+
+    from empirics.config import Experiment, GridConfig, RunSpec, SetupConfig, Sweep
+    from empirics.grid import baseline_specs
 
     rng = np.random.default_rng(seed)
     label = rng.integers(0, 2, n)
     folder.mkdir(parents=True, exist_ok=True)
-    (folder / "sweep.json").write_text(json.dumps({"fixture": "claims verdict logic"}))
+    sweep = Sweep(
+        experiment=Experiment(setup=SetupConfig(mode="last_layer")),
+        grid=GridConfig(
+            pairs=["weak:strong"],
+            losses=["reverse_kl", "forward_kl"],
+            seeds=list(range(seeds)),
+            noises=["none"],
+        ),
+        description="claims verdict logic (a test fixture)",
+    )
+    (folder / "sweep.json").write_text(json.dumps(sweep.to_json()))
     per_seed = lambda acc: list(acc) if isinstance(acc, (list, tuple)) else [acc] * seeds  # noqa: E731
     accs = {"reverse_kl": per_seed(acc_reverse), "forward_kl": per_seed(acc_forward)}
+    coin = np.random.default_rng([seed, 1])  # the baselines' own draws: the runs' stay as they were
+    for b in baseline_specs():
+        _write_run(folder, b, label, coin.random(n) < 0.5)
     for k in range(seeds):
 
         def correct(acc):  # each pair right with probability acc, as a run on sampled test pairs would be
             return rng.random(n) < acc
 
-        base = {"seed": k, "head": "logistic", "noise": {"kind": "none", "level": 0.0}}
-        _write_run(folder, f"weak__s{k}", {**base, "role": "weak", "model": "weak"}, label, correct(weak))
-        _write_run(
-            folder, f"ceiling__s{k}", {**base, "role": "ceiling", "model": "strong"}, label, correct(0.85)
-        )
+        teacher = RunSpec("weak", "weak", k, "logistic")
+        teacher_prob = _write_run(folder, teacher, label, correct(weak))
+        _write_run(folder, RunSpec("ceiling", "strong", k, "logistic"), label, correct(0.85))
         for loss, acc in accs.items():
-            run = {**base, "role": "student", "model": "strong", "loss": loss, "weak_model": "weak"}
-            _write_run(folder, f"student__{loss}__s{k}", run, label, correct(acc[k]))
+            student = RunSpec("student", "strong", k, "logistic", loss, "weak")
+            _write_run(folder, student, label, correct(acc[k]), teacher_prob, teacher.name)
     return folder
 
 

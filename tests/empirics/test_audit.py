@@ -11,7 +11,7 @@ from empirics.cli import main
 from empirics.inference import bootstrap, holm
 from empirics.sweep import run_sweep
 
-from .fixtures import tiny_sweep
+from .fixtures import student_dir, tiny_sweep
 
 
 def test_holm_adjustment():
@@ -110,8 +110,14 @@ def test_runs_that_repeat_are_never_counted_twice(tmp_path):
     shutil.copytree(one, same)
     for loss in ("reverse_kl", "forward_kl"):
         for k in (1, 2):  # seeds 1 and 2 repeat seed 0's predictions
-            src = same / f"student__{loss}__s0" / "predictions_test.jsonl"
-            (same / f"student__{loss}__s{k}" / "predictions_test.jsonl").write_text(src.read_text())
+            src = student_dir(same, loss, 0) / "predictions_test.jsonl"
+            dst = student_dir(same, loss, k) / "predictions_test.jsonl"
+            own = [json.loads(x) for x in dst.read_text().splitlines()]  # its own teacher's weak_prob
+            rows = [
+                {**json.loads(x), "weak_prob": o["weak_prob"]}
+                for x, o in zip(src.read_text().splitlines(), own, strict=True)
+            ]
+            dst.write_text("".join(json.dumps(r) + "\n" for r in rows))
     c = {c.key: c for c in evaluate_claims(same)}[key]
     assert c.verdict == "inconclusive"
     assert c.delta is None
@@ -203,8 +209,8 @@ def test_no_differing_decision_gives_no_mde_goal(tmp_path):
 
     folder = write_claim_fixture(tmp_path / "same", 400, 0.7, 0.7)
     for k in range(3):  # the two students' predictions are the same in every seed
-        forward = folder / f"student__forward_kl__s{k}" / "predictions_test.jsonl"
-        forward.write_text((folder / f"student__reverse_kl__s{k}" / "predictions_test.jsonl").read_text())
+        forward = student_dir(folder, "forward_kl", k) / "predictions_test.jsonl"
+        forward.write_text((student_dir(folder, "reverse_kl", k) / "predictions_test.jsonl").read_text())
     c = {c.key: c for c in evaluate_claims(folder)}["reverse_kl_beats_forward_kl"]
     assert c.mde == 0
     assert c.mde_goal_met is None
@@ -217,11 +223,11 @@ def test_runs_scored_on_other_test_pairs_are_refused_not_paired(tmp_path, capsys
     from tests.empirics.fixtures import write_claim_fixture
 
     folder = write_claim_fixture(tmp_path / "f", 200, 0.7, 0.6)
-    path = folder / "student__forward_kl__s1" / "predictions_test.jsonl"
+    path = student_dir(folder, "forward_kl", 1) / "predictions_test.jsonl"
     rows = [json.loads(x) for x in path.read_text().splitlines()]
     path.write_text("".join(json.dumps({**r, "id": "x" + r["id"]}) + "\n" for r in rows))
     from core.errors import DataError
     from empirics.claims import evaluate_claims
 
-    with pytest.raises(DataError, match="student__forward_kl__s1: its test pairs differ"):
+    with pytest.raises(DataError, match=f"{path}: row 1 has id 'xt0'"):
         evaluate_claims(folder)

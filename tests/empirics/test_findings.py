@@ -52,6 +52,12 @@ def test_the_weak_to_strong_gap_is_taken_between_seed_means_with_a_replicate_se(
             for r, c in zip(rows, correct, strict=True)
         ]
         path.write_text("".join(json.dumps(r) + "\n" for r in rows))
+        if role == "weak":  # its students carry its predictions: the folder stays consistent
+            for student in out.glob(f"student__*__s{seed}"):
+                spath = student / "predictions_test.jsonl"
+                srows = [json.loads(x) for x in spath.read_text().splitlines()]
+                srows = [{**r, "weak_prob": w["prob"]} for r, w in zip(srows, rows, strict=True)]
+                spath.write_text("".join(json.dumps(r) + "\n" for r in srows))
 
     n = len((out / "weak__tiny-bert__logistic__s0" / "predictions_test.jsonl").read_text().splitlines())
     right = [8, 12, 4]  # the weak model's right pairs per seed; the ceiling is right on every pair
