@@ -1,4 +1,4 @@
-"""FINDINGS.md of an audited results folder: what the README's "Findings" section reports, computed from the
+"""FINDINGS.md of an audited results folder: what docs/findings.md reports, computed from the
 saved summary, claims, planted truth and timing (no torch, no training)."""
 
 from __future__ import annotations

@@ -21,7 +21,7 @@ from .config import (
 # benchmarks/pilot_finetune_lr.py under this preset's exact configuration: 0.6425, 0.6425, 0.6500, 0.6525 --
 # 3e-4, by 2 of 800 held-out pairs. (A first pilot, run while the regime was built (5ea8abd; its runs were not
 # kept), gave 0.6425, 0.6425, 0.65625, 0.6525 and chose 1e-4: the reference ran at 1e-4 until it was rerun at
-# the scripted pilot's choice; README, Findings, gives both.)
+# the scripted pilot's choice; docs/findings.md gives both.)
 LR_FINETUNE = 3e-4
 PAPER_NOISES = ["none", "flip:0.1", "flip:0.2", "flip:0.3", "flip:0.4"]
 # the reference presets run in fp32 on every machine (--bf16 auto would turn bf16 on where the CPU has it, and
@@ -85,7 +85,7 @@ PRESETS: dict[str, Sweep] = {
         ),
         description="all 4,000 pairs per split, 3 seeds, noise 0-40 %: hours on a 2-core CPU (resumable)",
     ),
-    # the reference replication (README "Findings"; paper_checks/reference/): one preset per regime
+    # the reference replication (docs/findings.md; paper_checks/reference/): one preset per regime
     "replication-last-layer": Sweep(
         experiment=Experiment(
             setup=SetupConfig(mode="last_layer", max_length=256, bf16=REFERENCE_PRECISION),
