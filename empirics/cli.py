@@ -14,12 +14,13 @@ import warnings
 from pathlib import Path
 
 from core.cli import OneLineErrorParser, run_command
-from core.errors import InvalidInputError
+from core.errors import ConfigError, InvalidInputError
 
 from .config import DATASETS, LOSSES, SECTIONS, Sweep
 from .presets import PRESETS, preset
 
 log = logging.getLogger("empirics")
+DEFAULT = "cpu-demo"  # the preset of a bare `w2s-empirics sweep`
 
 
 def option_names() -> list[str]:
@@ -33,7 +34,13 @@ def given_options(args: argparse.Namespace) -> dict:
 
 
 def sweep_of(args) -> Sweep:
-    base = Sweep.from_json(args.from_sweep) if args.from_sweep else preset(args.preset)
+    """The sweep a `sweep` command runs: a preset (default cpu-demo) or a saved sweep.json (complete, of this
+    version), then the options given on the command line, each overriding its one field."""
+    if args.from_sweep and args.preset:
+        raise ConfigError("--from-sweep and --preset both given: a saved sweep replaces the preset; give one")
+    base = (
+        Sweep.from_json(args.from_sweep, strict=True) if args.from_sweep else preset(args.preset or DEFAULT)
+    )
     return base.with_options(given_options(args))
 
 
@@ -48,7 +55,7 @@ def _cmd_sweep(args) -> int:
         for note in sw.notes:
             log.warning("note: %s", note)
     out = args.out or Path("results") / (
-        Path(args.from_sweep).parent.name if args.from_sweep else args.preset
+        Path(args.from_sweep).parent.name if args.from_sweep else args.preset or DEFAULT
     )
     if args.dry_run:
         runs = planned_runs(sw)
@@ -207,7 +214,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="Run a preset (or a saved sweep.json); every option below overrides the preset's "
         "value. Unset options keep the preset's values.",
     )
-    s.add_argument("--preset", default="cpu-demo", help=f"one of {', '.join(PRESETS)} (default cpu-demo)")
+    s.add_argument("--preset", help=f"one of {', '.join(PRESETS)} (default {DEFAULT})")
     s.add_argument(
         "--from-sweep", metavar="SWEEP_JSON", help="start from a saved sweep.json instead of a preset"
     )

@@ -376,18 +376,28 @@ class Sweep:
         return asdict(self)
 
     @classmethod
-    def from_json(cls, data: dict | str | Path) -> Sweep:
-        """A Sweep from its JSON form (a dict, or the path of a sweep.json)."""
+    def from_json(cls, data: dict | str | Path, strict: bool = False) -> Sweep:
+        """A Sweep from its JSON form (a dict, or the path of a sweep.json). Fields it lacks take their
+        defaults, unless `strict` (``--from-sweep``): then a missing section or field is an error too, since a
+        saved sweep must say everything it runs."""
         if isinstance(data, (str, Path)):
             path = Path(data)
             try:
-                data = json.loads(path.read_text())
+                data = json.loads(path.read_text(encoding="utf-8"))
             except FileNotFoundError:
                 raise ConfigError(f"no such file: {path}") from None
             except json.JSONDecodeError as exc:
                 raise ConfigError(f"{path}: malformed JSON ({exc.msg}, line {exc.lineno})") from None
+            except UnicodeDecodeError:
+                raise ConfigError(f"{path}: not UTF-8 text") from None
+            except RecursionError:
+                raise ConfigError(f"{path}: nested too deeply to be a sweep") from None
+            except ValueError as exc:  # e.g. an integer of thousands of digits
+                raise ConfigError(f"{path}: unreadable JSON ({str(exc)[:100]})") from None
+            except OSError as exc:  # a folder, an unreadable file (EIO, no permission)
+                raise ConfigError(f"cannot read {path}: {exc.strerror or exc}") from None
             try:
-                return cls.from_json(data)
+                return cls.from_json(data, strict)
             except ConfigError as exc:
                 raise ConfigError(
                     f"{path}: {exc} (written by another version of the suite? rerun the sweep)"
@@ -396,7 +406,24 @@ class Sweep:
             data = {
                 k: v for k, v in data.items() if k != "provenance"
             }  # what a sweep read, recorded beside it
+        if strict:
+            missing = _missing_fields(cls, data, "")
+            if missing:
+                raise ConfigError(f"missing field(s) {', '.join(missing)}")
         return _build(cls, data, "sweep")
+
+
+def _missing_fields(cls: type, data, where: str) -> list[str]:
+    """The fields of dataclass `cls` (recursively) that `data` lacks, as dotted paths."""
+    if not isinstance(data, dict):
+        return []  # _build says what is wrong with a non-object
+    hints, out = typing.get_type_hints(cls), []
+    for f in dataclasses.fields(cls):
+        if f.name not in data:
+            out.append(f"{where}{f.name}")
+        elif dataclasses.is_dataclass(hints[f.name]):
+            out += _missing_fields(hints[f.name], data[f.name], f"{where}{f.name}.")
+    return out
 
 
 def _build(cls: type, data, where: str):

@@ -179,6 +179,9 @@ def _summary(out: Path) -> dict:
         return {"rows": [], "warnings": [str(exc)], "runs": 0}
 
 
+PARTS = ("experiment", "provenance")  # what sweep.json records that decides a resume
+
+
 def check_same_experiment(record: dict, out: Path) -> None:
     """Run names do not encode experiment-wide settings (data, pair count, mode, gamma, ...): resuming into a
     folder made by a different experiment, or on different data, would take its runs for finished ones. The
@@ -188,9 +191,13 @@ def check_same_experiment(record: dict, out: Path) -> None:
         return
     try:
         old = json.loads(path.read_text())
-    except (OSError, json.JSONDecodeError) as exc:
-        raise DataError(f"{path}: damaged ({exc}); use another --out") from None
-    for part in ("experiment", "provenance"):
+    except (OSError, ValueError, RecursionError) as exc:
+        raise DataError(f"{path}: damaged ({str(exc)[:120]}); use another --out") from None
+    if not isinstance(old, dict) or not all(isinstance(old.get(k, {}), (dict, type(None))) for k in PARTS):
+        raise DataError(
+            f"{path}: not a sweep record (an object with experiment and provenance); use another --out"
+        )
+    for part in PARTS:
         if old.get(part) is None:
             continue
         a, b = _flat(old[part]), _flat(json.loads(json.dumps(record[part])))

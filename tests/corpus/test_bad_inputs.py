@@ -100,7 +100,7 @@ OPTION_CASES = [
     (["--noises", "shrink:-3"], "shrink factor must lie in [-1, 1]"),
     (["--noises", "blur:0.1"], "unknown noise kind 'blur'"),
     (["--noises", "flip:x"], "bad noise 'flip:x'"),
-    (["--from-sweep", "/no/such/sweep.json"], "no such file: /no/such/sweep.json"),
+    (["--from-sweep", "/no/such/sweep.json"], "--from-sweep and --preset both given"),
     (["--allow-split-overlap", "perhaps"], "Truthy value expected"),
 ]
 
@@ -127,8 +127,22 @@ def test_bad_sweep_option(extra, message, tmp_path, capsys):
     ],
 )
 def test_bad_sweep_json(content, message, tmp_path, capsys):
+    """Each fault in an otherwise complete saved sweep (--from-sweep takes complete sweeps only)."""
+    from empirics.presets import PRESETS
+
+    def merged(base, change):
+        out = dict(base)
+        for k, v in change.items():
+            out[k] = merged(base[k], v) if isinstance(v, dict) and isinstance(base.get(k), dict) else v
+        return out
+
+    try:
+        fault = json.loads(content)
+    except json.JSONDecodeError:
+        fault = None
+    complete = merged(PRESETS["tiny"].to_json(), fault) if isinstance(fault, dict) else None
     path = tmp_path / "sweep.json"
-    path.write_text(content)
+    path.write_text(json.dumps(complete) if complete else content)
     rc, err = run(empirics_cli.main, ["sweep", "--from-sweep", str(path), "--dry-run"], capsys)
     assert_one_line_error(rc, err, 2, message, "w2s-empirics")
 

@@ -93,7 +93,7 @@ def test_an_unset_option_keeps_the_preset_value():
         (["--losses", "forward_ce", "--noise-losses", "reverse_kl"], "--noise-losses names 'reverse_kl'"),
         (["--pairs", "gpt2"], "bad --pairs 'gpt2'"),
         (["--confidence-schedule", "cubic"], "invalid choice: 'cubic'"),
-        (["--from-sweep", "/no/such/sweep.json"], "no such file: /no/such/sweep.json"),
+        (["--from-sweep", "/no/such/sweep.json"], "--from-sweep and --preset both given"),
     ],
 )
 def test_bad_options_are_one_line_errors(argv, message, tmp_path):
@@ -130,6 +130,72 @@ def test_sweep_json_is_read_back_and_malformed_json_is_refused(tmp_path):
     path.write_text("{")
     with pytest.raises(ConfigError, match="malformed JSON"):
         Sweep.from_json(path)
+
+
+def _complete(**change):
+    record = PRESETS["tiny"].to_json()
+    for path, value in change.items():
+        *parents, leaf = path.split("__")
+        target = record
+        for part in parents:
+            target = target[part]
+        if value is None:
+            del target[leaf]
+        else:
+            target[leaf] = value
+    return record
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        ("{}", "missing field(s) experiment, grid, description, notes"),
+        (json.dumps(_complete(experiment__setup=None)), "missing field(s) experiment.setup"),
+        (
+            json.dumps(_complete(experiment__finetune__warmup=None)),
+            "missing field(s) experiment.finetune.warmup",
+        ),
+        (json.dumps(_complete(grid__seeds="0")), "--seeds takes a list of int values"),
+        (json.dumps(_complete(experiment__setup__bogus=1)), "unknown field(s) bogus"),
+        ("[]", "expected an object, got list"),
+        ("null", "expected an object, got NoneType"),
+        ('{"experiment": "x"}', "missing field(s) grid"),
+        ("[" * 200_000 + "]" * 200_000, "nested too deeply"),
+        ('{"grid": {"seeds": [' + "9" * 5000 + "]}}", "unreadable JSON"),
+        (b"\xff\xfe not text", "not UTF-8 text"),
+        ("FOLDER", "cannot read"),
+        ("MISSING", "no such file"),
+    ],
+)
+def test_from_sweep_takes_a_complete_sweep_of_this_version_only(content, message, tmp_path):
+    path = tmp_path / "sweep.json"
+    if content == "FOLDER":
+        path.mkdir()
+    elif content == "MISSING":
+        pass
+    elif isinstance(content, bytes):
+        path.write_bytes(content)
+    else:
+        path.write_text(content)
+    out = subprocess.run(
+        [sys.executable, "-m", "empirics.cli", "sweep", "--from-sweep", str(path), "--dry-run"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert out.returncode == 2, out.stderr
+    lines = [line for line in out.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1, out.stderr
+    assert message in lines[0], lines
+
+
+def test_from_sweep_and_preset_together_are_refused_and_a_complete_sweep_runs(tmp_path):
+    path = tmp_path / "sweep.json"
+    path.write_text(json.dumps(PRESETS["tiny"].to_json()))
+    assert _parse("--from-sweep", str(path)) == PRESETS["tiny"]
+    with pytest.raises(ConfigError, match="--from-sweep and --preset both given"):
+        _parse("--from-sweep", str(path), "--preset", "tiny")
+    assert _parse() == PRESETS["cpu-demo"]  # no preset, no saved sweep: the default preset
 
 
 def test_confidence_schedule_reaches_the_loss(tmp_path):

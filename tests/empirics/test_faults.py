@@ -162,6 +162,22 @@ def test_a_resume_checks_each_finished_runs_own_record(
     assert now == saved_sweep
 
 
+@pytest.mark.parametrize("content", ["[]", "null", '{"experiment": "x"}', '{"provenance": 3}'])
+def test_a_resume_into_a_folder_whose_sweep_json_is_not_a_sweep_is_refused(
+    content, data_dir, tmp_path, capsys
+):
+    out = tmp_path / "o"
+    assert sweep(out, data_dir) == 0
+    before = results(out)
+    (out / "sweep.json").write_text(content)
+    capsys.readouterr()
+    assert sweep(out, data_dir) == 2
+    err = [line for line in capsys.readouterr().err.splitlines() if line.strip()]
+    assert len(err) == 1, err
+    assert "sweep.json: not a sweep record" in err[0], err
+    assert results(out) == before
+
+
 def test_a_student_refuses_a_teacher_made_for_other_pairs(data_dir, tmp_path, capsys):
     out = tmp_path / "o"
     assert sweep(out, data_dir) == 0

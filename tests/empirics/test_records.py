@@ -109,3 +109,13 @@ def test_a_folder_that_disagrees_with_itself_is_refused(case, tmp_path, capsys):
         assert len(err) == 1, err
         assert message in err[0], err
         assert str(folder) in err[0], err
+
+
+@pytest.mark.parametrize("content", ["[]", "null", '{"experiment": "x"}', "{"])
+def test_a_results_folder_whose_sweep_json_is_not_a_sweep_is_refused(content, tmp_path, capsys):
+    folder = write_claim_fixture(tmp_path / "f", 200, 0.7, 0.6)
+    (folder / "sweep.json").write_text(content)
+    assert main(["-q", "audit", str(folder)]) == 2
+    err = [line for line in capsys.readouterr().err.splitlines() if line.strip()]
+    assert len(err) == 1, err
+    assert "sweep.json" in err[0], err
