@@ -23,7 +23,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from core.cli import OneLineErrorParser, run_command
+from core.cli import COUNT, MAX_LENGTH, OneLineErrorParser, run_command
 from core.errors import InvalidInputError
 from core.io import atomic_write_text
 from core.numerics import sigmoid
@@ -65,9 +65,9 @@ def paired_ci95(diff: np.ndarray) -> list[float]:
 def main() -> None:
     p = OneLineErrorParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--model", default="gemma-3-270m")
-    p.add_argument("--pairs", type=int, default=1000, help="pairs of train_gt and of test each")
-    p.add_argument("--batch", type=int, default=16)
-    p.add_argument("--max-length", type=int, default=256)
+    p.add_argument("--pairs", type=COUNT, default=1000, help="pairs of train_gt and of test each")
+    p.add_argument("--batch", type=COUNT, default=16)
+    p.add_argument("--max-length", type=MAX_LENGTH, default=256)
     p.add_argument("--data-dir", default="../shared/data/hh-rlhf-harmless")
     p.add_argument("--out", type=Path, default=Path("results") / "benchmarks")
     args = p.parse_args()

@@ -33,8 +33,7 @@ import torch
 from bench_bf16_extraction import ceiling_test_correct, paired_ci95  # the same ceiling and interval
 from torch.nn.attention import SDPBackend
 
-from core.cli import OneLineErrorParser, run_command
-from core.errors import InvalidInputError
+from core.cli import COUNT, MAX_LENGTH, OneLineErrorParser, run_command
 from core.io import atomic_write_text
 from empirics import precision
 from empirics.data import load_split
@@ -72,17 +71,15 @@ def relative_errors(f: np.ndarray, ref: np.ndarray) -> np.ndarray:
 def main() -> None:
     p = OneLineErrorParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--model", default="gemma-3-270m")
-    p.add_argument("--pairs", type=int, default=1000, help="pairs of train_gt and of test each")
-    p.add_argument("--batches", type=int, nargs="+", default=[16, 64])
+    p.add_argument("--pairs", type=COUNT, default=1000, help="pairs of train_gt and of test each")
+    p.add_argument("--batches", type=COUNT, nargs="+", default=[16, 64])
     p.add_argument("--modes", nargs="+", default=list(MODES), choices=MODES)
-    p.add_argument("--reps", type=int, default=2, help="timed passes per mode and batch size (best kept)")
-    p.add_argument("--max-length", type=int, default=256)
+    p.add_argument("--reps", type=COUNT, default=2, help="timed passes per mode and batch size (best kept)")
+    p.add_argument("--max-length", type=MAX_LENGTH, default=256)
     p.add_argument("--profile", action="store_true")
     p.add_argument("--data-dir", default="../shared/data/hh-rlhf-harmless")
     p.add_argument("--out", type=Path, default=Path("results") / "benchmarks")
     args = p.parse_args()
-    if min(args.batches) < 1 or args.reps < 1 or args.max_length < 1 or args.pairs < 1:
-        raise InvalidInputError("--pairs, --batches, --reps and --max-length must be >= 1")
     device = "cuda" if torch.cuda.is_available() else "cpu"
     modes = [m for m in args.modes if m not in CUDA_ONLY or device == "cuda"]
     if "fp32" not in modes:

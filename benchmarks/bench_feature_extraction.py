@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from core.cli import OneLineErrorParser, run_command
+from core.cli import COUNT, MAX_LENGTH, OneLineErrorParser, run_command
 from empirics.data import load_split
 from empirics.features import by_token_length, embed_texts, token_ids
 from empirics.models import load_backbone
@@ -30,10 +30,10 @@ from empirics.pipeline import run_environment as environment
 def main():
     ap = OneLineErrorParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--model", default="all-MiniLM-L6-v2")
-    ap.add_argument("--texts", type=int, default=512)
-    ap.add_argument("--batch", type=int, default=16)
-    ap.add_argument("--max-length", type=int, default=512)
-    ap.add_argument("--repeats", type=int, default=3)
+    ap.add_argument("--texts", type=COUNT, default=512)
+    ap.add_argument("--batch", type=COUNT, default=16)
+    ap.add_argument("--max-length", type=MAX_LENGTH, default=512)
+    ap.add_argument("--repeats", type=COUNT, default=3)
     ap.add_argument("--data-dir", default="../shared/data/hh-rlhf-harmless")
     ap.add_argument("--out", type=Path, default=Path("results") / "benchmarks")
     args = ap.parse_args()

@@ -24,7 +24,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from core.cli import OneLineErrorParser, run_command
+from core.cli import COUNT, MAX_LENGTH, OneLineErrorParser, number, run_command
 from empirics.data import load_split
 from empirics.losses import get_loss
 from empirics.models import RewardModel, batch_pair_logits, load_backbone
@@ -66,10 +66,12 @@ def timed(step, model, tok, batches, loss, max_length):
 def main():
     ap = OneLineErrorParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--model", default="all-MiniLM-L6-v2")
-    ap.add_argument("--batch", type=int, default=32)
-    ap.add_argument("--steps", type=int, default=3)
-    ap.add_argument("--max-length", type=int, default=128)
-    ap.add_argument("--group-pairs", type=int, default=4, help="pairs per length-sorted forward group (ours)")
+    ap.add_argument("--batch", type=number(int, 2), default=32)
+    ap.add_argument("--steps", type=COUNT, default=3)
+    ap.add_argument("--max-length", type=MAX_LENGTH, default=128)
+    ap.add_argument(
+        "--group-pairs", type=COUNT, default=4, help="pairs per length-sorted forward group (ours)"
+    )
     ap.add_argument("--data-dir", default="../shared/data/hh-rlhf-harmless")
     ap.add_argument("--out", type=Path, default=Path("results") / "benchmarks")
     args = ap.parse_args()

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
-from core.cli import OneLineErrorParser, run_command
+from core.cli import COUNT, OneLineErrorParser, number, run_command
 from core.io import atomic_write_text, environment
 from empirics.config import CONVEX_FIXED_OBJECTIVES
 from empirics.heads import fit_logistic, logistic_objective, train_logistic
@@ -45,11 +45,11 @@ def best_time(fn, repeats: int):
 
 def main() -> None:
     p = OneLineErrorParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--n", type=int, default=800)
-    p.add_argument("--d", type=int, default=640)
-    p.add_argument("--l2", type=float, default=0.1)
-    p.add_argument("--gamma", type=float, default=1e-3)
-    p.add_argument("--repeats", type=int, default=3)
+    p.add_argument("--n", type=number(int, 2), default=800)
+    p.add_argument("--d", type=COUNT, default=640)
+    p.add_argument("--l2", type=number(float, 0), default=0.1)
+    p.add_argument("--gamma", type=number(float, 0, 0.5, open_low=True), default=1e-3)
+    p.add_argument("--repeats", type=COUNT, default=3)
     p.add_argument("--out", type=Path, default=Path("results") / "benchmarks")
     args = p.parse_args()
     u, y = problem(args.n, args.d)

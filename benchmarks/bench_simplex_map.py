@@ -21,16 +21,16 @@ from pathlib import Path
 
 import numpy as np
 
-from core.cli import OneLineErrorParser, run_command
+from core.cli import COUNT, OneLineErrorParser, number, run_command
 from core.io import atomic_write_text, environment
 from empirics.heads import SimplexMap
 
 
 def main() -> None:
     p = OneLineErrorParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--n", type=int, default=4000)
-    p.add_argument("--features", type=int, default=640)
-    p.add_argument("--dim", type=int, default=64)
+    p.add_argument("--n", type=number(int, 2), default=4000)
+    p.add_argument("--features", type=COUNT, default=640)
+    p.add_argument("--dim", type=number(int, 2, 100_000), default=64)
     p.add_argument("--out", type=Path, default=Path("results") / "benchmarks")
     args = p.parse_args()
     rng = np.random.default_rng(0)

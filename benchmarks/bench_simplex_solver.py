@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 from scipy.optimize import minimize
 
-from core.cli import OneLineErrorParser, run_command
+from core.cli import COUNT, OneLineErrorParser, number, run_command
 from core.io import environment
 from theory.divergences import floor
 from theory.families import make_domain, simplex_representation, simplex_truth
@@ -69,10 +69,10 @@ def slsqp_curve(H, T, w, gamma, maxiter=1000):
 
 def main():
     ap = OneLineErrorParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--m", type=int, default=10_000)
-    ap.add_argument("--d", type=int, default=32)
-    ap.add_argument("--k", type=int, default=4)
-    ap.add_argument("--repeats", type=int, default=5)
+    ap.add_argument("--m", type=number(int, 2), default=10_000)
+    ap.add_argument("--d", type=number(int, 2), default=32)
+    ap.add_argument("--k", type=number(int, 2), default=4)
+    ap.add_argument("--repeats", type=COUNT, default=5)
     ap.add_argument("--out", type=Path, default=Path("results") / "benchmarks")
     args = ap.parse_args()
     H, T, w, gamma = problem(args.m, args.d, args.k)

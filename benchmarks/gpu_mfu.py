@@ -21,7 +21,8 @@ from pathlib import Path
 
 import torch
 
-from core.cli import OneLineErrorParser, run_command
+from core.cli import COUNT, MAX_LENGTH, OneLineErrorParser, run_command
+from core.errors import InvalidInputError
 
 
 def matmul_peak(n: int = 8192, reps: int = 20) -> float:
@@ -39,14 +40,14 @@ def matmul_peak(n: int = 8192, reps: int = 20) -> float:
 
 def main():
     ap = OneLineErrorParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--pairs", type=int, default=8)
-    ap.add_argument("--seq", type=int, default=512)
-    ap.add_argument("--steps", type=int, default=10)
+    ap.add_argument("--pairs", type=COUNT, default=8)
+    ap.add_argument("--seq", type=MAX_LENGTH, default=512)
+    ap.add_argument("--steps", type=COUNT, default=10)
     ap.add_argument("--measure-peak", action="store_true")
     ap.add_argument("--out", type=Path, default=Path("results") / "benchmarks")
     args = ap.parse_args()
     if not torch.cuda.is_available():
-        raise SystemExit("gpu_mfu.py needs a CUDA GPU")
+        raise InvalidInputError("needs a CUDA GPU (none is visible here); nothing was measured")
     import transformers
 
     from empirics.models import RewardModel

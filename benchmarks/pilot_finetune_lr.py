@@ -24,7 +24,7 @@ import sys
 from dataclasses import replace
 from pathlib import Path
 
-from core.cli import OneLineErrorParser, run_command
+from core.cli import OneLineErrorParser, number, run_command
 from core.errors import InvalidInputError
 from core.io import atomic_write_text, environment
 from empirics.config import RunSpec
@@ -96,8 +96,8 @@ def pilot(args) -> int:
 def main(argv=None) -> int:
     p = OneLineErrorParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--data-dir", required=True, help="the HH-RLHF harmless JSONL splits")
-    p.add_argument("--lrs", type=float, nargs="+", default=[1e-5, 3e-5, 1e-4, 3e-4])
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--lrs", type=number(float, 0, open_low=True), nargs="+", default=[1e-5, 3e-5, 1e-4, 3e-4])
+    p.add_argument("--seed", type=number(int, 0), default=0)
     p.add_argument("--out", type=Path, default=Path("results") / "benchmarks" / "lr_pilot")
     args = p.parse_args(argv)
     return run_command("pilot_finetune_lr", lambda: pilot(args), "interrupted; finished rates are kept")

@@ -20,7 +20,7 @@ import sys
 import time
 from pathlib import Path
 
-from core.cli import OneLineErrorParser, run_command
+from core.cli import OneLineErrorParser, number, run_command
 from core.errors import InvalidInputError
 from core.io import atomic_write_text, environment
 from empirics.heads import SimplexMap, fit_simplex_head
@@ -32,8 +32,8 @@ from empirics.planted import experiment_of, saved_inputs
 def main() -> None:
     p = OneLineErrorParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("results", type=Path, help="a finished last-layer sweep's results folder")
-    p.add_argument("--dims", type=int, nargs="+", default=[64, 256, 1024])
-    p.add_argument("--tau-scales", type=float, nargs="+", default=[1.0, 0.3, 0.1])
+    p.add_argument("--dims", type=number(int, 2, 100_000), nargs="+", default=[64, 256, 1024])
+    p.add_argument("--tau-scales", type=number(float, 0, open_low=True), nargs="+", default=[1.0, 0.3, 0.1])
     p.add_argument("--out", type=Path, default=Path("results") / "benchmarks")
     args = p.parse_args()
     if min(args.dims) < 2:

@@ -7,7 +7,7 @@ import json
 import sys
 from pathlib import Path
 
-from core.cli import OneLineErrorParser, run_command
+from core.cli import OneLineErrorParser, number, run_command
 from core.errors import InvalidInputError
 
 DEFAULT_OUT = Path("results") / "theory"
@@ -120,7 +120,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     x = sub.add_parser("counterexamples", help="find and save forward-KL counterexamples to Theorem 2 (JSON)")
     x.add_argument("--out", type=Path, default=Path("paper_checks") / "fixtures", help="output folder")
-    x.add_argument("--seed", type=int, default=0, help="search seed")
+    x.add_argument("--seed", type=number(int, 0), default=0, help="search seed (>= 0)")
     x.set_defaults(func=_cmd_counterexamples)
     return p
 

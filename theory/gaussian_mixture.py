@@ -33,6 +33,9 @@ LOG_2PI_E = math.log(2 * math.pi * math.e)
 A_RANGE_THREE_MINIMA = (2.42, 4.0)  # docs/theory.md R7: exactly three local minima for a in this range
 
 
+MAX_COMPONENTS = 8  # measured: 4 components 7 s, 8 components 38 s (figure1 on a 2-core CPU)
+
+
 @dataclass(frozen=True)
 class Mixture:
     weights: tuple[float, ...]
@@ -45,6 +48,11 @@ class Mixture:
             raise InvalidInputError(
                 f"mixture: weights, means and stds need the same non-zero length, got {len(w)}, {len(mu)}, "
                 f"{len(sd)}"
+            )
+        if len(w) > MAX_COMPONENTS:  # the reverse fit's quadrature and starts grow with each component
+            raise InvalidInputError(
+                f"mixture: at most {MAX_COMPONENTS} components (about a minute on 2 cores; the work grows "
+                f"with the square of their number), got {len(w)}"
             )
         for name, v in (("weights", w), ("means", mu), ("stds", sd)):
             if not np.all(np.isfinite(v)):

@@ -387,7 +387,13 @@ THEORY_CASES = [
     ),
     (["figure1", "--out", "@BLOCKER/fig"], 3, "blocker"),
     (["counterexamples", "--out", "@BLOCKER/cx"], 3, "blocker"),
-    (["counterexamples", "--seed", "x"], 2, "invalid int value: 'x'"),
+    (["counterexamples", "--seed", "x"], 2, "expected an integer, got 'x'"),
+    (["counterexamples", "--seed=-1"], 2, "must lie in [0, inf], got -1"),
+    (
+        ["figure1", "--weights", *["0.02"] * 50, "--means", *map(str, range(50)), "--stds", *["1"] * 50],
+        2,
+        "at most 8 components",
+    ),
     (["report", "--bogus"], 2, "unrecognized arguments: --bogus"),
     (["prove-everything"], 2, "invalid choice: 'prove-everything'"),
 ]
