@@ -62,7 +62,7 @@ def micro_batches(idx, k: int) -> list:
 
 class StepLog:
     """The per-step training log (loss, learning rate, gradient norm before clipping, pairs per second),
-    saved as train_log.jsonl in the run folder."""
+    saved in the run folder's train_log.json."""
 
     def __init__(self):
         self.rows: list[dict] = []
@@ -84,7 +84,7 @@ def _optimiser(model, cfg: FinetuneConfig, total: int):
 
 
 def loop_record(cfg: FinetuneConfig, total: int, world: int = 1) -> dict:
-    """What a training loop ran with, for metrics.json: the effective batch and the micro-batch."""
+    """What a training loop ran with (train_log.json): the effective batch, the micro-batch, the schedule."""
     return {
         "effective_batch": cfg.batch_size,
         "micro_batch": int(math.ceil(cfg.batch_size / world / cfg.grad_accumulation)),
@@ -106,7 +106,7 @@ def finetune(
     seed: int = 0,
     desc: str = "fine-tuning",
     bf16: bool = False,
-) -> tuple[RewardModel, object, object]:
+) -> tuple[RewardModel, object, object, dict]:
     """Train backbone + head on soft labels P(first is chosen); returns (model, tokenizer, accelerator,
     record): the record holds the loop's settings and the per-step log (``train_log``)."""
     torch.manual_seed(seed)
