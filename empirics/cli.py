@@ -99,6 +99,7 @@ def _cmd_audit(args) -> int:
     plots.accuracy_per_loss(summary, out / "accuracy_per_loss.png")
     plots.accuracy_vs_noise(summary, out / "accuracy_vs_noise.png")
     plots.bound_tightness(report["rows"], out / "bound_tightness.png")
+    plots.training_curves(plots.read_train_logs(results), out / "training_curves.png")  # fine-tuning runs
     print((out / "audit.md").read_text())
     print((out / "claims.md").read_text())
     if args.planted:

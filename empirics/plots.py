@@ -176,3 +176,48 @@ def bound_tightness(audit_rows: list[dict], path: Path) -> None:
     fig.tight_layout()
     atomic_savefig(fig, path, dpi=150)
     plt.close(fig)
+
+
+def read_train_logs(results: Path) -> dict[str, dict]:
+    """Each fine-tuning run's train_log.json (empirics.finetune.StepLog), by run name; {} when none."""
+    import json
+
+    return {p.parent.name: json.loads(p.read_text()) for p in sorted(Path(results).glob("*/train_log.json"))}
+
+
+PANELS = (
+    ("loss", "training loss (the run's objective)"),
+    ("lr", "learning rate"),
+    ("grad_norm", "gradient norm"),
+)
+
+
+def training_curves(logs: dict[str, dict], path: Path) -> dict[str, dict[str, list]] | None:
+    """Loss, learning rate and gradient norm (before clipping) per optimiser step, one line per run, coloured
+    by loss (teachers and ceilings in grey). Returns what was drawn, read back from the figure's lines
+    ({panel: {run: y values}}), or None when no run logged steps (nothing is written)."""
+    logs = {name: log for name, log in logs.items() if log.get("steps")}
+    if not logs:
+        return None
+    plt = pyplot()
+    fig, axes = plt.subplots(1, 3, figsize=(13, 3.8))
+    for ax, (key, label) in zip(axes, PANELS, strict=True):
+        for name, log in logs.items():
+            loss = next((x for x in LOSSES if f"__{x}__" in name), None)
+            steps, values = [s["step"] for s in log["steps"]], [s[key] for s in log["steps"]]
+            ax.plot(steps, values, lw=0.8, alpha=0.7, label=name, color=COLORS[loss] if loss else "0.5")
+        ax.set_xlabel("optimiser step")
+        ax.set_title(label, fontsize=9)
+        if key == "grad_norm":
+            ax.set_yscale("log")
+    used = [x for x in LOSSES if any(f"__{x}__" in n for n in logs)]
+    handles = [plt.Line2D([], [], color=COLORS[x], label=x) for x in used]
+    axes[0].legend(handles=[*handles, plt.Line2D([], [], color="0.5", label="teacher / ceiling")], fontsize=6)
+    fig.tight_layout()
+    drawn = {
+        key: {line.get_label(): [float(y) for y in line.get_ydata()] for line in ax.get_lines()}
+        for ax, (key, _) in zip(axes, PANELS, strict=True)
+    }
+    atomic_savefig(fig, path, dpi=130)
+    plt.close(fig)
+    return drawn

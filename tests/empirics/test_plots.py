@@ -1,6 +1,8 @@
 """The empirics figures: error bars are the intervals' own half-widths (asymmetric), every loss has its own
 marker and colour, and each figure is written from a summary or audit rows."""
 
+import json
+
 import pytest
 
 from empirics import plots
@@ -57,3 +59,33 @@ def test_every_loss_has_a_marker_and_colour_even_beyond_the_styles(monkeypatch):
     finally:
         monkeypatch.undo()
         importlib.reload(empirics.plots)  # the module as every other test imports it
+
+
+def test_training_curves_draw_every_logged_step_of_every_run(tmp_path):
+    def log(scale):
+        return {
+            "loop": {"steps": 3},
+            "steps": [
+                {
+                    "step": k,
+                    "loss": scale / k,
+                    "lr": 1e-3 * (4 - k) / 3,
+                    "grad_norm": scale * k,
+                    "pairs_per_s": 9.0,
+                }
+                for k in (1, 2, 3)
+            ],
+        }
+
+    logs = {"weak__m__full__s0": log(1.0), "student__m__full__from-w__reverse_kl__none__s0": log(2.0)}
+    for name, data in logs.items():
+        (tmp_path / name).mkdir()
+        (tmp_path / name / "train_log.json").write_text(json.dumps(data))
+    read = plots.read_train_logs(tmp_path)
+    assert read == logs
+    drawn = plots.training_curves(read, tmp_path / "curves.png")
+    for key in ("loss", "lr", "grad_norm"):
+        assert drawn[key] == {name: [s[key] for s in data["steps"]] for name, data in logs.items()}
+    assert (tmp_path / "curves.png").stat().st_size > 10_000
+    assert plots.training_curves({}, tmp_path / "none.png") is None
+    assert not (tmp_path / "none.png").exists()
