@@ -18,7 +18,11 @@ from .fixtures import tiny_sweep
 
 # tiny models in the reference presets' shapes: top-block fine-tuning from a teacher probe, last-layer heads
 REFERENCE_TINY = {
-    "replication-finetune": {"pairs": ["tiny-bert@10:tiny-qwen2"], "losses": ["forward_ce"]},
+    "replication-finetune": {
+        "pairs": ["tiny-bert@10:tiny-qwen2"],
+        "losses": ["forward_ce"],
+        "noise_losses": ["forward_ce"],
+    },
     "replication-last-layer": {
         "pairs": ["tiny-bert:tiny-qwen2"],
         "losses": ["forward_ce"],
