@@ -29,20 +29,23 @@ _cache: dict[tuple, list[dict]] = {}
 
 
 def _stamp(results: Path) -> tuple:
-    """The folder's run files as (name, size, mtime): a changed file is a new read."""
-    files = sorted(p for p in results.glob("*/*") if p.suffix in (".json", ".jsonl"))
+    """The folder's sweep.json and run files as (name, size, mtime): a changed file is a new read."""
+    candidates = [*results.glob("*.json"), *results.glob("*/*")]
+    files = sorted(p for p in candidates if p.suffix in (".json", ".jsonl"))
     return tuple((str(p), p.stat().st_size, p.stat().st_mtime_ns) for p in files)
 
 
-def load_checked_runs(results: str | Path) -> list[dict]:
+def load_checked_runs(results: str | Path, complete: bool = True) -> list[dict]:
     """Every finished run of `results` (core.io.load_runs), verified together (module doc); a DataError names
-    the first file that does not agree."""
+    the first file that does not agree. ``complete=False`` accepts a sweep still running (a snapshot): the
+    runs it has not finished yet are not asked for."""
     results = Path(results)
     runs = load_runs(results)
-    key = (str(results.resolve()), _stamp(results))
+    key = (str(results.resolve()), _stamp(results), complete)
     if key not in _cache:
         check_metrics(runs)
-        check_planned(results, runs)
+        if complete:
+            check_planned(results, runs)
         check_joins(runs)
         _cache.clear()  # one folder at a time: the readers of one audit share it
         _cache[key] = runs

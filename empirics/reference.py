@@ -41,7 +41,7 @@ def pack(results: str | Path, dest: str | Path, exact: bool = False) -> dict:
     `exact`: a snapshot of a sweep still running (no audit needed), logits kept as float64, from which
     :func:`unpack` rebuilds every predictions file byte for byte, so the sweep resumes from it exactly."""
     results, dest = Path(results), Path(dest)
-    runs = load_checked_runs(results)
+    runs = load_checked_runs(results, complete=not exact)
     if not exact and not (results / "audit" / "claims.json").is_file():
         raise InvalidInputError(f"{results} has no audit yet: run `w2s-empirics audit {results}` first")
     if dest.exists() and any(dest.iterdir()):

@@ -6,7 +6,7 @@ import json
 import numpy as np
 import pytest
 
-from core.errors import InvalidInputError
+from core.errors import DataError, InvalidInputError
 from core.io import read_jsonl_rows
 from empirics.audit import audit
 from empirics.claims import write_claims
@@ -70,6 +70,10 @@ def test_an_exact_snapshot_unpacks_byte_for_byte_and_the_sweep_resumes_from_it(d
     whole, part = tmp_path / "whole", tmp_path / "part"
     assert run_sweep(tiny_sweep(data_dir, "last_layer", seeds=[0, 1], **kw), whole)["failures"] == 0
     assert run_sweep(tiny_sweep(data_dir, "last_layer", seeds=[0], **kw), part)["failures"] == 0
+    # as a sweep of seeds 0-1 stopped after seed 0: its sweep.json plans runs it has not made yet
+    (part / "sweep.json").write_text((whole / "sweep.json").read_text().replace(str(whole), str(part)))
+    with pytest.raises(DataError, match="missing or unfinished"):
+        pack(part, tmp_path / "whole-only", exact=False)  # a reference must be complete
     pack(part, tmp_path / "snap", exact=True)
     back = unpack(tmp_path / "snap", tmp_path / "back")
     files = sorted(p.relative_to(part) for p in part.glob("*/*") if p.suffix in (".json", ".jsonl"))
