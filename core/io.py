@@ -85,20 +85,46 @@ def read_jsonl(path: str | Path) -> Iterator[tuple[int, object]]:
         raise DataError(f"{path} is a folder, not a JSONL file")
     if not path.is_file():
         raise DataError(f"no such file: {path}")
-    with path.open("rb") as fh:
-        for line_no, raw in enumerate(fh, start=1):
+    try:
+        fh = path.open("rb")
+    except OSError as exc:
+        raise DataError(f"cannot read {path}: {exc.strerror or exc}") from None
+    with fh:
+        line_no = 0
+        while True:
+            try:
+                raw = fh.readline()
+            except OSError as exc:  # EIO and the like: name the file and where
+                raise DataError(f"cannot read {path} after line {line_no}: {exc.strerror or exc}") from None
+            if not raw:
+                return
+            line_no += 1
             try:
                 line = raw.decode("utf-8")
             except UnicodeDecodeError as exc:
                 raise DataError(f"{path}, line {line_no}: not valid UTF-8 (byte {exc.start + 1})") from None
             if not line.strip():
                 continue
-            try:
-                yield line_no, json.loads(line)
-            except json.JSONDecodeError as exc:
-                raise DataError(
-                    f"{path}, line {line_no}: malformed JSON ({exc.msg} at column {exc.colno})"
-                ) from None
+            yield line_no, _json_line(line, f"{path}, line {line_no}")
+
+
+def _json_line(line: str, where: str) -> object:
+    """One JSON value with every way it can be unusable as one line: malformed, nested too deeply, a number of
+    thousands of digits, or a string with a lone surrogate (no UTF-8 encoding exists for it)."""
+    try:
+        obj = json.loads(line)
+    except json.JSONDecodeError as exc:
+        raise DataError(f"{where}: malformed JSON ({exc.msg} at column {exc.colno})") from None
+    except RecursionError:
+        raise DataError(f"{where}: nested too deeply") from None
+    except ValueError as exc:  # int("9" * 5000): exceeds the limit for integer string conversion
+        raise DataError(f"{where}: unreadable JSON ({str(exc)[:80]})") from None
+    if "\\ud" in line.lower():  # a surrogate can only come from an escape (raw ones are not UTF-8)
+        try:
+            json.dumps(obj, ensure_ascii=False).encode("utf-8")
+        except UnicodeEncodeError:
+            raise DataError(f"{where}: a string with a lone surrogate (not encodable as UTF-8)") from None
+    return obj
 
 
 def read_jsonl_rows(path: str | Path) -> list:

@@ -205,6 +205,18 @@ DATA_CASES = {
         lambda d: _write(d, "test", [json.dumps({"id": "x", **r}) + "\n" for r in _rows(2, 500)]) or d,
         "test.jsonl, line 2: duplicate id 'x' (first on line 1)",
     ),
+    "lone surrogate": (
+        lambda d: _write(d, "test", ['{"chosen": "a\\ud800", "rejected": "b"}\n']) or d,
+        "test.jsonl, line 1: a string with a lone surrogate",
+    ),
+    "nested 200k deep": (
+        lambda d: _write(d, "test", ["[" * 200_000 + "]" * 200_000 + "\n"]) or d,
+        "test.jsonl, line 1: nested too deeply",
+    ),
+    "5,000-digit id": (
+        lambda d: _write(d, "test", ['{"id": ' + "9" * 5000 + ', "chosen": "a", "rejected": "b"}\n']) or d,
+        "test.jsonl, line 1: unreadable JSON",
+    ),
     "invalid UTF-8": (
         lambda d: (
             _write(d, "test", b'{"chosen": "a", "rejected": "b"}\n{"chosen": "\xff\xfe", "rejected": "b"}\n')
