@@ -92,3 +92,11 @@ def check_training_limits(sw: Sweep, sizes: dict[str, int]) -> None:
                     f"--pairs {weak}:{strong}: {name} trains on {n} pairs, but {', '.join(short)} "
                     "(--n-pairs or the data)"
                 )
+            frac = sw.experiment.data.heldout_frac
+            for split in splits:  # the held-out rule needs a non-empty fit part and held-out part
+                m = n if n is not None else sizes[split]
+                if frac > 0 and not 1 <= round(frac * m) < m:
+                    raise ConfigError(
+                        f"{name} trains on {m} pairs of {split}: holding out {frac:g} of them leaves an "
+                        "empty fit or held-out part; use more pairs or another --heldout-frac"
+                    )

@@ -156,6 +156,7 @@ def _write(folder, split, lines):
     (folder / f"{split}.jsonl").write_bytes(lines if isinstance(lines, bytes) else "".join(lines).encode())
 
 
+SPLITS = ("train_gt", "train_w2s", "test")
 DATA_CASES = {
     "missing folder": (lambda d: d / "nope", "data directory not found"),
     "folder is a file": (
@@ -204,6 +205,13 @@ DATA_CASES = {
     "duplicate ids": (
         lambda d: _write(d, "test", [json.dumps({"id": "x", **r}) + "\n" for r in _rows(2, 500)]) or d,
         "test.jsonl, line 2: duplicate id 'x' (first on line 1)",
+    ),
+    "two pairs per split": (
+        lambda d: (
+            [_write(d, sp, [json.dumps(r) + "\n" for r in _rows(2, k * 100)]) for k, sp in enumerate(SPLITS)]
+            and d
+        ),
+        "trains on 2 pairs of train_gt: holding out 0.2 of them leaves an empty fit or held-out part",
     ),
     "lone surrogate": (
         lambda d: _write(d, "test", ['{"chosen": "a\\ud800", "rejected": "b"}\n']) or d,
