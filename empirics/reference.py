@@ -3,8 +3,8 @@ repository, and unpacked back into a results folder that every reader (summary, 
 
 Packed form (``paper_checks/reference/<regime>/``): ``sweep.json``, ``timing.json``, the summary, the audit
 folder (JSON, Markdown, plots) and the simplex designs, copied; ``data.npz`` with each split's pair ids and
-labels; per run, ``config.json`` and ``metrics.json`` copied and ``logits.npz`` with the run's logits on
-train_w2s and test as float32 (compressed). Everything else in a predictions row is derived: the probability
+labels; per run, ``config.json``, ``metrics.json`` (and a fine-tuning run's ``train_log.json``) copied and
+``logits.npz`` with the run's logits on train_w2s and test as float32 (compressed). Everything else in a predictions row is derived: the probability
 is sigmoid(logit); a student's weak_prob is its teacher's probability; its target is the teacher's
 probability after the run's noise (:meth:`Noise.apply`, seeded); its fit / held-out part is the run's
 :func:`empirics.partition.partition`. The planted-truth inputs (the weak model's features) are not packed
@@ -61,6 +61,8 @@ def pack(results: str | Path, dest: str | Path, exact: bool = False) -> dict:
         d.mkdir()
         shutil.copy2(rec["dir"] / "config.json", d / "config.json")
         shutil.copy2(rec["dir"] / "metrics.json", d / "metrics.json")
+        if (rec["dir"] / "train_log.json").is_file():  # a fine-tuning run's per-step log (the audit plots it)
+            shutil.copy2(rec["dir"] / "train_log.json", d / "train_log.json")
         arrays = {}
         for split in SPLITS:
             rows = read_jsonl_rows(rec["dir"] / f"predictions_{split}.jsonl")
