@@ -4,11 +4,11 @@ repository, and unpacked back into a results folder that every reader (summary, 
 Packed form (``paper_checks/reference/<regime>/``): ``sweep.json``, ``timing.json``, the summary, the audit
 folder (JSON, Markdown, plots) and the simplex designs, copied; ``data.npz`` with each split's pair ids and
 labels; per run, ``config.json``, ``metrics.json`` (and a fine-tuning run's ``train_log.json``) copied and
-``logits.npz`` with the run's logits on train_w2s and test as float32 (compressed). Everything else in a predictions row is derived: the probability
-is sigmoid(logit); a student's weak_prob is its teacher's probability; its target is the teacher's
-probability after the run's noise (:meth:`Noise.apply`, seeded); its fit / held-out part is the run's
-:func:`empirics.partition.partition`. The planted-truth inputs (the weak model's features) are not packed
-(tens of MB); the planted result is kept in the audit folder.
+``logits.npz`` with the run's logits on train_w2s and test as float32 (compressed). Everything else in a
+predictions row is derived: the probability is sigmoid(logit); a student's weak_prob is its teacher's
+probability; its target is the teacher's probability after the run's noise (:meth:`Noise.apply`, seeded); its
+fit / held-out part is the run's :func:`empirics.partition.partition`. The planted-truth inputs (the weak
+model's features) are not packed (tens of MB); the planted result is kept in the audit folder.
 
 An exact snapshot (``pack(..., exact=True)``: float64 logits, no audit needed) of a sweep still running
 unpacks into byte-identical predictions files, so a long regime can be carried to another machine and resumed.
