@@ -41,6 +41,19 @@ SEEDS_LAST_LAYER = list(range(12))
 SEEDS_FINETUNE = list(range(8))
 
 
+NEEDS_DATA = (
+    "needs --data-dir or $W2S_DATA_DIR (the HH-RLHF harmless JSONL splits) unless the hub is reachable",
+)
+# the last-layer regime's experiment and model pairs, shared by its reference preset and the simplex study
+LAST_LAYER = Experiment(
+    setup=SetupConfig(mode="last_layer", max_length=256, bf16=REFERENCE_PRECISION),
+    # 500 full-batch Adam steps reach L-BFGS's held-out and test accuracy here (measured);
+    # the L2 grid spans three decades, each run choosing on its held-out part
+    head=HeadConfig(head_steps=500, head_l2=[0.01, 0.1, 1.0, 10.0]),
+)
+LAST_LAYER_PAIRS = ["all-MiniLM-L6-v2:gemma-3-270m", "all-MiniLM-L6-v2@100:gemma-3-270m"]
+
+
 def _paper(pairs: list[str], description: str) -> Sweep:
     return Sweep(
         experiment=Experiment(setup=SetupConfig(mode="finetune", eval_batch_size=128)),
@@ -69,10 +82,7 @@ PRESETS: dict[str, Sweep] = {
         description="real packaged models (weak all-MiniLM-L6-v2, strong Gemma-3-270M) on 800 HH-RLHF "
         "harmless pairs per split, last-layer mode: exercises the pipeline on real models and data; "
         "not expected to decide the paper's claims",
-        notes=(
-            "needs --data-dir or $W2S_DATA_DIR (the HH-RLHF harmless JSONL splits) unless the hub is "
-            "reachable",
-        ),
+        notes=NEEDS_DATA,
     ),
     "cpu-full": Sweep(
         experiment=Experiment(setup=SetupConfig(mode="last_layer")),
@@ -87,14 +97,9 @@ PRESETS: dict[str, Sweep] = {
     ),
     # the reference replication (docs/findings.md; paper_checks/reference/): one preset per regime
     "replication-last-layer": Sweep(
-        experiment=Experiment(
-            setup=SetupConfig(mode="last_layer", max_length=256, bf16=REFERENCE_PRECISION),
-            # 500 full-batch Adam steps reach L-BFGS's held-out and test accuracy here (measured);
-            # the L2 grid spans three decades, each run choosing on its held-out part
-            head=HeadConfig(head_steps=500, head_l2=[0.01, 0.1, 1.0, 10.0]),
-        ),
+        experiment=LAST_LAYER,
         grid=GridConfig(
-            pairs=["all-MiniLM-L6-v2:gemma-3-270m", "all-MiniLM-L6-v2@100:gemma-3-270m"],
+            pairs=list(LAST_LAYER_PAIRS),
             losses=list(LOSSES),
             heads=["logistic"],  # the simplex head is no real student here: its own study, study-simplex
             seeds=SEEDS_LAST_LAYER,
@@ -105,18 +110,12 @@ PRESETS: dict[str, Sweep] = {
         "teacher); strong Gemma-3-270M; every loss on the logistic head; noise none and flips 0.2 and 0.4; "
         "12 seeds (by a power computation), each redrawing a teacher's 100 pairs and every run's fit / "
         "held-out part",
-        notes=(
-            "needs --data-dir or $W2S_DATA_DIR (the HH-RLHF harmless JSONL splits) unless the hub is "
-            "reachable",
-        ),
+        notes=NEEDS_DATA,
     ),
     "study-simplex": Sweep(
-        experiment=Experiment(
-            setup=SetupConfig(mode="last_layer", max_length=256, bf16=REFERENCE_PRECISION),
-            head=HeadConfig(head_steps=500, head_l2=[0.01, 0.1, 1.0, 10.0]),
-        ),
+        experiment=LAST_LAYER,
         grid=GridConfig(
-            pairs=["all-MiniLM-L6-v2:gemma-3-270m", "all-MiniLM-L6-v2@100:gemma-3-270m"],
+            pairs=list(LAST_LAYER_PAIRS),
             losses=list(CONVEX_FIXED_OBJECTIVES),
             heads=["simplex"],
             seeds=[0, 1, 2],
@@ -125,10 +124,7 @@ PRESETS: dict[str, Sweep] = {
         description="docs/theory.md R4's convex class on the last-layer regime's data and models: the four "
         "fixed objectives on the simplex head (a fixed map into the simplex), 3 seeds; not pooled into the "
         "reference's claims (its ceiling is below its teachers: no real student)",
-        notes=(
-            "needs --data-dir or $W2S_DATA_DIR (the HH-RLHF harmless JSONL splits) unless the hub is "
-            "reachable",
-        ),
+        notes=NEEDS_DATA,
     ),
     "replication-finetune": Sweep(
         experiment=Experiment(
@@ -162,10 +158,7 @@ PRESETS: dict[str, Sweep] = {
         "forward/reverse CE and KL and the confidence loss, forward and reverse KL also under 20 % flips; 8 "
         "seeds (by a power computation), each redrawing the teacher's 100 pairs, every run's fit / held-out "
         "part and the fine-tuning order",
-        notes=(
-            "needs --data-dir or $W2S_DATA_DIR (the HH-RLHF harmless JSONL splits) unless the hub is "
-            "reachable",
-        ),
+        notes=NEEDS_DATA,
     ),
     "paper-gpt2": _paper(
         ["gpt2:gpt2-medium", "gpt2:gpt2-large", "gpt2-medium:gpt2-large", "gpt2:gpt2-xl"],
