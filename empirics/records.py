@@ -40,9 +40,11 @@ def load_checked_runs(results: str | Path, complete: bool = True) -> list[dict]:
     the first file that does not agree. ``complete=False`` accepts a sweep still running (a snapshot): the
     runs it has not finished yet are not asked for."""
     results = Path(results)
-    runs = load_runs(results)
+    if not results.is_dir():
+        return load_runs(results)  # its one-line error
     key = (str(results.resolve()), _stamp(results), complete)
-    if key not in _cache:
+    if key not in _cache:  # reading and verifying parse every predictions file: once per folder state
+        runs = load_runs(results)
         check_metrics(runs)
         if complete:
             check_planned(results, runs)
