@@ -16,7 +16,8 @@ from pathlib import Path
 from core.cli import OneLineErrorParser, run_command
 from core.errors import ConfigError, InvalidInputError
 
-from .config import DATASETS, LOSSES, SECTIONS, Sweep
+from .config import DATASETS, SECTIONS, Sweep
+from .loss_registry import LOSS_REGISTRY
 from .presets import PRESETS, preset
 
 log = logging.getLogger("empirics")
@@ -168,7 +169,9 @@ def _cmd_list(args) -> int:
         for name, desc in DATASETS.items():
             print(f"{name:<20} {desc}")
     elif args.what == "losses":
-        print("\n".join(LOSSES))
+        for name, e in LOSS_REGISTRY.items():
+            batch = "batch statistics" if e.batch_statistics else ""
+            print(f"{name:<27} {e.paper_name:<10} {e.objective:<55} {batch}".rstrip())
     else:
         for name, sw in PRESETS.items():
             print(f"{name:<14} {sw.description}")

@@ -20,20 +20,13 @@ from typing import Literal
 
 from core.errors import ConfigError, InvalidInputError
 
+# the losses are the entries of the torch-free registry (names, batch statistics, styles); re-exported
+from .loss_registry import CONVEX_FIXED_OBJECTIVES, LOSSES  # noqa: F401
+
 # ---------------------------------------------------------------------------------------------- names
 MODES = ("last_layer", "finetune")
 MAX_LENGTH_RANGE = (8, 131_072)  # tokens per text: below 8 no dialogue fits; above, no model here reads it
 HEADS = ("logistic", "simplex")  # last-layer heads; fine-tuning trains the "full" model
-LOSSES = (
-    "forward_ce",
-    "forward_kl",
-    "reverse_ce",
-    "reverse_kl",
-    "confidence",
-    "reverse_confidence_mix",
-    "reverse_confidence_target",
-)
-CONVEX_FIXED_OBJECTIVES = ("forward_ce", "forward_kl", "reverse_ce", "reverse_kl")  # no batch statistics
 DATASETS = {
     "hh-rlhf-harmless": "Anthropic/hh-rlhf harmless-base, single-turn (hub, or a local JSONL folder)",
     "hh-rlhf-helpful": "Anthropic/hh-rlhf helpful-base, single-turn (hub, or a local JSONL folder)",

@@ -3,18 +3,9 @@
 ``logits`` are binary pair logits z (shape (B,)) or k-class logits (B, k); ``labels`` are the weak soft
 labels, P(first is chosen) (B,) or distributions (B, k). Everything is computed in float32 from
 log-probabilities (``logsigmoid`` / ``log_softmax``), so hard 0/1 labels, |z| up to 1e4 and bf16/fp16 inputs
-give finite values and gradients (float64 inputs stay float64). Means are true batch means. docs/theory.md
-section 2:
-
-| name | objective (q = student, p = weak label, p_g = (1 - k gamma) p + gamma) |
-| --- | --- |
-| forward_ce | CE(p, q) (the standard W2SG loss) |
-| forward_kl | KL(p, q) = forward_ce - H(p): same gradients |
-| reverse_ce | CE(q, p_g) |
-| reverse_kl | KL(q, p_g) |
-| confidence | CE((1 - a) p + a yhat, q), yhat the hardened student (Burns et al. 2023) |
-| reverse_confidence_mix | (1 - a) CE(q, p_g) + a CE(q, yhat_g)       (reading (a)) |
-| reverse_confidence_target | CE(q, [(1 - a) p + a yhat]_g)          (reading (b)) |
+give finite values and gradients (float64 inputs stay float64). Means are true batch means. The losses
+themselves (objectives, the paper's names) are the entries of :mod:`empirics.loss_registry`; this module
+evaluates them on torch tensors.
 
 Hardening thresholds the student's probabilities at the batch quantile that makes the fraction of positives
 equal the mean weak label, over the whole batch (a batch of one is refused); the student prediction is
@@ -24,6 +15,7 @@ jumping to 0.5)."""
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 import torch
@@ -32,7 +24,7 @@ import torch.nn.functional as F
 from core.errors import LossError
 from core.torch_numerics import ce_from_log, gamma_floor, kl_from_log
 
-from .config import LOSSES
+from .loss_registry import LOSS_REGISTRY, LOSSES
 
 DEFAULT_GAMMA = 1e-3
 
@@ -81,6 +73,28 @@ def hardened(q: torch.Tensor, p: torch.Tensor, gather=None) -> torch.Tensor:
     return F.one_hot(q.argmax(-1), q.shape[-1]).float()
 
 
+class _Terms:
+    """A batch's terms for a registry entry's per-example function (empirics.loss_registry.Terms); the
+    confidence weight and the hardened student are computed when first read."""
+
+    ce, kl = staticmethod(ce_from_log), staticmethod(kl_from_log)
+
+    def __init__(self, loss: Loss, log_q: torch.Tensor, p: torch.Tensor, step_frac: float, gather) -> None:
+        self.log_q, self.p, self.q = log_q, p, log_q.exp()
+        self._loss, self._step_frac, self._gather = loss, step_frac, gather
+
+    def log_floor(self, x: torch.Tensor) -> torch.Tensor:
+        return torch.log(_floored(x, self._loss.gamma))
+
+    @functools.cached_property
+    def a(self) -> float:
+        return self._loss.alpha(self._step_frac)
+
+    @functools.cached_property
+    def yhat(self) -> torch.Tensor:
+        return hardened(self.q, self.p, self._gather)
+
+
 @dataclass(frozen=True)
 class Loss:
     name: str
@@ -103,28 +117,11 @@ class Loss:
     def per_example(
         self, logits: torch.Tensor, labels: torch.Tensor, step_frac: float = 0.0, gather=None
     ) -> torch.Tensor:
+        entry = LOSS_REGISTRY.get(self.name)
+        if entry is None:
+            raise LossError(f"unknown loss {self.name!r}; known losses: {', '.join(LOSSES)}")
         log_q, p = _as_k_class(logits, labels)
-        q = log_q.exp()
-        n = self.name
-        if n == "forward_ce":
-            return ce_from_log(p, log_q)
-        if n == "forward_kl":
-            return kl_from_log(p, log_q)
-        if n == "reverse_ce":
-            return ce_from_log(q, torch.log(_floored(p, self.gamma)))
-        if n == "reverse_kl":
-            return (q * (log_q - torch.log(_floored(p, self.gamma)))).sum(-1)
-        a = self.alpha(step_frac)
-        yhat = hardened(q, p, gather)
-        if n == "confidence":
-            return ce_from_log((1 - a) * p + a * yhat, log_q)
-        if n == "reverse_confidence_mix":
-            return (1 - a) * ce_from_log(q, torch.log(_floored(p, self.gamma))) + a * ce_from_log(
-                q, torch.log(_floored(yhat, self.gamma))
-            )
-        if n == "reverse_confidence_target":
-            return ce_from_log(q, torch.log(_floored((1 - a) * p + a * yhat, self.gamma)))
-        raise LossError(f"unknown loss {n!r}; known losses: {', '.join(LOSSES)}")
+        return entry.per_example(_Terms(self, log_q, p, step_frac, gather))
 
     def __call__(
         self, logits: torch.Tensor, labels: torch.Tensor, step_frac: float = 0.0, gather=None
@@ -133,7 +130,7 @@ class Loss:
 
     @property
     def uses_batch_statistics(self) -> bool:
-        return "confidence" in self.name
+        return LOSS_REGISTRY[self.name].batch_statistics
 
 
 def get_loss(name: str, gamma: float = DEFAULT_GAMMA, **kw) -> Loss:

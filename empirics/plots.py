@@ -4,7 +4,6 @@ noise, and the measured gaps against Lemma 1's bound."""
 
 from __future__ import annotations
 
-import itertools
 from pathlib import Path
 
 import numpy as np
@@ -12,7 +11,7 @@ import numpy as np
 from core.io import atomic_savefig
 from theory.plots import pyplot, scatter_gain_vs_disagreement
 
-from .config import LOSSES
+from .loss_registry import LOSS_REGISTRY, LOSSES
 
 
 def gain_vs_disagreement(audit_rows: list[dict], path: Path) -> None:
@@ -29,27 +28,9 @@ def gain_vs_disagreement(audit_rows: list[dict], path: Path) -> None:
     )
 
 
-# a marker and a colour per loss, cycling when there are more losses than styles (a new loss must not break
-# importing the plots)
-MARKERS = dict(zip(LOSSES, itertools.cycle("osD^vP*X"), strict=False))
-COLORS = dict(
-    zip(
-        LOSSES,
-        itertools.cycle(
-            [
-                "tab:blue",
-                "tab:cyan",
-                "tab:red",
-                "tab:orange",
-                "tab:green",
-                "tab:purple",
-                "tab:brown",
-                "tab:pink",
-            ]
-        ),
-        strict=False,
-    )
-)
+# a marker and a colour per loss, from its registry entry
+MARKERS = {name: e.marker for name, e in LOSS_REGISTRY.items()}
+COLORS = {name: e.color for name, e in LOSS_REGISTRY.items()}
 
 
 def _interval(value: tuple[float, float, float]) -> tuple[float, list[float]]:

@@ -11,12 +11,12 @@ import logging
 
 from core.errors import ConfigError
 
-from .config import CONVEX_FIXED_OBJECTIVES, HEADS, Sweep
+from .config import HEADS, Sweep
 from .grid import student_specs
+from .loss_registry import BATCH_STATISTICS_LOSSES, CONVEX_FIXED_OBJECTIVES
 from .registry import TOP_BLOCK_TYPES, spec, trained_on
 
 log = logging.getLogger(__name__)
-BATCH_STATISTICS_LOSSES = ("confidence", "reverse_confidence_mix", "reverse_confidence_target")
 
 
 def check_sweep(sw: Sweep) -> None:

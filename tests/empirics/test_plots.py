@@ -43,24 +43,6 @@ def test_figures_are_written(tmp_path):
         assert (tmp_path / name).stat().st_size > 10_000
 
 
-def test_every_loss_has_a_marker_and_colour_even_beyond_the_styles(monkeypatch):
-    """Importing the plots with more losses than marker styles still works (styles cycle)."""
-    import importlib
-
-    import empirics.config
-    import empirics.plots
-
-    many = tuple(empirics.config.LOSSES) + tuple(f"extra_{i}" for i in range(5))
-    monkeypatch.setattr(empirics.config, "LOSSES", many)
-    try:
-        reloaded = importlib.reload(empirics.plots)
-        assert set(reloaded.MARKERS) == set(many)
-        assert set(reloaded.COLORS) == set(many)
-    finally:
-        monkeypatch.undo()
-        importlib.reload(empirics.plots)  # the module as every other test imports it
-
-
 def test_training_curves_draw_every_logged_step_of_every_run(tmp_path):
     def log(scale):
         return {
