@@ -143,37 +143,6 @@ def read_json(path: str | Path) -> object:
         raise DataError(f"{path}: damaged or not JSON ({exc})") from None
 
 
-def check_run_folder(folder: str | Path) -> dict:
-    """A finished run, verified: config.json and metrics.json parse, and every predictions file its
-    metrics speak of exists, parses and has the recorded number of rows. Returns {dir, config, metrics,
-    run}; a damaged run is a DataError naming the file."""
-    d = Path(folder)
-    cfg, metrics = read_json(d / "config.json"), read_json(d / "metrics.json")
-    if not isinstance(cfg, dict) or "run" not in cfg:
-        raise DataError(f"{d / 'config.json'}: damaged (no run spec)")
-    if not isinstance(metrics, dict):
-        raise DataError(f"{d / 'metrics.json'}: damaged (not an object)")
-    for split in ("train_w2s", "test"):
-        if isinstance(metrics.get(split), dict) and "n" in metrics[split]:
-            path = d / f"predictions_{split}.jsonl"
-            rows = read_jsonl_rows(path)
-            if len(rows) != metrics[split]["n"]:
-                raise DataError(f"{path}: damaged ({len(rows)} rows, the run recorded {metrics[split]['n']})")
-    return {"dir": d, "config": cfg, "metrics": metrics, "run": cfg["run"]}
-
-
-def load_runs(results: str | Path) -> list[dict]:
-    """Every finished run of a results folder (one with metrics.json), in name order, each verified by
-    :func:`check_run_folder`. A folder that is not there, or has no finished run, is a DataError."""
-    results = Path(results)
-    if not results.is_dir():
-        raise DataError(f"results folder not found: {results}")
-    runs = [check_run_folder(m.parent) for m in sorted(results.glob("*/metrics.json"))]
-    if not runs:
-        raise DataError(f"{results} holds no finished run")
-    return runs
-
-
 # ---------------------------------------------------------------------------------------------- provenance
 def git_commit() -> str | None:
     try:

@@ -5,7 +5,7 @@ The Python API a notebook needs (imported lazily: ``import empirics`` loads no t
     import empirics
     sweep = empirics.preset("tiny").with_options({"data_dir": "data/", "seeds": [0, 1]})
     empirics.run_sweep(sweep, "results/tiny")          # resumable: rerun to finish
-    runs = empirics.load_runs("results/tiny")           # every finished run: config, metrics, folder
+    runs = empirics.load_runs("results/tiny")           # every finished run: RunRecord (spec, metrics)
     empirics.summarize("results/tiny")                  # accuracies with intervals over seeds
     for claim in empirics.evaluate_claims("results/tiny"):
         print(claim.statement, claim.verdict, claim.numbers())
@@ -27,7 +27,8 @@ _EXPORTS = {
     "LOSSES": "empirics.config",
     "run_sweep": "empirics.sweep",
     "Pipeline": "empirics.pipeline",
-    "load_runs": "core.io",
+    "load_runs": "empirics.run_folder",
+    "RunRecord": "empirics.run_folder",
     "summarize": "empirics.summary",
     "summary_markdown": "empirics.summary",
     "evaluate_claims": "empirics.claims",

@@ -22,21 +22,22 @@ from pathlib import Path
 
 import numpy as np
 
-from core.io import read_jsonl_rows, write_json_and_markdown
+from core.io import write_json_and_markdown
 from core.numerics import binary_ce_onehot, binary_kl, gamma_floor
 from theory.binary_head import binary_terms, box_gap, solve_binary
 from theory.bounds import c_sharp, confirmed_sides
 from theory.tolerances import CERTIFIED_SLACK, FP_INEQUALITY_SLACK, REQUIRED_GAP_REL
 
+from .config import RunSpec
 from .records import load_checked_runs
-from .run_folder import simplex_design_file
+from .run_folder import RunRecord, simplex_design_file
 
 
 def _two(p: np.ndarray) -> np.ndarray:
     return np.stack([1 - p, p], axis=1)
 
 
-def hypotheses_failing(run: dict, split: str, mode: str, trainable_blocks: int | None = None) -> list[str]:
+def hypotheses_failing(run: RunSpec, split: str, mode: str, trainable_blocks: int | None = None) -> list[str]:
     """Which of Theorem 2's hypotheses fail for this run and split (F* one-hot always fails realizability)."""
     fails = ["non-realizability (one-hot F* is not in the student's class)"]
     if mode == "finetune":
@@ -44,19 +45,19 @@ def hypotheses_failing(run: dict, split: str, mode: str, trainable_blocks: int |
         if trainable_blocks:
             what = f"fine-tuning of the top {trainable_blocks} block(s)"
         fails.append(f"{what} (the class is not convex in probability space)")
-    elif run["head"] == "logistic":
+    elif run.head == "logistic":
         fails.append("softmax head (convex in logit space only)")
-    if run["loss"] != "reverse_kl":
-        fails.append(f"the student minimises {run['loss']}, not reverse KL")
+    if run.loss != "reverse_kl":
+        fails.append(f"the student minimises {run.loss}, not reverse KL")
     if split == "test":
         fails.append("finite sample (the student is not the projection of the test-set teacher)")
     return fails
 
 
-def audit_split(run_rec: dict, split: str, design: dict | None, projections: dict | None = None) -> dict:
-    cfg, run = run_rec["config"], run_rec["run"]
+def audit_split(run_rec: RunRecord, split: str, design: dict | None, projections: dict | None = None) -> dict:
+    cfg, run = run_rec.config, run_rec.spec
     gamma = cfg["gamma"]
-    rows = read_jsonl_rows(run_rec["dir"] / f"predictions_{split}.jsonl")
+    rows = run_rec.predictions(split)
     keep = np.array([r.get("part", "fit") == "fit" for r in rows])  # in sample: the rows the student fit
     rows = [r for r, k in zip(rows, keep, strict=True) if k]
     label = np.array([r["label"] for r in rows])
@@ -64,7 +65,7 @@ def audit_split(run_rec: dict, split: str, design: dict | None, projections: dic
     fw, fs = gamma_floor(p_w, gamma), gamma_floor(p_s, gamma)
     f_star = _two(label.astype(float))
     out = {
-        "run": run_rec["dir"].name,
+        "run": run_rec.name,
         "split": split,
         "n": len(rows),
         "gamma": gamma,
@@ -101,9 +102,9 @@ def audit_split(run_rec: dict, split: str, design: dict | None, projections: dic
     out["theorem2_failing_hypotheses"] = hypotheses_failing(
         run, split, exp["setup"]["mode"], exp.get("finetune", {}).get("trainable_blocks")
     )
-    if design is not None and run["head"] == "simplex":
+    if design is not None and run.head == "simplex":
         # R depends on the class, the points and the truth only: one solve serves every student on them
-        G, key = design[split][keep], (run["model"], split, gamma, keep.tobytes(), label.tobytes())
+        G, key = design[split][keep], (run.model, split, gamma, keep.tobytes(), label.tobytes())
         projections = {} if projections is None else projections
         if key not in projections:
             projections[key] = solve_binary(0.5, G, label.astype(float), gamma, "forward_kl")
@@ -112,9 +113,9 @@ def audit_split(run_rec: dict, split: str, design: dict | None, projections: dic
             label,
             teacher,
             G,
-            np.array(run_rec["metrics"]["simplex_w"]),
+            np.array(run_rec.metrics["simplex_w"]),
             gamma,
-            run["loss"],
+            run.loss,
             split,
             kl_star_w,
             R,
@@ -167,17 +168,15 @@ def audit(results: str | Path) -> dict:
     results = Path(results)
     rows, failures, designs, projections = [], [], {}, {}
     for rec in load_checked_runs(results):
-        run = rec["run"]
-        if run["role"] != "student":
+        run = rec.spec
+        if run.role != "student":
             continue
         design = None
-        if (
-            run["head"] == "simplex"
-        ):  # the class of the run's strong model, saved with the results (read once)
-            if run["model"] not in designs:
-                path = simplex_design_file(results, run["model"])
-                designs[run["model"]] = dict(np.load(path)) if path.is_file() else None
-            design = designs[run["model"]]
+        if run.head == "simplex":  # the class of the run's strong model, saved with the results (read once)
+            if run.model not in designs:
+                path = simplex_design_file(results, run.model)
+                designs[run.model] = dict(np.load(path)) if path.is_file() else None
+            design = designs[run.model]
         for split in ("train_w2s", "test"):
             r = audit_split(rec, split, design, projections)
             rows.append(r)

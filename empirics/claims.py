@@ -26,11 +26,12 @@ from pathlib import Path
 import numpy as np
 
 from core.errors import DataError
-from core.io import read_jsonl_rows, write_json_and_markdown
+from core.io import write_json_and_markdown
 
 from .inference import ALPHA, Estimate, crossed_estimate, holm, verdict
 from .metrics import accuracy
 from .records import load_checked_runs
+from .run_folder import RunRecord
 
 EQUIVALENCE_MARGIN = 0.01
 IDENTITY_PROB_TOL = 1e-3  # an identity claim holds when the two students' probabilities agree to this
@@ -172,13 +173,9 @@ class ClaimResult:
 
 
 # ---------------------------------------------------------------------------------------- reading runs
-def _noise_tag(noise: dict) -> str:
-    return "none" if noise["kind"] == "none" else f"{noise['kind']}{noise['level']:g}"
-
-
-def read_test_predictions(rec: dict) -> tuple[list[str], np.ndarray, np.ndarray]:
+def read_test_predictions(rec: RunRecord) -> tuple[list[str], np.ndarray, np.ndarray]:
     """(ids, labels, probabilities) of a run's test predictions, sorted by id."""
-    rows = sorted(read_jsonl_rows(rec["dir"] / "predictions_test.jsonl"), key=lambda r: r["id"])
+    rows = sorted(rec.predictions("test"), key=lambda r: r["id"])
     return (
         [r["id"] for r in rows],
         np.array([r["label"] for r in rows], dtype=np.int64),
@@ -189,29 +186,30 @@ def read_test_predictions(rec: dict) -> tuple[list[str], np.ndarray, np.ndarray]
 class Runs:
     """A results folder's runs indexed for the claims, each run's test predictions read once."""
 
-    def __init__(self, runs: list[dict]):
-        self.students, self.weak, self.ceiling = {}, {}, {}
+    def __init__(self, runs: list[RunRecord]):
+        self.students: dict[tuple, RunRecord] = {}
+        self.weak: dict[tuple, RunRecord] = {}
+        self.ceiling: dict[tuple, RunRecord] = {}
         for r in runs:
-            s = r["run"]
-            if s["role"] == "student":
-                key = (s["weak_model"], s["model"], s["head"], _noise_tag(s["noise"]), s["seed"], s["loss"])
-                self.students[key] = r
-            elif s["role"] == "weak":
-                self.weak[(s["model"], s["seed"])] = r
-            elif s["role"] == "ceiling":
-                self.ceiling[(s["model"], s["head"], s["seed"])] = r
+            s = r.spec
+            if s.role == "student":
+                self.students[(s.weak_model, s.model, s.head, s.noise.tag, s.seed, s.loss)] = r
+            elif s.role == "weak":
+                self.weak[(s.model, s.seed)] = r
+            elif s.role == "ceiling":
+                self.ceiling[(s.model, s.head, s.seed)] = r
         self._rows: dict[str, tuple] = {}
         self.ids: list[str] | None = None
 
-    def rows(self, rec: dict) -> tuple[np.ndarray, np.ndarray]:
+    def rows(self, rec: RunRecord) -> tuple[np.ndarray, np.ndarray]:
         """(correct, prob) on the test pairs, checked to be the same pairs as every other run's."""
-        key = str(rec["dir"])
+        key = str(rec.dir)
         if key not in self._rows:
             ids, label, prob = read_test_predictions(rec)
             if self.ids is None:
                 self.ids = ids
             elif ids != self.ids:
-                raise DataError(f"{rec['dir']}: its test pairs differ from the other runs'")
+                raise DataError(f"{rec.dir}: its test pairs differ from the other runs'")
             self._rows[key] = accuracy(prob, label), prob
         return self._rows[key]
 
@@ -219,11 +217,11 @@ class Runs:
         """Each weak model's test accuracy, the mean over its seeds."""
         by_model: dict[str, list[float]] = {}
         for (model, _), r in self.weak.items():
-            by_model.setdefault(model, []).append(r["metrics"]["test"]["accuracy"])
+            by_model.setdefault(model, []).append(r.test["accuracy"])
         return {m: float(np.mean(a)) for m, a in by_model.items()}
 
 
-def paired_gap(runs: Runs, a: dict[int, dict], b: dict[int, dict]) -> Estimate | None:
+def paired_gap(runs: Runs, a: dict[int, RunRecord], b: dict[int, RunRecord]) -> Estimate | None:
     """correct(a) - correct(b) over the seeds both have (a seeds x pairs matrix); None below 2 seeds."""
     seeds = sorted(set(a) & set(b))
     if len(seeds) < 2:

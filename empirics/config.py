@@ -497,6 +497,15 @@ class RunSpec:
     weak_model: str | None = None
     noise: Noise = field(default_factory=Noise)
 
+    @classmethod
+    def from_dict(cls, d: dict, where: str = "run spec") -> RunSpec:
+        """The spec as a config.json writes it (``asdict``); a malformed one is an InvalidInputError naming
+        `where`."""
+        try:
+            return cls(**{**d, "noise": Noise(**d.get("noise", {}))})
+        except (TypeError, AttributeError) as exc:
+            raise InvalidInputError(f"{where}: not a run spec ({exc})") from None
+
     @property
     def name(self) -> str:
         parts = [self.role, slug(self.model), self.head]

@@ -1,7 +1,7 @@
 """A results folder's runs, read once and verified together before any reader joins them.
 
 `load_checked_runs` is what summary, claims, audit and the reference packer read. Beyond each run verifying on
-its own (core.io.check_run_folder: files parse, one row per recorded pair), it checks what readers join:
+its own (run_folder.check_run_folder: files parse, one row per recorded pair), it checks what readers join:
 
 - every run's predictions of a split list the same pairs: the same ids in the same order, no id twice, the
   same labels (a shuffled, renamed, relabelled or duplicated row is refused, naming the file);
@@ -20,12 +20,13 @@ from pathlib import Path
 import numpy as np
 
 from core.errors import DataError
-from core.io import load_runs, read_jsonl_rows
+from core.io import read_jsonl_rows
 
-SPLITS = ("train_w2s", "test")
+from .run_folder import SPLITS, RunRecord, load_runs
+
 UNIT_INTERVAL = ("accuracy", "auroc", "agreement")  # metric names whose values are fractions
 
-_cache: dict[tuple, list[dict]] = {}
+_cache: dict[tuple, list[RunRecord]] = {}
 
 
 def _stamp(results: Path) -> tuple:
@@ -35,10 +36,10 @@ def _stamp(results: Path) -> tuple:
     return tuple((str(p), p.stat().st_size, p.stat().st_mtime_ns) for p in files)
 
 
-def load_checked_runs(results: str | Path, complete: bool = True) -> list[dict]:
-    """Every finished run of `results` (core.io.load_runs), verified together (module doc); a DataError names
-    the first file that does not agree. ``complete=False`` accepts a sweep still running (a snapshot): the
-    runs it has not finished yet are not asked for."""
+def load_checked_runs(results: str | Path, complete: bool = True) -> list[RunRecord]:
+    """Every finished run of `results` (run_folder.load_runs), verified together (module doc); a DataError
+    names the first file that does not agree. ``complete=False`` accepts a sweep still running (a snapshot):
+    the runs it has not finished yet are not asked for."""
     results = Path(results)
     if not results.is_dir():
         return load_runs(results)  # its one-line error
@@ -54,10 +55,10 @@ def load_checked_runs(results: str | Path, complete: bool = True) -> list[dict]:
     return _cache[key]
 
 
-def check_metrics(runs: list[dict]) -> None:
+def check_metrics(runs: list[RunRecord]) -> None:
     for rec in runs:
-        path = rec["dir"] / "metrics.json"
-        for where, value in _numbers(rec["metrics"]):
+        path = rec.dir / "metrics.json"
+        for where, value in _numbers(rec.metrics):
             if isinstance(value, float) and not math.isfinite(value):
                 raise DataError(f"{path}: {where} is {value} (not finite)")
             leaf = where.rsplit(".", 1)[-1]
@@ -73,14 +74,14 @@ def _numbers(d, prefix: str = ""):
         yield prefix, d
 
 
-def check_planned(results: Path, runs: list[dict]) -> None:
+def check_planned(results: Path, runs: list[RunRecord]) -> None:
     """Every run the folder's sweep.json plans is finished here (no sweep.json: nothing to compare)."""
     if not (results / "sweep.json").is_file():
         return
     from .config import Sweep
     from .grid import planned_runs
 
-    have = {rec["dir"].name for rec in runs}
+    have = {rec.name for rec in runs}
     try:
         planned = [r.name for r in planned_runs(Sweep.from_json(results / "sweep.json"))]
     except Exception as exc:  # a sweep.json this version cannot read: the runs speak for themselves
@@ -94,15 +95,15 @@ def check_planned(results: Path, runs: list[dict]) -> None:
         )
 
 
-def check_joins(runs: list[dict]) -> None:
+def check_joins(runs: list[RunRecord]) -> None:
     """Same pairs in every run, in the same order, with the same labels; students carry their teacher's
     predictions."""
     reference: dict[str, tuple[list, list, Path]] = {}
     probs: dict[str, dict[str, np.ndarray]] = {}
     for rec in runs:
-        probs[rec["dir"].name] = {}
+        probs[rec.name] = {}
         for split in SPLITS:
-            path = rec["dir"] / f"predictions_{split}.jsonl"
+            path = rec.predictions_path(split)
             if not path.is_file():
                 continue
             rows = read_jsonl_rows(path)
@@ -121,24 +122,22 @@ def check_joins(runs: list[dict]) -> None:
                 reference[split] = (ids, labels, path)
             else:
                 _same_pairs(path, ids, labels, *reference[split])
-            probs[rec["dir"].name][split] = (prob, weak)
-    names = {rec["dir"].name: rec for rec in runs}
+            probs[rec.name][split] = (prob, weak)
+    names = {rec.name: rec for rec in runs}
     for rec in runs:
-        if rec["run"].get("role") != "student":
+        if rec.spec.role != "student":
             continue
-        teacher = rec["metrics"].get("weak_run") or _teacher_name(rec)
+        teacher = rec.metrics.get("weak_run") or _teacher_name(rec)
         if teacher not in names:
-            raise DataError(f"{rec['dir']}: its teacher run {teacher} is not in the folder")
-        for split, (_, weak) in probs[rec["dir"].name].items():
+            raise DataError(f"{rec.dir}: its teacher run {teacher} is not in the folder")
+        for split, (_, weak) in probs[rec.name].items():
             if split not in probs[teacher]:
                 continue
             if any(w is None for w in weak):
-                raise DataError(
-                    f"{rec['dir'] / f'predictions_{split}.jsonl'}: a student row without weak_prob"
-                )
+                raise DataError(f"{rec.predictions_path(split)}: a student row without weak_prob")
             if not np.array_equal(np.asarray(weak, np.float64), probs[teacher][split][0]):
                 raise DataError(
-                    f"{rec['dir'] / f'predictions_{split}.jsonl'}: weak_prob differs from its teacher "
+                    f"{rec.predictions_path(split)}: weak_prob differs from its teacher "
                     f"{teacher}'s predictions"
                 )
 
@@ -155,12 +154,9 @@ def _same_pairs(path: Path, ids: list, labels: list, ref_ids: list, ref_labels: 
         raise DataError(f"{path}: pair {ids[k]!r} has label {labels[k]!r}, {ref_path} says {ref_labels[k]!r}")
 
 
-def _teacher_name(rec: dict) -> str:
-    from .config import Noise, RunSpec
+def _teacher_name(rec: RunRecord) -> str:
     from .grid import weak_spec
 
-    run = dict(rec["run"])
-    run["noise"] = Noise(**run.get("noise", {}))
-    setup = rec["config"].get("experiment", {}).get("setup", {})
-    head = rec["config"].get("experiment", {}).get("finetune", {}).get("teacher_head", "same")
-    return weak_spec(RunSpec(**run), setup.get("mode", "last_layer"), head).name
+    setup = rec.config.get("experiment", {}).get("setup", {})
+    head = rec.config.get("experiment", {}).get("finetune", {}).get("teacher_head", "same")
+    return weak_spec(rec.spec, setup.get("mode", "last_layer"), head).name

@@ -24,14 +24,14 @@ from pathlib import Path
 import numpy as np
 
 from core.errors import DataError, InvalidInputError
-from core.io import atomic_save_npz, atomic_write_text, jsonl_text, read_json, read_jsonl_rows
+from core.io import atomic_save_npz, atomic_write_text, jsonl_text, read_json
 from core.numerics import sigmoid
 
 from .config import Noise, Sweep
 from .partition import mark_training_rows, run_partition
 from .records import load_checked_runs
+from .run_folder import SPLITS
 
-SPLITS = ("train_w2s", "test")
 COPIED = ("sweep.json", "timing.json", "summary.json", "summary.md", "FINDINGS.md")
 COPIED_FOLDERS = ("audit", "simplex_design")
 
@@ -57,15 +57,15 @@ def pack(results: str | Path, dest: str | Path, exact: bool = False) -> dict:
             )
     data = {}
     for rec in runs:
-        d = dest / rec["dir"].name
+        d = dest / rec.name
         d.mkdir()
-        shutil.copy2(rec["dir"] / "config.json", d / "config.json")
-        shutil.copy2(rec["dir"] / "metrics.json", d / "metrics.json")
-        if (rec["dir"] / "train_log.json").is_file():  # a fine-tuning run's per-step log (the audit plots it)
-            shutil.copy2(rec["dir"] / "train_log.json", d / "train_log.json")
+        shutil.copy2(rec.dir / "config.json", d / "config.json")
+        shutil.copy2(rec.dir / "metrics.json", d / "metrics.json")
+        if (rec.dir / "train_log.json").is_file():  # a fine-tuning run's per-step log (the audit plots it)
+            shutil.copy2(rec.dir / "train_log.json", d / "train_log.json")
         arrays = {}
         for split in SPLITS:
-            rows = read_jsonl_rows(rec["dir"] / f"predictions_{split}.jsonl")
+            rows = rec.predictions(split)
             ids, labels = [r["id"] for r in rows], [r["label"] for r in rows]
             data.setdefault(split, (ids, labels))  # the same in every run (load_checked_runs verified it)
             arrays[split] = np.array([r["logit"] for r in rows], np.float64 if exact else np.float32)

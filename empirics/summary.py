@@ -13,11 +13,12 @@ from pathlib import Path
 import numpy as np
 from scipy import stats
 
-from core.io import read_jsonl_rows, write_json_and_markdown
+from core.io import write_json_and_markdown
 
 from .claims import REAL_STUDENT_SE, Runs, weak_to_strong
 from .config import LOSSES
 from .records import load_checked_runs
+from .run_folder import RunRecord
 
 CONFIDENCE = 0.95
 GAP_SE = REAL_STUDENT_SE  # a weak-to-strong setting: ceiling - weak >= 3 standard errors on test
@@ -30,17 +31,13 @@ def wilson_interval(accuracy: float, n: int) -> tuple[float, float]:
     return float(ci.low), float(ci.high)
 
 
-def accuracy_interval(runs: list[dict]) -> tuple[float, float, float]:
+def accuracy_interval(runs: list[RunRecord]) -> tuple[float, float, float]:
     """(mean, low, high) of the test accuracy of one setting's runs."""
-    values = [r["metrics"]["test"]["accuracy"] for r in runs]
+    values = [r.test["accuracy"] for r in runs]
     if len(values) > 1:
         ci = stats.ttest_1samp(values, 0.0).confidence_interval(CONFIDENCE)
         return float(np.mean(values)), float(ci.low), float(ci.high)
-    return (values[0], *wilson_interval(values[0], runs[0]["metrics"]["test"]["n"]))
-
-
-def _noise_tag(noise: dict) -> str:
-    return "none" if noise["kind"] == "none" else f"{noise['kind']}{noise['level']:g}"
+    return (values[0], *wilson_interval(values[0], runs[0].test["n"]))
 
 
 def summarize(out: str | Path) -> dict:
@@ -48,23 +45,18 @@ def summarize(out: str | Path) -> dict:
     (weak -> strong, head, noise); warns when the weak model is not really weaker (ceiling - weak < 3 SE)."""
     out = Path(out)
     runs = load_checked_runs(out)
-    test = lambda r: r["metrics"]["test"]  # noqa: E731
-    weak = {(r["run"]["model"], r["run"]["seed"]): r for r in runs if r["run"]["role"] == "weak"}
-    ceil = {
-        (r["run"]["model"], r["run"]["head"], r["run"]["seed"]): r
-        for r in runs
-        if r["run"]["role"] == "ceiling"
-    }
+    weak = {(r.spec.model, r.spec.seed): r for r in runs if r.spec.role == "weak"}
+    ceil = {(r.spec.model, r.spec.head, r.spec.seed): r for r in runs if r.spec.role == "ceiling"}
     runs_index = Runs(runs)
     groups: dict[tuple, dict[str, list]] = {}
     for r in runs:
-        if r["run"]["role"] != "student":
+        if r.spec.role != "student":
             continue
-        s = r["run"]
-        g = groups.setdefault((s["weak_model"], s["model"], s["head"], _noise_tag(s["noise"])), {})
-        g.setdefault(s["loss"], []).append(r)
-        g.setdefault("_weak", []).append(weak.get((s["weak_model"], s["seed"])))
-        g.setdefault("_ceiling", []).append(ceil.get((s["model"], s["head"], s["seed"])))
+        s = r.spec
+        g = groups.setdefault((s.weak_model, s.model, s.head, s.noise.tag), {})
+        g.setdefault(s.loss, []).append(r)
+        g.setdefault("_weak", []).append(weak.get((s.weak_model, s.seed)))
+        g.setdefault("_ceiling", []).append(ceil.get((s.model, s.head, s.seed)))
     rows, warnings = [], []
     for (w, st, head, noise), g in sorted(groups.items()):
         row = {"weak_model": w, "strong_model": st, "head": head, "noise": noise}
@@ -79,7 +71,7 @@ def summarize(out: str | Path) -> dict:
             if gap is None:
                 wr = list({id(x): x for x in g["_weak"] if x}.values())
                 cr = list({id(x): x for x in g["_ceiling"] if x}.values())
-                mean = lambda rs, key: sum(test(x)[key] for x in rs) / len(rs)  # noqa: E731
+                mean = lambda rs, key: sum(x.test[key] for x in rs) / len(rs)  # noqa: E731
                 gap = {
                     "gap": mean(cr, "accuracy") - mean(wr, "accuracy"),
                     "se": math.sqrt(mean(cr, "accuracy_se") ** 2 + mean(wr, "accuracy_se") ** 2),
@@ -107,7 +99,7 @@ def summarize(out: str | Path) -> dict:
                 fit[name[1:]] = _fit_means(rs)
         row["fit"] = fit
         rows.append(row)
-    baselines = {r["run"]["model"]: r for r in runs if r["run"]["role"] == "baseline"}
+    baselines = {r.spec.model: r for r in runs if r.spec.role == "baseline"}
     summary_baselines = {name: accuracy_interval([r]) for name, r in sorted(baselines.items())}
     for w in sorted({k[0] for k in weak}):
         warnings += teacher_vs_rules(w, [r for (m, _), r in weak.items() if m == w], baselines)
@@ -121,25 +113,27 @@ def summarize(out: str | Path) -> dict:
     return summary
 
 
-def _fit_means(runs: list[dict]) -> dict:
+def _fit_means(runs: list[RunRecord]) -> dict:
     """Mean over a setting's runs of the ground-truth accuracy on the fit part, the agreement with the run's
     own labels on its held-out part, and the test accuracy: overfitting and the chosen L2 at a glance."""
-    fits = [r["metrics"].get("fit") for r in runs]
+    fits = [r.metrics.get("fit") for r in runs]
     if not all(fits):
         return {}
     out = {
         "fit_accuracy": float(np.mean([f["fit_accuracy"] for f in fits])),
-        "test_accuracy": float(np.mean([r["metrics"]["test"]["accuracy"] for r in runs])),
+        "test_accuracy": float(np.mean([r.test["accuracy"] for r in runs])),
     }
     if all("heldout_agreement" in f for f in fits):
         out["heldout_agreement"] = float(np.mean([f["heldout_agreement"] for f in fits]))
-    l2 = sorted({r["metrics"]["head_l2"] for r in runs if "head_l2" in r["metrics"]})
+    l2 = sorted({r.metrics["head_l2"] for r in runs if "head_l2" in r.metrics})
     if l2:
         out["head_l2"] = l2
     return out
 
 
-def teacher_vs_rules(weak_model: str, weak_runs: list[dict], baselines: dict[str, dict]) -> list[str]:
+def teacher_vs_rules(
+    weak_model: str, weak_runs: list[RunRecord], baselines: dict[str, RunRecord]
+) -> list[str]:
     """A teacher no better than a rule that reads no model is flagged (its test accuracy is not 2 SE above
     the rule's), with how often it agrees with the rule."""
     out = []
@@ -147,21 +141,21 @@ def teacher_vs_rules(weak_model: str, weak_runs: list[dict], baselines: dict[str
         if rule == "first-chosen":
             continue
         for wr in weak_runs:
-            a, r = wr["metrics"]["test"], b["metrics"]["test"]
+            a, r = wr.test, b.test
             se = math.sqrt(a["accuracy_se"] ** 2 + r["accuracy_se"] ** 2)
             if a["accuracy"] - r["accuracy"] < 2 * se:
                 agree = _agreement(wr, b)
                 out.append(
-                    f"teacher {weak_model} (seed {wr['run']['seed']}) is no better than the rule {rule}: "
+                    f"teacher {weak_model} (seed {wr.spec.seed}) is no better than the rule {rule}: "
                     f"{a['accuracy']:.4f} vs {r['accuracy']:.4f} (< 2 SE = {2 * se:.4f}); they agree on "
                     f"{100 * agree:.1f} % of test pairs"
                 )
     return out
 
 
-def _agreement(a: dict, b: dict) -> float:
-    pa = [r["prob"] > 0.5 for r in read_jsonl_rows(a["dir"] / "predictions_test.jsonl")]
-    pb = [r["prob"] > 0.5 for r in read_jsonl_rows(b["dir"] / "predictions_test.jsonl")]
+def _agreement(a: RunRecord, b: RunRecord) -> float:
+    pa = [r["prob"] > 0.5 for r in a.predictions("test")]
+    pb = [r["prob"] > 0.5 for r in b.predictions("test")]
     return float(np.mean(np.array(pa) == np.array(pb)))
 
 

@@ -13,11 +13,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from core.io import load_runs, read_jsonl_rows
+from core.io import read_jsonl_rows
 from empirics.audit import audit
 from empirics.claims import CLAIMS, evaluate_claims
 from empirics.config import LOSSES
 from empirics.planted import planted_truth
+from empirics.run_folder import load_runs
 from empirics.sweep import run_sweep
 from theory.tolerances import CERTIFIED_SLACK, FP_INEQUALITY_SLACK, REQUIRED_GAP_REL
 
@@ -149,7 +150,7 @@ def test_forward_kl_and_forward_ce_students_agree(results_dirs):
     |p - 1/2| < 1e-3."""
     compared = 0
     for d in results_dirs:
-        runs = {r["dir"].name: r for r in load_runs(d)}
+        runs = {r.name: r for r in load_runs(d)}
         for name in runs:
             if "__forward_kl__" not in name:
                 continue

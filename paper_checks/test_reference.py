@@ -12,11 +12,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from core.io import load_runs, read_jsonl_rows
 from empirics.audit import audit
 from empirics.claims import evaluate_claims
 from empirics.metrics import run_metrics
 from empirics.reference import unpack
+from empirics.run_folder import load_runs
 from empirics.summary import summarize
 
 pytestmark = pytest.mark.empirics
@@ -51,15 +51,15 @@ def test_metrics_recomputed_from_predictions_match(unpacked):
     runs = load_runs(results)
     assert len(runs) > 10
     for rec in runs:
-        gamma = rec["config"]["gamma"]
+        gamma = rec.config["gamma"]
         for split in ("train_w2s", "test"):
-            rows = read_jsonl_rows(rec["dir"] / f"predictions_{split}.jsonl")
+            rows = rec.predictions(split)
             weak = None if rows[0]["weak_prob"] is None else np.array([r["weak_prob"] for r in rows])
             again = run_metrics(
                 np.array([r["prob"] for r in rows]), np.array([r["label"] for r in rows]), gamma, weak
             )
-            saved = {k: rec["metrics"][split][k] for k in again}
-            _close(saved, again, f"{rec['dir'].name}.{split}")
+            saved = {k: rec.metrics[split][k] for k in again}
+            _close(saved, again, f"{rec.name}.{split}")
 
 
 def test_claims_recomputed_give_the_committed_verdicts(unpacked):

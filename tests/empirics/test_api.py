@@ -38,9 +38,9 @@ def test_the_example_runs_a_sweep_and_prints_every_verdict(tmp_path, capsys):
     for claim in CLAIMS:
         assert f"- {claim.statement}: " in printed, claim.key
     runs = empirics.load_runs(tmp_path / "res")
-    students = [r for r in runs if r["run"]["role"] == "student"]
-    assert {(r["run"]["loss"], r["run"]["seed"]) for r in students} == {
+    students = [r for r in runs if r.spec.role == "student"]
+    assert {(r.spec.loss, r.spec.seed) for r in students} == {
         (loss, seed) for loss in ("forward_kl", "reverse_kl") for seed in (0, 1)
     }
-    accuracy = {r["run"]["role"] for r in runs if r["metrics"]["test"]["accuracy"] < 1}
+    accuracy = {r.spec.role for r in runs if r.test["accuracy"] < 1}
     assert "weak" in accuracy  # the example's data is not trivially separable

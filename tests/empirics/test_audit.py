@@ -1,6 +1,7 @@
 """Audit pieces: Holm correction, stratified bootstrap, hypothesis bookkeeping, and the audit command end to
 end."""
 
+import dataclasses
 import json
 
 import numpy as np
@@ -8,6 +9,7 @@ import pytest
 
 from empirics.audit import hypotheses_failing
 from empirics.cli import main
+from empirics.config import RunSpec
 from empirics.inference import bootstrap, holm
 from empirics.sweep import run_sweep
 
@@ -29,14 +31,14 @@ def test_stratified_bootstrap_is_centred_and_seeded():
 
 
 def test_failing_hypotheses_are_named():
-    run = {"head": "logistic", "loss": "reverse_kl"}
+    run = RunSpec("student", "m", head="logistic", loss="reverse_kl", weak_model="w")
     assert any("softmax head" in h for h in hypotheses_failing(run, "train_w2s", "last_layer"))
-    assert any(
-        "full fine-tuning" in h for h in hypotheses_failing({**run, "head": "full"}, "test", "finetune")
-    )
-    top = hypotheses_failing({**run, "head": "full"}, "test", "finetune", trainable_blocks=1)
+    full = dataclasses.replace(run, head="full")
+    assert any("full fine-tuning" in h for h in hypotheses_failing(full, "test", "finetune"))
+    top = hypotheses_failing(full, "test", "finetune", trainable_blocks=1)
     assert any("fine-tuning of the top 1 block(s)" in h for h in top)
-    fails = hypotheses_failing({"head": "simplex", "loss": "forward_kl"}, "test", "last_layer")
+    simplex_fkl = dataclasses.replace(run, head="simplex", loss="forward_kl")
+    fails = hypotheses_failing(simplex_fkl, "test", "last_layer")
     assert any("non-realizability" in h for h in fails)
     assert any("finite sample" in h for h in fails)
     assert any("not reverse KL" in h for h in fails)
