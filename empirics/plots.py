@@ -14,6 +14,41 @@ from theory.plots import pyplot, scatter_gain_vs_disagreement
 from .loss_registry import LOSS_REGISTRY, LOSSES
 
 
+def drawn(ax) -> dict:
+    """What a panel shows, read back from its artists (data coordinates): {"lines": {label: y values},
+    "errorbars": {label: {"x", "y", "low", "high"}}, "points": {label: [[x, y], ...]}, "spans": [[y0, y1]]}.
+    The tests read figures through this, never through file sizes."""
+    from matplotlib.container import ErrorbarContainer
+    from matplotlib.patches import Rectangle
+
+    out = {"lines": {}, "errorbars": {}, "points": {}, "spans": []}
+    in_bars = set()
+    for c in ax.containers:
+        if isinstance(c, ErrorbarContainer):
+            line, _, (bars, *_) = c.lines
+            in_bars.add(line)
+            segs = bars.get_segments()
+            out["errorbars"][c.get_label()] = {
+                "x": [float(v) for v in line.get_xdata()],
+                "y": [float(v) for v in line.get_ydata()],
+                "low": [float(seg[0][1]) for seg in segs],
+                "high": [float(seg[1][1]) for seg in segs],
+            }
+    for line in ax.get_lines():
+        if line not in in_bars:
+            out["lines"][line.get_label()] = [float(v) for v in line.get_ydata()]
+    for coll in ax.collections:
+        if coll.get_label() and not coll.get_label().startswith("_"):
+            out["points"][coll.get_label()] = coll.get_offsets().tolist()
+    for patch in ax.patches:
+        if isinstance(patch, Rectangle):
+            out["spans"].append([float(patch.get_y()), float(patch.get_y() + patch.get_height())])
+        else:
+            ys = np.asarray(patch.get_xy())[:, 1]
+            out["spans"].append([float(ys.min()), float(ys.max())])
+    return out
+
+
 def gain_vs_disagreement(audit_rows: list[dict], path: Path) -> None:
     groups = {
         split: [(r["kl_sw_w"], r["gain"]) for r in audit_rows if r["split"] == split]
@@ -39,14 +74,14 @@ def _interval(value: tuple[float, float, float]) -> tuple[float, list[float]]:
     return mean, [mean - low, high - mean]
 
 
-def accuracy_per_loss(summary: dict, path: Path) -> None:
+def accuracy_per_loss(summary: dict, path: Path) -> dict | None:
     """The layout of the paper's Figures 2-4: one panel per (weak -> strong, head), test accuracy per loss
     as a point with its 95 % interval (over seeds), weak and ceiling as bands; the y-axis spans weak to
     ceiling with a margin, so a difference is seen against the weak-to-ceiling gap (no bars cut at an
-    arbitrary floor)."""
+    arbitrary floor). Returns what was drawn per panel title (:func:`drawn`); None when nothing is."""
     rows = [r for r in summary["rows"] if r["noise"] == "none"]
     if not rows:
-        return
+        return None
     plt = pyplot()
     fig, axes = plt.subplots(1, len(rows), figsize=(4.2 * len(rows), 4), squeeze=False)
     for ax, r in zip(axes[0], rows, strict=True):
@@ -55,7 +90,13 @@ def accuracy_per_loss(summary: dict, path: Path) -> None:
         for i, loss in enumerate(losses):
             mean, err = _interval(r[loss])
             ax.errorbar(
-                [i], [mean], yerr=[[err[0]], [err[1]]], marker=MARKERS[loss], color=COLORS[loss], capsize=3
+                [i],
+                [mean],
+                yerr=[[err[0]], [err[1]]],
+                marker=MARKERS[loss],
+                color=COLORS[loss],
+                capsize=3,
+                label=loss,
             )
             values += [mean - err[0], mean + err[1]]
         for key, color in (("weak", "0.5"), ("ceiling", "k")):
@@ -72,15 +113,19 @@ def accuracy_per_loss(summary: dict, path: Path) -> None:
         ax.set_ylim(min(values) - 0.25 * span, max(values) + 0.25 * span)
         ax.set_ylabel("test accuracy (%), 95 % interval")
         ax.set_title(f"{r['weak_model']} -> {r['strong_model']}\n({r['head']} head, no noise)", fontsize=8)
-        ax.legend(fontsize=7, loc="lower right")
+        bands = [line for line in ax.get_lines() if line.get_label().startswith(("weak ", "ceiling "))]
+        ax.legend(handles=bands, fontsize=7, loc="lower right")  # the losses are named on the x-axis
     fig.tight_layout()
+    shown = {ax.get_title(): drawn(ax) for ax in axes[0]}
     atomic_savefig(fig, path, dpi=150)
     plt.close(fig)
+    return shown
 
 
-def accuracy_vs_noise(summary: dict, path: Path) -> None:
+def accuracy_vs_noise(summary: dict, path: Path) -> dict | None:
     """Test accuracy against the fraction of weak labels flipped, one line per loss (marker and colour per
-    loss, solid for reverse losses), 95 % intervals; the weak teacher's clean accuracy as a dotted line."""
+    loss, solid for reverse losses), 95 % intervals; the weak teacher's clean accuracy as a dotted line.
+    Returns what was drawn per panel title (:func:`drawn`); None when no setting has two noise levels."""
     groups = {}
     for r in summary["rows"]:
         level = (
@@ -94,7 +139,7 @@ def accuracy_vs_noise(summary: dict, path: Path) -> None:
             groups.setdefault((r["weak_model"], r["strong_model"], r["head"]), []).append((level, r))
     groups = {k: v for k, v in groups.items() if len(v) > 1}
     if not groups:
-        return
+        return None
     plt = pyplot()
     fig, axes = plt.subplots(1, len(groups), figsize=(4.6 * len(groups), 4), squeeze=False)
     for ax, ((w, st, head), pts) in zip(axes[0], sorted(groups.items()), strict=True):
@@ -121,13 +166,16 @@ def accuracy_vs_noise(summary: dict, path: Path) -> None:
         ax.set_title(f"{w} -> {st} ({head} head)", fontsize=8)
         ax.legend(fontsize=6)
     fig.tight_layout()
+    shown = {ax.get_title(): drawn(ax) for ax in axes[0]}
     atomic_savefig(fig, path, dpi=150)
     plt.close(fig)
+    return shown
 
 
-def bound_tightness(audit_rows: list[dict], path: Path) -> None:
+def bound_tightness(audit_rows: list[dict], path: Path) -> dict | None:
     """Lemma 1 / Theorem 1 on real runs: |L(F*,F_sw) - L(F*,F_w)| against its bound C* sqrt(d) (d in each
-    direction), log-log, with y = x: every point lies below it; its distance below is the looseness."""
+    direction), log-log, with y = x: every point lies below it; its distance below is the looseness. Returns
+    what was drawn (:func:`drawn`); None when no run has a disagreement above 0."""
     from theory.bounds import c_sharp
 
     plt = pyplot()
@@ -146,7 +194,7 @@ def bound_tightness(audit_rows: list[dict], path: Path) -> None:
             lo, hi = min(lo, gap.min(), bound.min()), max(hi, bound.max(), gap.max())
     if hi == 0.0:
         plt.close(fig)
-        return
+        return None
     ax.plot([lo, hi], [lo, hi], "k--", lw=1, label="y = x (the bound)")
     ax.set_xscale("log")
     ax.set_yscale("log")
@@ -155,8 +203,10 @@ def bound_tightness(audit_rows: list[dict], path: Path) -> None:
     ax.set_title("Lemma 1 / Theorem 1 on real runs: measured gap vs bound", fontsize=9)
     ax.legend(fontsize=7)
     fig.tight_layout()
+    shown = drawn(ax)
     atomic_savefig(fig, path, dpi=150)
     plt.close(fig)
+    return shown
 
 
 def read_train_logs(results: Path) -> dict[str, dict]:

@@ -3,6 +3,7 @@ marker and colour, and each figure is written from a summary or audit rows."""
 
 import json
 
+import numpy as np
 import pytest
 
 from empirics import plots
@@ -29,18 +30,51 @@ def _row(noise: str, shift: float) -> dict:
     return row
 
 
-def test_figures_are_written(tmp_path):
-    summary = {"rows": [_row("none", 0.0), _row("flip0.2", 0.02), _row("flip0.4", 0.05)]}
-    plots.accuracy_per_loss(summary, tmp_path / "per_loss.png")
-    plots.accuracy_vs_noise(summary, tmp_path / "noise.png")
+def test_accuracy_per_loss_draws_each_interval_and_the_two_bands_where_they_are(tmp_path):
+    summary = {"rows": [_row("none", 0.0), _row("flip0.2", 0.02)]}
+    shown = plots.accuracy_per_loss(summary, tmp_path / "per_loss.png")
+    assert (tmp_path / "per_loss.png").is_file()
+    (panel,) = shown.values()  # one panel: the clean row only
+    row = summary["rows"][0]
+    for i, loss in enumerate(LOSSES):
+        bar = panel["errorbars"][loss]
+        assert bar["x"] == [i]
+        assert bar["y"] == pytest.approx([100 * row[loss][0]])
+        assert (bar["low"], bar["high"]) == (
+            pytest.approx([100 * row[loss][1]]),
+            pytest.approx([100 * row[loss][2]]),
+        )
+    assert panel["lines"][f"weak {100 * row['weak'][0]:.1f}"] == pytest.approx([58.0, 58.0])
+    assert panel["lines"][f"ceiling {100 * row['ceiling'][0]:.1f}"] == pytest.approx([66.0, 66.0])
+    np.testing.assert_allclose(sorted(panel["spans"]), [[56.0, 60.0], [64.0, 68.0]])
+
+
+def test_accuracy_vs_noise_puts_each_loss_at_its_flip_level_and_the_clean_teacher(tmp_path):
+    rows = [_row("none", 0.0), _row("flip0.2", 0.02), _row("flip0.4", 0.05)]
+    shown = plots.accuracy_vs_noise({"rows": rows}, tmp_path / "noise.png")
+    (panel,) = shown.values()
+    for loss in LOSSES:
+        bar = panel["errorbars"][loss]
+        assert bar["x"] == pytest.approx([0.0, 0.2, 0.4])
+        assert bar["y"] == pytest.approx([100 * r[loss][0] for r in rows])
+        assert bar["low"] == pytest.approx([100 * r[loss][1] for r in rows])
+    assert panel["lines"]["weak teacher (clean)"] == pytest.approx([58.0, 58.0])
+
+
+def test_bound_tightness_plots_each_run_at_its_bound_and_gap(tmp_path):
+    from theory.bounds import c_sharp
+
     audit_rows = [
         {"split": s, "gamma": 1e-3, "kl_w_sw": 0.01 * k, "kl_sw_w": 0.012 * k, "gain": 0.001 * k}
         for s in ("test", "train_w2s")
         for k in range(1, 6)
     ]
-    plots.bound_tightness(audit_rows, tmp_path / "bound.png")
-    for name in ("per_loss.png", "noise.png", "bound.png"):
-        assert (tmp_path / name).stat().st_size > 10_000
+    shown = plots.bound_tightness(audit_rows, tmp_path / "bound.png")
+    c = c_sharp(1e-3)
+    for split in ("test", "train_w2s"):
+        for direction, key in (("forward", "kl_w_sw"), ("reverse", "kl_sw_w")):
+            want = [[c * (r[key]) ** 0.5, r["gain"]] for r in audit_rows if r["split"] == split]
+            np.testing.assert_allclose(shown["points"][f"{split}, d = {direction}"], want, rtol=1e-12)
 
 
 def test_training_curves_draw_every_logged_step_of_every_run(tmp_path):
