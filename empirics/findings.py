@@ -51,7 +51,25 @@ def findings_markdown(results: str | Path) -> str:
     claims = read_json(results / "audit" / "claims.json")
     sweep = read_json(results / "sweep.json")
     lines = [f"# Findings: {results.name}", "", sweep.get("description", ""), ""]
-    lines += [
+    lines += accuracy_section(summary) + claims_section(claims)
+    planted = results / "audit" / "planted.json"
+    if planted.is_file():
+        lines += planted_section(read_json(planted))
+    timing = results / "timing.json"
+    if timing.is_file():
+        t = read_json(timing)["total"]
+        lines += [
+            "",
+            "## Time (wall seconds, all invocations)",
+            "",
+            ", ".join(f"{k} {v:.0f}" for k, v in t.items()),
+        ]
+    return "\n".join(lines) + "\n"
+
+
+def accuracy_section(summary: dict) -> list[str]:
+    """Weak, ceiling, ceiling - weak and every loss's student per row of summary.json, one column per loss."""
+    lines = [
         "## Weak, ceiling and students (test accuracy %, 95 % interval over seeds)",
         "",
         "| weak -> strong | head | noise | weak | ceiling | ceiling - weak (SE) | "
@@ -78,7 +96,12 @@ def findings_markdown(results: str | Path) -> str:
             "Rules that read no model: "
             + "; ".join(f"{k} {_pct(v)}" for k, v in summary["baselines"].items()),
         ]
-    lines += [
+    return lines
+
+
+def claims_section(claims: list[dict]) -> list[str]:
+    """Each claim's verdict with its numbers, the same comparison per setting, and what was left out."""
+    lines = [
         "",
         "## The paper's claims",
         "",
@@ -115,32 +138,24 @@ def findings_markdown(results: str | Path) -> str:
         lines += [
             f"- {c['statement']}: {x['setting']} ({x['why']}{_left_out_numbers(x)})" for c, x in left_out
         ]
-    planted = results / "audit" / "planted.json"
-    if planted.is_file():
-        p = read_json(planted)
-        rk = p["students"]["reverse_kl"]
-        lines += [
-            "",
-            "## Planted truth (Theorem 2 where its hypotheses hold)",
-            "",
-            f"F* in {p.get('planted_class', 'the strong simplex class')}: mean |F* - 1/2| "
-            f"{p['f_star_confidence']['test']:.3f}, KL(F*, teacher) {p['kl_star_teacher']['test']:.4f} "
-            f"(test); reverse-KL student in-sample slack {rk['train_w2s']['slack']:+.2e} (certificate "
-            f"{rk['gap']:.1e}), "
-            f"test slack {rk['test']['slack']:+.2e} [{rk['test']['slack_ci95'][0]:+.2e}, "
-            f"{rk['test']['slack_ci95'][1]:+.2e}]; gains KL(F*,F_w) - KL(F*,F_sw) on test: "
-            + ", ".join(f"{loss} {r['test']['gain']:+.4f}" for loss, r in p["students"].items()),
-        ]
-    timing = results / "timing.json"
-    if timing.is_file():
-        t = read_json(timing)["total"]
-        lines += [
-            "",
-            "## Time (wall seconds, all invocations)",
-            "",
-            ", ".join(f"{k} {v:.0f}" for k, v in t.items()),
-        ]
-    return "\n".join(lines) + "\n"
+    return lines
+
+
+def planted_section(p: dict) -> list[str]:
+    """The planted-truth check of Theorem 2 (audit/planted.json) in one paragraph."""
+    rk = p["students"]["reverse_kl"]
+    return [
+        "",
+        "## Planted truth (Theorem 2 where its hypotheses hold)",
+        "",
+        f"F* in {p.get('planted_class', 'the strong simplex class')}: mean |F* - 1/2| "
+        f"{p['f_star_confidence']['test']:.3f}, KL(F*, teacher) {p['kl_star_teacher']['test']:.4f} "
+        f"(test); reverse-KL student in-sample slack {rk['train_w2s']['slack']:+.2e} (certificate "
+        f"{rk['gap']:.1e}), "
+        f"test slack {rk['test']['slack']:+.2e} [{rk['test']['slack_ci95'][0]:+.2e}, "
+        f"{rk['test']['slack_ci95'][1]:+.2e}]; gains KL(F*,F_w) - KL(F*,F_sw) on test: "
+        + ", ".join(f"{loss} {r['test']['gain']:+.4f}" for loss, r in p["students"].items()),
+    ]
 
 
 def write_findings(results: str | Path) -> str:

@@ -1,6 +1,7 @@
 """FINDINGS.md is written by the audit from the saved summary, claims, planted truth and timing."""
 
 from empirics.cli import main
+from empirics.config import LOSSES
 
 from .fixtures import tiny_sweep
 
@@ -76,3 +77,53 @@ def test_the_weak_to_strong_gap_is_taken_between_seed_means_with_a_replicate_se(
     assert row["gap_se"] == pytest.approx(se)
     assert row["gap_se_kind"] == "replicate-aware SE (seeds x test pairs)"
     assert row["weak_really_weaker"] == (row["ceiling_minus_weak"] >= 3 * se)
+
+
+def _table(lines: list[str]) -> list[dict]:
+    """A Markdown table's rows as {header: cell}."""
+    rows = [[c.strip() for c in line.strip("|").split("|")] for line in lines if line.startswith("|")]
+    header, body = rows[0], rows[2:]
+    return [dict(zip(header, r, strict=True)) for r in body]
+
+
+def test_each_accuracy_lands_under_its_own_column():
+    from empirics.findings import accuracy_section
+
+    row = {"weak_model": "w", "strong_model": "s", "head": "logistic", "noise": "none"}
+    row["weak"], row["ceiling"] = (0.581, 0.562, 0.600), (0.663, 0.641, 0.684)
+    row["ceiling_minus_weak"], row["gap_se"], row["gap_se_kind"] = 0.082, 0.02, "replicate-aware SE"
+    for i, loss in enumerate(LOSSES):
+        row[loss] = (0.60 + 0.01 * i, 0.59 + 0.01 * i, 0.615 + 0.01 * i)
+    (cells,) = _table(accuracy_section({"rows": [row]}))
+    assert cells["weak -> strong"] == "w -> s"
+    assert cells["weak"] == "58.1 [56.2, 60.0]"
+    assert cells["ceiling"] == "66.3 [64.1, 68.4]"
+    assert cells["ceiling - weak (SE)"] == "+8.2 (4.1 replicate SE)"
+    for i, loss in enumerate(LOSSES):
+        assert cells[loss] == f"{60 + i:.1f} [{59 + i:.1f}, {61.5 + i:.1f}]", loss
+
+
+def test_each_claim_row_shows_its_own_numbers():
+    from empirics.findings import claims_section
+
+    claim = {
+        "statement": "reverse-KL students beat forward-KL students",
+        "verdict": "contradicted",
+        "delta": -0.0135,
+        "ci95": [-0.0205, -0.0064],
+        "per_seed": [-0.02, -0.007],
+        "p_holm": 0.0086,
+        "mde": 0.0098,
+        "mde_goal_met": True,
+        "seeds_for_goal": 10,
+        "seeds_for_goal_upper80": 22,
+        "paper": "p",
+    }
+    (cells,) = _table([line for line in claims_section([claim]) if line.startswith("|")])
+    assert cells["verdict"] == "**contradicted**"
+    assert cells["a - b (pts) [95 % CI]"] == "-1.35 [-2.05, -0.64]"
+    assert cells["per seed (pts)"] == "-2.00, -0.70"
+    assert cells["Holm p"] == "0.0086"
+    assert cells["MDE (pts)"] == "0.98"
+    assert cells["MDE goal met"] == "yes"
+    assert cells["seeds for the goal (pilot / its 80 % upper limit)"] == "10 / 22"

@@ -66,3 +66,22 @@ def test_the_summary_interval_is_wilsons_at_95_percent():
     assert lo == pytest.approx(0.5 - half, rel=1e-9)
     assert hi == pytest.approx(0.5 + half, rel=1e-9)
     assert (round(lo, 4), round(hi, 4)) == (0.4038, 0.5962)
+
+
+def test_the_over_seeds_interval_is_students_t_at_95_percent(tmp_path):
+    """Three seeds at 60, 62 and 65 %: mean 62.333, sd 2.5166, t(0.975, 2) = 4.302653, so 62.333 +- 6.2516
+    (by hand; a 90 % interval would be +- 4.2426)."""
+    from empirics.config import RunSpec
+    from empirics.run_folder import RunRecord
+    from empirics.summary import accuracy_interval
+
+    runs = [
+        RunRecord(tmp_path, RunSpec("weak", "m", seed=k), {}, {"test": {"accuracy": a, "n": 4000}})
+        for k, a in enumerate((0.60, 0.62, 0.65))
+    ]
+    mean, lo, hi = accuracy_interval(runs)
+    sd = math.sqrt(((0.60 - 0.62333333) ** 2 + (0.62 - 0.62333333) ** 2 + (0.65 - 0.62333333) ** 2) / 2)
+    half = 4.302652729749464 * sd / math.sqrt(3)
+    assert mean == pytest.approx(0.62333333, rel=1e-7)
+    assert (lo, hi) == (pytest.approx(mean - half, rel=1e-7), pytest.approx(mean + half, rel=1e-7))
+    assert round(100 * half, 4) == 6.2516
