@@ -279,7 +279,8 @@ def _damaged_results(tmp_path, damage):
     run_dir = res / "student__x"
     run_dir.mkdir(parents=True)
     (res / "sweep.json").write_text("{}")
-    (run_dir / "config.json").write_text(json.dumps({"run": {"role": "student"}}))
+    spec = {"role": "student", "model": "s", "weak_model": "w", "noise": {"kind": "none", "level": 0.0}}
+    (run_dir / "config.json").write_text(json.dumps({"run": spec}))
     (run_dir / "metrics.json").write_text(json.dumps({"test": {"n": 2, "accuracy": 0.5}}))
     (run_dir / "predictions_test.jsonl").write_text('{"id": "a"}\n{"id": "b"}\n')
     damage(run_dir)
@@ -311,6 +312,31 @@ PATH_CASES = [
         lambda t: ["summarize", str(_damaged_results(t, lambda d: (d / "config.json").write_text("[]")))],
         2,
         "config.json: damaged (no run spec)",
+    ),
+    (
+        lambda t: [
+            "summarize",
+            str(
+                _damaged_results(t, lambda d: (d / "config.json").write_text('{"run": {"role": "student"}}'))
+            ),
+        ],
+        2,
+        "config.json: not a run spec",
+    ),
+    (
+        lambda t: [
+            "summarize",
+            str(
+                _damaged_results(
+                    t,
+                    lambda d: (d / "config.json").write_text(
+                        '{"run": {"role": "weak", "model": "m", "noise": {"kind": "blur", "level": 0}}}'
+                    ),
+                )
+            ),
+        ],
+        2,
+        "unknown noise kind 'blur'",
     ),
     (lambda t: ["audit", str(t / "nope")], 2, "is not a sweep's results folder"),
     (
