@@ -77,22 +77,8 @@ def audit_split(run_rec: RunRecord, split: str, design: dict | None, projections
         "kl_w_sw": float(binary_kl(fw, fs).mean()),
     }
     out["gain"] = out["L_star_w"] - out["L_star_sw"]
-    lemma = {}
-    for direction in ("forward", "reverse"):
-        for const in ("C1", "C2"):
-            lhs, rhs, rechecked = confirmed_sides(
-                f_star, _two(fw), _two(fs), gamma, const, direction, "ce", slack=FP_INEQUALITY_SLACK
-            )
-            lemma[f"{const}_{direction}"] = {
-                "lhs": lhs,
-                "rhs": rhs,
-                "holds": lhs <= rhs + FP_INEQUALITY_SLACK,
-                "rechecked_50_digits": rechecked,
-            }
-        d = out["kl_w_sw"] if direction == "forward" else out["kl_sw_w"]
-        lemma[f"tightness_{direction}"] = abs(out["gain"]) / math.sqrt(d) / c_sharp(gamma) if d > 0 else 0.0
-    out["lemma1"] = lemma
-    out["lemma1_violations"] = sum(not v["holds"] for k, v in lemma.items() if isinstance(v, dict))
+    out["lemma1"] = lemma1_sides(f_star, fw, fs, gamma, out)
+    out["lemma1_violations"] = sum(not v["holds"] for v in out["lemma1"].values() if isinstance(v, dict))
     # Theorems 2 and 3: the teacher is the training target in sample, the weak model's prediction off sample
     teacher = gamma_floor(np.array([r["target"] for r in rows]), gamma) if "target" in rows[0] else fw
     kl_star_w = float(binary_ce_onehot(label, teacher).mean())
@@ -121,6 +107,26 @@ def audit_split(run_rec: RunRecord, split: str, design: dict | None, projections
             R,
         )
     return out
+
+
+def lemma1_sides(f_star, fw, fs, gamma: float, out: dict) -> dict:
+    """Lemma 1 / Theorem 1 on one run and split: both sides for each constant (C1, C2) and direction, each
+    rechecked at 50 digits, and the tightness |gain| / sqrt(d) / C* per direction."""
+    lemma = {}
+    for direction in ("forward", "reverse"):
+        for const in ("C1", "C2"):
+            lhs, rhs, rechecked = confirmed_sides(
+                f_star, _two(fw), _two(fs), gamma, const, direction, "ce", slack=FP_INEQUALITY_SLACK
+            )
+            lemma[f"{const}_{direction}"] = {
+                "lhs": lhs,
+                "rhs": rhs,
+                "holds": lhs <= rhs + FP_INEQUALITY_SLACK,
+                "rechecked_50_digits": rechecked,
+            }
+        d = out["kl_w_sw"] if direction == "forward" else out["kl_sw_w"]
+        lemma[f"tightness_{direction}"] = abs(out["gain"]) / math.sqrt(d) / c_sharp(gamma) if d > 0 else 0.0
+    return lemma
 
 
 def theorem3(label, teacher, G, w, gamma, loss, split, kl_star_w, R=None) -> dict:

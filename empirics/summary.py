@@ -46,59 +46,12 @@ def summarize(out: str | Path) -> dict:
     out = Path(out)
     runs = load_checked_runs(out)
     weak = {(r.spec.model, r.spec.seed): r for r in runs if r.spec.role == "weak"}
-    ceil = {(r.spec.model, r.spec.head, r.spec.seed): r for r in runs if r.spec.role == "ceiling"}
     runs_index = Runs(runs)
-    groups: dict[tuple, dict[str, list]] = {}
-    for r in runs:
-        if r.spec.role != "student":
-            continue
-        s = r.spec
-        g = groups.setdefault((s.weak_model, s.model, s.head, s.noise.tag), {})
-        g.setdefault(s.loss, []).append(r)
-        g.setdefault("_weak", []).append(weak.get((s.weak_model, s.seed)))
-        g.setdefault("_ceiling", []).append(ceil.get((s.model, s.head, s.seed)))
     rows, warnings = [], []
-    for (w, st, head, noise), g in sorted(groups.items()):
-        row = {"weak_model": w, "strong_model": st, "head": head, "noise": noise}
-        for name in ("_weak", "_ceiling"):
-            rs = list({id(x): x for x in g[name] if x}.values())
-            if rs:
-                row[name[1:]] = accuracy_interval(rs)
-        if "weak" in row and "ceiling" in row:
-            # between seed means, the SE replicate-aware (seeds x test pairs, empirics.claims) from 2 seeds
-            # on; with one seed, that run's test-sampling SE (no replicate variance can be seen)
-            gap = weak_to_strong(runs_index, w, st, head)
-            if gap is None:
-                wr = list({id(x): x for x in g["_weak"] if x}.values())
-                cr = list({id(x): x for x in g["_ceiling"] if x}.values())
-                mean = lambda rs, key: sum(x.test[key] for x in rs) / len(rs)  # noqa: E731
-                gap = {
-                    "gap": mean(cr, "accuracy") - mean(wr, "accuracy"),
-                    "se": math.sqrt(mean(cr, "accuracy_se") ** 2 + mean(wr, "accuracy_se") ** 2),
-                }
-                row["gap_se_kind"] = "one run's test-sampling SE (one seed)"
-            else:
-                row["gap_se_kind"] = "replicate-aware SE (seeds x test pairs)"
-            gap, gse = gap["gap"], gap["se"]
-            row["ceiling_minus_weak"], row["gap_se"] = gap, gse
-            row["weak_really_weaker"] = gap >= GAP_SE * gse
-            if gap < GAP_SE * gse:
-                warnings.append(
-                    f"{w} -> {st} ({head}): ceiling - weak = {gap:.4f} < {GAP_SE} SE = "
-                    f"{GAP_SE * gse:.4f} ({row['gap_se_kind']}); the weak model is not clearly weaker on "
-                    "this test split (not a weak-to-strong setting)"
-                )
-        fit = {}
-        for loss in LOSSES:
-            if loss in g:
-                row[loss] = accuracy_interval(g[loss])
-                fit[loss] = _fit_means(g[loss])
-        for name in ("_weak", "_ceiling"):
-            rs = list({id(x): x for x in g[name] if x}.values())
-            if rs:
-                fit[name[1:]] = _fit_means(rs)
-        row["fit"] = fit
+    for key, g in sorted(_settings(runs, weak).items()):
+        row, warning = _setting_row(key, g, runs_index)
         rows.append(row)
+        warnings += [warning] if warning else []
     baselines = {r.spec.model: r for r in runs if r.spec.role == "baseline"}
     summary_baselines = {name: accuracy_interval([r]) for name, r in sorted(baselines.items())}
     for w in sorted({k[0] for k in weak}):
@@ -111,6 +64,80 @@ def summarize(out: str | Path) -> dict:
     }
     write_json_and_markdown(out, "summary", summary, summary_markdown(summary))
     return summary
+
+
+def _settings(runs: list[RunRecord], weak: dict) -> dict[tuple, dict[str, list]]:
+    """{(weak, strong, head, noise tag): {loss: students, "_weak": their teachers, "_ceiling": their
+    ceilings}}, a teacher and a ceiling listed once per student (None where missing)."""
+    ceil = {(r.spec.model, r.spec.head, r.spec.seed): r for r in runs if r.spec.role == "ceiling"}
+    groups: dict[tuple, dict[str, list]] = {}
+    for r in runs:
+        if r.spec.role != "student":
+            continue
+        s = r.spec
+        g = groups.setdefault((s.weak_model, s.model, s.head, s.noise.tag), {})
+        g.setdefault(s.loss, []).append(r)
+        g.setdefault("_weak", []).append(weak.get((s.weak_model, s.seed)))
+        g.setdefault("_ceiling", []).append(ceil.get((s.model, s.head, s.seed)))
+    return groups
+
+
+def _unique(rs: list) -> list[RunRecord]:
+    return list({id(x): x for x in rs if x}.values())
+
+
+def _setting_row(key: tuple, g: dict[str, list], runs_index: Runs) -> tuple[dict, str | None]:
+    """One setting's row (accuracies with intervals, ceiling - weak with its SE, fit means) and its warning
+    when the weak model is not clearly weaker."""
+    w, st, head, noise = key
+    row = {"weak_model": w, "strong_model": st, "head": head, "noise": noise}
+    for name in ("_weak", "_ceiling"):
+        rs = _unique(g[name])
+        if rs:
+            row[name[1:]] = accuracy_interval(rs)
+    warning = None
+    if "weak" in row and "ceiling" in row:
+        row.update(_gap(runs_index, key, _unique(g["_weak"]), _unique(g["_ceiling"])))
+        gap, gse = row["ceiling_minus_weak"], row["gap_se"]
+        if gap < GAP_SE * gse:
+            warning = (
+                f"{w} -> {st} ({head}): ceiling - weak = {gap:.4f} < {GAP_SE} SE = "
+                f"{GAP_SE * gse:.4f} ({row['gap_se_kind']}); the weak model is not clearly weaker on "
+                "this test split (not a weak-to-strong setting)"
+            )
+    fit = {}
+    for loss in LOSSES:
+        if loss in g:
+            row[loss] = accuracy_interval(g[loss])
+            fit[loss] = _fit_means(g[loss])
+    for name in ("_weak", "_ceiling"):
+        rs = _unique(g[name])
+        if rs:
+            fit[name[1:]] = _fit_means(rs)
+    row["fit"] = fit
+    return row, warning
+
+
+def _gap(runs_index: Runs, key: tuple, weak: list[RunRecord], ceiling: list[RunRecord]) -> dict:
+    """ceiling - weak between seed means; its SE replicate-aware (seeds x test pairs, empirics.claims) from 2
+    seeds on; with one seed, that run's test-sampling SE (no replicate variance can be seen)."""
+    w, st, head, _ = key
+    gap = weak_to_strong(runs_index, w, st, head)
+    if gap is None:
+        mean = lambda rs, k: sum(x.test[k] for x in rs) / len(rs)  # noqa: E731
+        gap = {
+            "gap": mean(ceiling, "accuracy") - mean(weak, "accuracy"),
+            "se": math.sqrt(mean(ceiling, "accuracy_se") ** 2 + mean(weak, "accuracy_se") ** 2),
+        }
+        kind = "one run's test-sampling SE (one seed)"
+    else:
+        kind = "replicate-aware SE (seeds x test pairs)"
+    return {
+        "gap_se_kind": kind,
+        "ceiling_minus_weak": gap["gap"],
+        "gap_se": gap["se"],
+        "weak_really_weaker": gap["gap"] >= GAP_SE * gap["se"],
+    }
 
 
 def _fit_means(runs: list[RunRecord]) -> dict:
