@@ -443,21 +443,59 @@ def _build(cls: type, data, where: str):
 
 
 # ---------------------------------------------------------------------------------------------- runs
+def _flip(p, level: float, seed: int):
+    """Flip a seeded fraction `level` of the labels: p -> 1 - p."""
+    import numpy as np
+
+    rng = np.random.default_rng([seed, 7919])
+    hit = rng.permutation(len(p))[: int(round(level * len(p)))]
+    p[hit] = 1 - p[hit]
+    return p
+
+
+def _shrink(p, level: float, seed: int):
+    """Shrink every label towards 1/2 by `level`: p -> 1/2 + level (p - 1/2)."""
+    return 0.5 + level * (p - 0.5)
+
+
+@dataclass(frozen=True)
+class NoiseKind:
+    """A kind of weak-label noise: its CLI form, the range of its level, and how it changes the labels."""
+
+    name: str
+    usage: str
+    level_range: tuple[float, float]
+    level_name: str
+    apply: typing.Callable
+
+
+NOISE_KINDS = {
+    k.name: k
+    for k in (
+        NoiseKind("flip", "flip:RHO", (0.0, 1.0), "flip fraction", _flip),
+        NoiseKind("shrink", "shrink:ALPHA", (-1.0, 1.0), "shrink factor", _shrink),
+    )
+}
+NOISE_USAGE = "none, " + ", ".join(k.usage for k in NOISE_KINDS.values())
+
+
 @dataclass(frozen=True)
 class Noise:
-    """Label noise on the weak labels: flip a seeded fraction (p -> 1 - p), or shrink all towards 1/2 by
-    alpha."""
+    """Label noise on the weak labels: none, or one of NOISE_KINDS at a level (flip a seeded fraction, or
+    shrink all towards 1/2)."""
 
-    kind: str = "none"  # none | flip | shrink
+    kind: str = "none"
     level: float = 0.0
 
     def __post_init__(self):
-        if self.kind not in ("none", "flip", "shrink"):
-            raise InvalidInputError(f"unknown noise kind {self.kind!r}; use none, flip:RHO or shrink:ALPHA")
-        if self.kind == "flip" and not 0 <= self.level <= 1:
-            raise InvalidInputError(f"flip fraction must lie in [0, 1], got {self.level}")
-        if self.kind == "shrink" and not -1 <= self.level <= 1:
-            raise InvalidInputError(f"shrink factor must lie in [-1, 1], got {self.level}")
+        if self.kind == "none":
+            return
+        if self.kind not in NOISE_KINDS:
+            raise InvalidInputError(f"unknown noise kind {self.kind!r}; use {NOISE_USAGE}")
+        k = NOISE_KINDS[self.kind]
+        low, high = k.level_range
+        if not low <= self.level <= high:
+            raise InvalidInputError(f"{k.level_name} must lie in [{low:g}, {high:g}], got {self.level}")
 
     @classmethod
     def parse(cls, text: str) -> Noise:
@@ -467,7 +505,7 @@ class Noise:
         try:
             value = float(level)
         except ValueError:
-            raise InvalidInputError(f"bad noise {text!r}; use none, flip:RHO or shrink:ALPHA") from None
+            raise InvalidInputError(f"bad noise {text!r}; use {NOISE_USAGE}") from None
         return cls(kind, value)
 
     @property
@@ -478,13 +516,7 @@ class Noise:
         import numpy as np
 
         p = np.asarray(p, np.float64).copy()
-        if self.kind == "flip":
-            rng = np.random.default_rng([seed, 7919])
-            hit = rng.permutation(len(p))[: int(round(self.level * len(p)))]
-            p[hit] = 1 - p[hit]
-        elif self.kind == "shrink":
-            p = 0.5 + self.level * (p - 0.5)
-        return p
+        return p if self.kind == "none" else NOISE_KINDS[self.kind].apply(p, self.level, seed)
 
 
 @dataclass(frozen=True)

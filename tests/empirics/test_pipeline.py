@@ -152,6 +152,18 @@ def test_noise_models():
             Noise.parse(bad)
 
 
+def test_every_noise_kind_takes_its_levels_from_its_registry_entry():
+    from empirics.config import NOISE_KINDS
+
+    for kind in NOISE_KINDS.values():
+        low, high = kind.level_range
+        assert Noise(kind.name, low).tag == f"{kind.name}{low:g}"
+        for outside in (low - 0.01, high + 0.01):
+            with pytest.raises(InvalidInputError, match=f"{kind.level_name} must lie in"):
+                Noise(kind.name, outside)
+        assert Noise.parse(f"{kind.name}:{high:g}") == Noise(kind.name, high)
+
+
 def test_bad_run_specs_are_clear_errors(data_dir, tmp_path):
     pipe = Pipeline(tiny_sweep(data_dir, "last_layer").experiment, tmp_path)
     with pytest.raises(InvalidInputError, match="unknown model"):
