@@ -25,3 +25,7 @@ class ConfigError(InvalidInputError):
 class StorageError(Exception):
     """A file the suite must write cannot be written (full disk, no permission, a file where a folder should
     be): the message names the path. Not the user's input, but just as final: the CLIs stop with one line."""
+
+
+class MissingDependencyError(ImportError):
+    """A check or command needs an optional dependency that is not installed (the message says the extra)."""

@@ -54,6 +54,7 @@ def test_proposition1_three_point_identity(record):
 def test_binary_gradients_match_autograd(record):
     """Section 2 (standard calculus): on a logit z, s = sigmoid(z), weak label y in [gamma, 1 - gamma]:
     forward CE/KL gradient s - y; reverse KL s(1-s)(z - logit y); reverse CE -s(1-s) logit y."""
+    pytest.importorskip("torch", reason="autograd needs the [empirics] extra")
     res = checks.binary_gradient_check()
     record(res)
     assert res.instances == 6000

@@ -5,10 +5,8 @@ import sys
 
 import numpy as np
 import pytest
-import torch
 
 from core import numerics as nx
-from core import torch_numerics as tx
 from core.errors import DataError
 from core.io import atomic_write_text, read_jsonl_rows
 
@@ -19,6 +17,9 @@ def _dists(seed, m=50, k=4):
 
 
 def test_torch_twins_agree_with_numpy():
+    torch = pytest.importorskip("torch", reason="the torch twins need the [empirics] extra")
+    from core import torch_numerics as tx
+
     p, q = _dists(0)
     p[0] = [1, 0, 0, 0]  # a one-hot row: 0 log 0 = 0 in both
     tp, tq = torch.tensor(p), torch.tensor(q)
@@ -69,11 +70,28 @@ def test_jsonl_errors_name_file_and_line(tmp_path):
             "torch",
         ),
         ("theory.last_layer, theory.convexity, theory.finite_sample, theory.noise", "sympy"),
+        ("theory.cli, theory.suite, theory.report, theory.checks, core.io, core.cli", "torch"),
     ],
 )
 def test_import_boundaries(modules, forbidden):
-    """Readers of results never load torch (4.5 s); the last-layer checks never load sympy."""
+    """Readers of results never load torch (4.5 s); the last-layer checks never load sympy; the theory half
+    runs without torch installed (`pip install -e .`)."""
     code = f"import sys, {modules}; print({forbidden!r} in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == "False"
+
+
+def test_without_torch_the_gradient_check_is_reported_as_not_run(tmp_path, monkeypatch):
+    """The theory half installed alone: the one check that needs torch says so, and the report lists it as
+    not run (never as passed)."""
+    from core.errors import MissingDependencyError
+    from theory import checks
+    from theory.report import write_report
+
+    monkeypatch.setitem(sys.modules, "torch", None)  # import torch now raises ImportError
+    with pytest.raises(MissingDependencyError, match=r"needs torch: .*\[empirics\]"):
+        checks.binary_gradient_check()
+    path = write_report([], tmp_path, "test", [], ["binary gradients: needs torch"])
+    assert "**Not run**" in path.read_text()
+    assert "- binary gradients: needs torch" in path.read_text()

@@ -10,6 +10,8 @@ from pathlib import Path
 
 import numpy as np
 
+from core.errors import MissingDependencyError
+
 from . import bounds, identities
 from . import gaussian_mixture as gm
 from .adversarial import search
@@ -66,8 +68,14 @@ def identity_check(key: str, n: int = 500, seed: int = 0) -> CheckResult:
 
 
 def binary_gradient_check(n: int = 2000, seed: int = 0) -> CheckResult:
-    """The three binary gradient formulas of docs/theory.md section 2 against torch autograd (float64)."""
-    import torch
+    """The three binary gradient formulas of docs/theory.md section 2 against torch autograd (float64). Needs
+    torch (the `[empirics]` extra): without it, a MissingDependencyError says so."""
+    try:
+        import torch
+    except ImportError:
+        raise MissingDependencyError(
+            "the binary gradient check needs torch: pip install torch==2.13.0 && pip install -e '.[empirics]'"
+        ) from None
 
     rng = np.random.default_rng(seed)
     z = rng.uniform(-30, 30, n)

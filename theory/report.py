@@ -49,7 +49,11 @@ def markdown_table(results: list[CheckResult]) -> str:
 
 
 def write_report(
-    results: list[CheckResult], out_dir: str | Path, command: str, parts: list[ReportPart] | None = None
+    results: list[CheckResult],
+    out_dir: str | Path,
+    command: str,
+    parts: list[ReportPart] | None = None,
+    not_run: list[str] | None = None,
 ) -> Path:
     """Write theory_report.md, theory_report.json and the plots; returns the Markdown path.
 
@@ -64,6 +68,7 @@ def write_report(
         "environment": env,
         "checks": [r.summary() for r in results],
         **{p.key: p.data for p in every if p.key is not None},
+        **({"not_run": not_run} if not_run else {}),
     }
     atomic_write_text(out / "theory_report.json", json.dumps(payload, indent=2, default=float))
     md = [
@@ -78,6 +83,9 @@ def write_report(
         "",
         markdown_table(results),
     ]
+    if not_run:
+        md += ["", "**Not run** (a missing optional dependency; nothing is claimed for these):", ""]
+        md += [f"- {line}" for line in not_run]
     for part in every:
         md += part.render(part.data, out)
     path = out / "theory_report.md"

@@ -30,6 +30,19 @@ def test_stratified_bootstrap_is_centred_and_seeded():
     assert abs(b1.mean() - pooled) < 0.03
 
 
+def test_the_bootstrap_resamples_within_strata():
+    """Two constant strata (50 ones, 50 zeros): resampled within each, every replicate's pooled mean is 1/2
+    exactly; resampling the pooled 100 would spread it (sd about 0.05). And with spread in both strata the
+    replicates' variance is the stratified one, sum_i w_i^2 var_i / n_i (closed form, within 15 %)."""
+    const = bootstrap([np.ones(50), np.zeros(50)], reps=300, seed=1)
+    assert np.all(const == 0.5)
+    rng = np.random.default_rng(2)
+    a, b = rng.integers(0, 2, 80).astype(float), rng.normal(0, 3, 20)
+    reps = bootstrap([a, b], reps=4000, seed=4)
+    want = 0.8**2 * a.var() / 80 + 0.2**2 * b.var() / 20
+    assert reps.var() == pytest.approx(want, rel=0.15)
+
+
 def test_failing_hypotheses_are_named():
     run = RunSpec("student", "m", head="logistic", loss="reverse_kl", weak_model="w")
     assert any("softmax head" in h for h in hypotheses_failing(run, "train_w2s", "last_layer"))
