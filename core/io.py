@@ -45,6 +45,22 @@ def _atomic(path: Path, tmp_name: str):
             tmp.unlink(missing_ok=True)
 
 
+def writable_folder(folder: str | Path) -> Path:
+    """Make `folder` (and its parents) and prove a file can be written there, before any long work; a
+    StorageError names it otherwise (a file in the way, no permission, a read-only or full disk)."""
+    folder = Path(folder)
+    probe = folder / f".write-probe.tmp{os.getpid()}"
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        probe.write_bytes(b"")
+    except OSError as exc:
+        raise StorageError(f"cannot write into {folder}: {exc.strerror or exc}") from None
+    finally:
+        with suppress(OSError):
+            probe.unlink(missing_ok=True)
+    return folder
+
+
 def atomic_write_text(path: str | Path, text: str) -> None:
     path = Path(path)
     with _atomic(path, f".{path.name}.tmp{os.getpid()}") as tmp:

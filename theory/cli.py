@@ -9,6 +9,7 @@ from pathlib import Path
 
 from core.cli import OneLineErrorParser, number, run_command
 from core.errors import InvalidInputError, MissingDependencyError
+from core.io import writable_folder
 
 DEFAULT_OUT = Path("results") / "theory"
 
@@ -20,6 +21,7 @@ def _cmd_report(args) -> int:
     from .report import write_report
     from .suite import all_checks
 
+    writable_folder(args.out)  # before minutes of checks, not after
     results, parts, not_run = [], [], []
     bar = tqdm(all_checks(full=args.full), desc="theory checks", unit="check")
     for name, run in bar:

@@ -441,6 +441,7 @@ THEORY_CASES = [
         "at most 8 components",
     ),
     (["report", "--bogus"], 2, "unrecognized arguments: --bogus"),
+    (["report", "--out", "@BLOCKER/rep"], 3, "cannot write into"),  # refused before the checks run
     (["prove-everything"], 2, "invalid choice: 'prove-everything'"),
 ]
 
