@@ -246,3 +246,42 @@ def test_runs_scored_on_other_test_pairs_are_refused_not_paired(tmp_path, capsys
 
     with pytest.raises(DataError, match=f"{path}: row 1 has id 'xt0'"):
         evaluate_claims(folder)
+
+
+def test_audit_split_computes_each_quantity_from_the_predictions(tmp_path):
+    """One student run written by hand: the audit's losses to the truth, both disagreements, the gain and
+    Theorem 2's slack KL(F*, T) - KL(F_sw, T) - KL(F*, F_sw) (in sample the teacher T is the training target)
+    against numpy closed forms (F* one-hot, so KL(F*, .) is the cross-entropy to the label)."""
+    from empirics.audit import audit_split
+    from empirics.run_folder import RunRecord
+
+    rng = np.random.default_rng(3)
+    n, gamma = 200, 1e-3
+    label = rng.integers(0, 2, n)
+    weak, student, target = rng.uniform(0.05, 0.95, (3, n))
+    rows = [
+        {"id": str(i), "label": int(label[i]), "weak_prob": weak[i], "prob": student[i], "target": target[i]}
+        for i in range(n)
+    ]
+    (tmp_path / "predictions_train_w2s.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    spec = RunSpec("student", "s", head="logistic", loss="reverse_kl", weak_model="w")
+    config = {"gamma": gamma, "experiment": {"setup": {"mode": "last_layer"}}}
+    out = audit_split(RunRecord(tmp_path, spec, config, {}), "train_w2s", None)
+
+    def floor(p):
+        return (1 - 2 * gamma) * p + gamma
+
+    def ce_to_label(p):
+        return float(np.mean(-np.log(np.where(label == 1, p, 1 - p))))
+
+    def kl(p, q):
+        return float(np.mean(p * np.log(p / q) + (1 - p) * np.log((1 - p) / (1 - q))))
+
+    fw, fs, ft = floor(weak), floor(student), floor(target)
+    assert out["L_star_w"] == pytest.approx(ce_to_label(fw), rel=1e-12)
+    assert out["L_star_sw"] == pytest.approx(ce_to_label(fs), rel=1e-12)
+    assert out["gain"] == pytest.approx(ce_to_label(fw) - ce_to_label(fs), rel=1e-10)
+    assert out["kl_sw_w"] == pytest.approx(kl(fs, fw), rel=1e-10)
+    assert out["kl_w_sw"] == pytest.approx(kl(fw, fs), rel=1e-10)
+    slack = ce_to_label(ft) - kl(fs, ft) - ce_to_label(fs)
+    assert out["theorem2_slack"] == pytest.approx(slack, rel=1e-10)
