@@ -12,8 +12,6 @@ import json
 import os
 import platform
 import re
-import time
-from contextlib import contextmanager
 from dataclasses import asdict
 from functools import cache
 from pathlib import Path
@@ -21,25 +19,22 @@ from pathlib import Path
 import numpy as np
 
 from core.errors import DataError, InvalidInputError
-from core.io import BASE_PACKAGES, EMPIRICS_PACKAGES, atomic_save_npz, environment, jsonl_text
+from core.io import BASE_PACKAGES, EMPIRICS_PACKAGES, environment, jsonl_text
 from core.numerics import logit, sigmoid
 
-from . import heads
 from .baselines import RULES, rule_probabilities
 from .config import CONVEX_FIXED_OBJECTIVES, HEADS, LOSSES, Experiment, RunSpec
-from .data import SPLITS, PreferencePair, content_hash, data_source, load_split
-from .features import pair_features
-from .finetune import finetune, finetune_top, predict_logits, predict_top
-from .frozen import cached_lower_states
+from .data import data_source
 from .grid import ceiling_spec, dependencies, weak_spec
 from .logs import get_logger
 from .losses import get_loss
-from .metrics import accuracy, pgr, run_metrics
-from .models import load_backbone
-from .partition import agreement, choose_l2, mark_training_rows, run_partition
+from .metrics import pgr, run_metrics
+from .partition import mark_training_rows, run_partition
 from .precision import forced_native_bf16, precision_provenance, resolve_bf16
-from .registry import spec, trained_on
-from .run_folder import RunFolders, process_roles, simplex_design_file
+from .registry import spec
+from .run_folder import RunFolders
+from .run_inputs import RunInputs, StageTimer
+from .trainers import Trainer
 
 log = get_logger(__name__)
 
@@ -53,8 +48,6 @@ NUMERICS_ENV = (
     "OPENBLAS_CORETYPE",
     "W2S_NATIVE_BF16",
 )
-# a feature whose sigma is below this times the median sigma is constant up to float rounding
-CONSTANT_FEATURE_REL = 1e-6
 
 
 class TrainingDiverged(RuntimeError):
@@ -106,253 +99,32 @@ def blas_libraries() -> dict:
 
 
 class Pipeline:
-    """Runs RunSpecs of one Experiment into an output folder, with in-memory and on-disk caches."""
+    """Runs RunSpecs of one Experiment into an output folder: reads its inputs once (:class:`RunInputs`),
+    trains each run (:class:`Trainer`) and writes its folder (:class:`RunFolders`)."""
 
     def __init__(self, exp: Experiment, out: str | Path):
         self.exp, self.out = exp, Path(out)
         forced_native_bf16()  # a malformed $W2S_NATIVE_BF16 is refused before any work, whatever --bf16 says
         self.bf16 = resolve_bf16(exp.setup.bf16)  # the precision every stage runs in, recorded with each run
         self.folders = RunFolders(out)
-        self._hashes: dict[str, str] | None = None
-        self._splits: dict[str, list[PreferencePair]] = {}
-        self._std: dict[str, dict[str, np.ndarray]] = {}  # standardised features per model and split
-        self._design: dict[str, dict[str, np.ndarray]] = {}
-        self._feats: dict[str, dict] = {}
-        self._scale: dict[str, np.ndarray] = {}  # the standardiser's sigma per model
-        self._lower: dict = {}  # frozen lower-block states per (model, split) (top-block fine-tuning)
-        self._backbones: dict = {}  # backbones loaded to compute them (only on a cache miss)
-        self.timing: dict[str, float] = {}  # seconds per stage in this process (the sweep saves them)
+        self.timer = StageTimer()
+        self.inputs = RunInputs(exp, self.out, self.bf16, self.timer)
+        self.trainer = Trainer(exp, self.inputs)
+        self.timing = self.timer.timing  # seconds per stage in this process (the sweep saves them)
+        self.timed = self.timer.timed
 
-    @contextmanager
-    def timed(self, stage: str):
-        """Adds the wall time of the block to `stage` (nested blocks count in their own stage only)."""
-        t0, before = time.perf_counter(), sum(self.timing.values())
-        try:
-            yield
-        finally:
-            inner = sum(self.timing.values()) - before
-            self.timing[stage] = self.timing.get(stage, 0.0) + time.perf_counter() - t0 - inner
-
-    # ------------------------------------------------------------------------------------------ data
-    def split(self, name: str) -> list[PreferencePair]:
-        if name not in self._splits:
-            d = self.exp.data
-            self._splits[name] = load_split(d.dataset, name, d.data_dir, d.n_pairs, d.data_seed)
-        return self._splits[name]
+    # the inputs, as the validation, the benchmarks and the tests read them
+    def split(self, name: str):
+        return self.inputs.split(name)
 
     def labels(self, split: str) -> np.ndarray:
-        return np.array([p.label for p in self.split(split)], dtype=np.float64)
+        return self.inputs.labels(split)
 
-    def features(self, model: str) -> dict[str, tuple[np.ndarray, np.ndarray]]:
-        """Frozen features of every split: extracted once (the backbone is loaded only if something is
-        missing), cached on disk by content hash and kept in memory for the following runs. ``MODEL@N`` has
-        MODEL's features."""
-        model = trained_on(model)[0]
-        if model not in self._feats:
-            loaded = []
-
-            def backbone():
-                if not loaded:
-                    loaded.append(load_backbone(model))
-                return loaded[0]
-
-            setup = self.exp.setup
-            with self.timed("extraction"):
-                self._feats[model] = {
-                    s: pair_features(
-                        model, self.split(s), setup.max_length, s, backbone, setup.eval_batch_size, self.bf16
-                    )
-                    for s in SPLITS
-                }
-        return self._feats[model]
+    def data_hashes(self) -> dict[str, str]:
+        return self.inputs.data_hashes()
 
     def standardized(self, model: str) -> dict[str, np.ndarray]:
-        """u = (phi(first) - phi(second)) / sigma per split; sigma fit on unlabelled train_w2s features."""
-        model = trained_on(model)[0]
-        if model not in self._std:
-            feats = self.features(model)
-            std = heads.Standardizer.fit(*feats["train_w2s"])
-            self._scale[model] = std.scale
-            self._std[model] = {s: std(*feats[s]) for s in SPLITS}
-        return self._std[model]
-
-    def simplex_design(self, model: str) -> dict[str, np.ndarray]:
-        """The simplex head's class for `model`: G per split, P(first chosen) = 1/2 + G w. The fixed map h is
-        fit on unlabelled train_w2s features; the design is saved once per model so audits can compute in the
-        class."""
-        model = trained_on(model)[0]
-        if model not in self._design:
-            u = self.standardized(model)
-            h = heads.SimplexMap.fit(u["train_w2s"], self.exp.head.simplex_dim, seed=self.exp.data.data_seed)
-            self._design[model] = {s: h.design(u[s]) for s in SPLITS}
-            path = simplex_design_file(self.out, model)
-            if not path.is_file() and process_roles()[0]:
-                atomic_save_npz(path, **self._design[model])
-        return self._design[model]
-
-    # ------------------------------------------------------------------------------------------ training
-    def _loss(self, name: str):
-        c = self.exp.loss
-        return get_loss(
-            name,
-            c.gamma,
-            alpha_max=c.confidence_alpha_max,
-            warmup_frac=c.confidence_warmup_frac,
-            schedule=c.confidence_schedule,
-        )
-
-    def _fit_predict(self, model: str, head: str, train_split: str, labels: np.ndarray, loss: str, seed: int):
-        """Train on the seed's fit part of `train_split` with soft labels (the L2 chosen on its held-out part,
-        :mod:`empirics.partition`); return ({split: logits}, extra metrics)."""
-        e = self.exp
-        base = trained_on(model)[0]
-        part = run_partition(model, seed, len(labels), e.data.heldout_frac)
-        if e.mode == "finetune" and head == "full" and e.finetune.trainable_blocks:
-            return self._fit_predict_top(model, train_split, labels, loss, seed, part)
-        if e.mode == "finetune" and head == "full":
-            pairs = self.split(train_split)
-            with self.timed("fine-tuning"):
-                rm, tok, _, loop = finetune(
-                    base,
-                    [pairs[i] for i in part.fit],
-                    labels[part.fit],
-                    self._loss(loss),
-                    e.finetune,
-                    e.setup.max_length,
-                    seed,
-                    desc=f"{model} {loss}",
-                    bf16=self.bf16,
-                )
-            splits = ("train_w2s", "test", train_split)  # the weak model and the ceiling: train_gt too
-            with self.timed("evaluation"):
-                logits = {
-                    s: predict_logits(
-                        rm, tok, self.split(s), e.setup.max_length, e.setup.eval_batch_size, bf16=self.bf16
-                    )
-                    for s in dict.fromkeys(splits)
-                }
-            record = self._fit_record(part, train_split, labels, logits.pop("train_gt", logits[train_split]))
-            return logits, record | {"train_log": loop.pop("train_log"), "loop": loop}
-        u = self.standardized(base)
-        x, y = u[train_split], labels
-        if head == "logistic":
-            h = e.head
-            if loss in CONVEX_FIXED_OBJECTIVES:  # second order, certified by its gradient norm
-                l2, chosen, scores = heads.fit_logistic_heldout(x, y, loss, e.gamma, h.head_l2, part)
-                v, extra = chosen.v, chosen.metrics()
-            else:  # batch statistics (the confidence losses): full-batch Adam
-
-                def fit(l2):
-                    w = heads.train_logistic(
-                        x[part.fit], y[part.fit], self._loss(loss), h.head_steps, h.head_lr, l2, seed
-                    )
-                    return w, sigmoid(x[part.heldout] @ w)
-
-                l2, v, scores = choose_l2(h.head_l2, fit, y[part.heldout])
-                extra = {"head_solver": "adam", "head_steps": h.head_steps}
-            extra |= {"head_l2": l2, "heldout_agreement_per_l2": scores}
-            logits = {s: u[s] @ v for s in ("train_w2s", "test", train_split)}
-        else:  # the simplex head: a box-constrained class, no penalty to choose
-            design = self.simplex_design(base)
-            sol = heads.fit_simplex_head(design[train_split][part.fit], y[part.fit], loss, e.gamma)
-            extra = {
-                "simplex_certificate_gap": sol.gap,
-                "simplex_certified": sol.certified,
-                "simplex_objective": sol.value,
-                "simplex_w": sol.w.tolist(),
-            }
-            logits = {s: logit(0.5 + design[s] @ sol.w) for s in ("train_w2s", "test", train_split)}
-        record = self._fit_record(part, train_split, labels, logits[train_split])
-        return {s: logits[s] for s in ("train_w2s", "test")}, extra | record
-
-    def lower_states(self, model: str, split: str):
-        """The frozen lower blocks' states of a split's texts (empirics.frozen): cached on disk, kept here."""
-        key = (trained_on(model)[0], split)
-        if key not in self._lower:
-
-            def backbone():
-                if key[0] not in self._backbones:
-                    self._backbones[key[0]] = load_backbone(key[0])
-                return self._backbones[key[0]]
-
-            setup = self.exp.setup
-            with self.timed("extraction"):
-                self._lower[key] = cached_lower_states(
-                    key[0],
-                    self.split(split),
-                    setup.max_length,
-                    self.exp.finetune.trainable_blocks,
-                    split,
-                    backbone,
-                    setup.eval_batch_size,
-                    self.bf16,
-                )
-        return self._lower[key]
-
-    def _probe(self, model: str, train_split: str, labels: np.ndarray, loss: str, part) -> tuple:
-        """The run's own linear probe on the frozen model's pooled features (the last-layer logistic head, its
-        L2 chosen on the held-out part), as a head weight on raw pooled features; the top-block runs start
-        from it. The batch-statistics losses start from forward CE's probe."""
-        base = trained_on(model)[0]
-        x, probe_loss = self.standardized(base)[train_split], loss
-        if probe_loss not in CONVEX_FIXED_OBJECTIVES:
-            probe_loss = "forward_ce"
-        # a feature constant up to float rounding (all-MiniLM-L6-v2 has one with sigma 9e-10) is noise that
-        # standardising blows up; as a weight on the raw feature it would be ~1e6 and turn the first steps'
-        # tiny changes of that feature into logit jumps: such features are left out of the probe
-        scale = self._scale[base]
-        kept = scale > CONSTANT_FEATURE_REL * np.median(scale)
-        l2, chosen, _ = heads.fit_logistic_heldout(
-            x * kept, labels, probe_loss, self.exp.gamma, self.exp.head.head_l2, part
-        )
-        # z = u . v with u = (phi(first) - phi(second)) / sigma: the reward's weight on phi is v / sigma
-        weight = np.where(kept, chosen.v / scale, 0.0)
-        return weight, {
-            "probe_loss": probe_loss,
-            "probe_l2": l2,
-            "probe_features_left_out": int((~kept).sum()),
-        }
-
-    def _fit_predict_top(self, model, train_split, labels, loss, seed, part):
-        """Fine-tune the top blocks on cached lower states, starting from the run's linear probe."""
-        e, base = self.exp, trained_on(model)[0]
-        with self.timed("heads"):
-            weight, probe = self._probe(model, train_split, labels, loss, part)
-        states = self.lower_states(base, train_split)
-        with self.timed("fine-tuning"):
-            rm, record = finetune_top(
-                base,
-                states,
-                part.fit,
-                labels,
-                part.heldout,
-                self._loss(loss),
-                e.finetune,
-                weight,
-                seed,
-                desc=f"{model} {loss}",
-                bf16=self.bf16,
-            )
-        with self.timed("evaluation"):
-            logits = {
-                s: predict_top(
-                    rm, self.lower_states(base, s), batch_pairs=e.setup.eval_batch_size, bf16=self.bf16
-                )
-                for s in dict.fromkeys(("train_w2s", "test", train_split))
-            }
-        fit_record = self._fit_record(part, train_split, labels, logits[train_split])
-        return {s: logits[s] for s in ("train_w2s", "test")}, probe | record | fit_record
-
-    def _fit_record(self, part, train_split: str, labels: np.ndarray, z: np.ndarray) -> dict:
-        """What the run saw and how well it fit: parts, agreement with its own training labels on the fit
-        and held-out parts, and ground-truth accuracy on the fit part (against test: overfitting shows)."""
-        prob, truth = sigmoid(z), self.labels(train_split)
-        out = {"train_split": train_split, **part.record()}
-        out["fit_agreement"] = agreement(prob[part.fit], labels[part.fit])
-        out["fit_accuracy"] = float(accuracy(prob[part.fit], truth[part.fit]).mean())
-        if len(part.heldout):
-            out["heldout_agreement"] = agreement(prob[part.heldout], labels[part.heldout])
-        return {"fit": out}
+        return self.inputs.standardized(model)
 
     def check(self, s: RunSpec) -> None:
         """Names and combinations a run needs, before any work."""
@@ -378,13 +150,6 @@ class Pipeline:
 
             splits = load_checked_splits(self)
             self.folders.split_sizes = {name: len(pairs) for name, pairs in splits.items()}
-
-    def data_hashes(self) -> dict[str, str]:
-        """Content hash of every split this experiment reads (recorded with each run); computed once, since
-        the splits never change after they are read."""
-        if self._hashes is None:
-            self._hashes = {name: content_hash(self.split(name)) for name in SPLITS}
-        return self._hashes
 
     def teacher_predictions(self, s: RunSpec) -> dict[str, np.ndarray]:
         """The weak model's saved P(first chosen) for a student's splits, checked to be for exactly its pairs:
@@ -438,16 +203,23 @@ class Pipeline:
             train_split, labels = "train_gt", self.labels("train_gt")
         log.info("run %s", s.name)
         folders.discard(s)  # a half-written or damaged folder of this run: nothing of it is kept
+        logits, extra = self._train(s, train_split, labels)
+        return self._write(s, logits, extra, weak_prob, train_split, labels)
+
+    def _train(self, s: RunSpec, train_split: str, labels: np.ndarray) -> tuple[dict, dict]:
+        """({split: logits}, what the run records); a non-finite loss or prediction fails the run."""
         try:
             if s.role == "baseline":  # a rule: no model, no training
                 logits = {
-                    sp: logit(rule_probabilities(s.model, self.split(sp), e.gamma))
+                    sp: logit(rule_probabilities(s.model, self.split(sp), self.exp.gamma))
                     for sp in ("train_w2s", "test")
                 }
                 extra = {"rule": s.model}
             else:
                 with self.timed("heads" if s.head != "full" else "fine-tuning"):
-                    logits, extra = self._fit_predict(s.model, s.head, train_split, labels, s.loss, s.seed)
+                    logits, extra = self.trainer.fit_predict(
+                        s.model, s.head, train_split, labels, s.loss, s.seed
+                    )
         except FloatingPointError as exc:
             raise TrainingDiverged(f"run {s.name}: {exc}") from None
         for split, z in logits.items():
@@ -455,6 +227,12 @@ class Pipeline:
                 raise TrainingDiverged(
                     f"run {s.name}: {int(np.sum(~np.isfinite(z)))} non-finite {split} predictions"
                 )
+        return logits, extra
+
+    def _write(self, s, logits: dict, extra: dict, weak_prob: dict, train_split: str, labels) -> dict:
+        """The run's folder: config.json, train_log.json (fine-tuning), predictions per split, and
+        metrics.json last (a run is finished once it exists)."""
+        e, folders = self.exp, self.folders
         d = folders.dir(s)
         record = {**self.run_record(s), "environment": run_environment()}
         files = {d / "config.json": json.dumps(record, indent=2)}

@@ -158,10 +158,11 @@ def tiny_sweep(
 
 
 def guard_test_labels(monkeypatch) -> None:
-    """Any read of a test label while a run trains (inside Pipeline._fit_predict) fails the run's test."""
-    from empirics.pipeline import Pipeline
+    """Any read of a test label while a run trains (inside Trainer.fit_predict) fails the run's test."""
+    from empirics.run_inputs import RunInputs
+    from empirics.trainers import Trainer
 
-    training, labels, fit_predict = [], Pipeline.labels, Pipeline._fit_predict
+    training, labels, fit_predict = [], RunInputs.labels, Trainer.fit_predict
 
     def guarded_labels(self, split):
         assert not (training and split == "test"), "a test label was read while training"
@@ -174,5 +175,5 @@ def guard_test_labels(monkeypatch) -> None:
         finally:
             training.pop()
 
-    monkeypatch.setattr(Pipeline, "labels", guarded_labels)
-    monkeypatch.setattr(Pipeline, "_fit_predict", guarded_fit)
+    monkeypatch.setattr(RunInputs, "labels", guarded_labels)
+    monkeypatch.setattr(Trainer, "fit_predict", guarded_fit)

@@ -209,7 +209,7 @@ def test_confidence_schedule_reaches_the_loss(tmp_path):
         "--confidence-warmup-frac",
         "0.5",
     )
-    loss = Pipeline(sw.experiment, tmp_path)._loss("confidence")
+    loss = Pipeline(sw.experiment, tmp_path).trainer.loss("confidence")
     assert (loss.schedule, loss.alpha_max, loss.warmup_frac) == ("burns", 0.4, 0.5)
     assert loss.alpha(0.25) == pytest.approx(0.4 * 0.25)
     assert loss.alpha(0.6) == pytest.approx(0.4)

@@ -149,7 +149,7 @@ def test_a_top_block_run_starts_from_its_own_probe_and_never_reads_a_test_label(
         ]
         target = np.array([r["target"] for r in rows])
         part = run_partition(run.model, seed, len(rows), sw.experiment.data.heldout_frac)
-        weight, probe = p._probe(run.model, "train_w2s", target, "reverse_kl", part)
+        weight, probe = p.trainer._probe(run.model, "train_w2s", target, "reverse_kl", part)
         assert probe["probe_l2"] == m["probe_l2"]
         u = p.standardized("tiny-qwen2")["train_w2s"]
         v = heads.fit_logistic(u[part.fit], target[part.fit], "reverse_kl", 1e-3, m["probe_l2"]).v
@@ -160,7 +160,7 @@ def test_a_top_block_run_starts_from_its_own_probe_and_never_reads_a_test_label(
         with torch.no_grad():
             start.head.weight.copy_(torch.as_tensor(weight, dtype=torch.float32).view(1, -1))
             start.head.bias.zero_()
-        z_top = predict_top(start, p.lower_states("tiny-qwen2", "train_w2s"))
+        z_top = predict_top(start, p.inputs.lower_states("tiny-qwen2", "train_w2s"))
         np.testing.assert_allclose(z_top, z_probe, rtol=1e-4, atol=1e-4)
     probs = [
         [json.loads(x)["prob"] for x in (out / r.name / "predictions_test.jsonl").read_text().splitlines()]
@@ -195,14 +195,14 @@ def test_a_feature_constant_up_to_rounding_is_left_out_of_the_probe(data_dir, tm
     p = Pipeline(sw.experiment, tmp_path / "res")
     p.standardized("tiny-qwen2")
     rng = np.random.default_rng(0)
-    p._scale["tiny-qwen2"][5] = 1e-9 + 1e-8  # as the standardiser would find it
-    u = p._std["tiny-qwen2"]["train_w2s"]
+    p.inputs.scale["tiny-qwen2"][5] = 1e-9 + 1e-8  # as the standardiser would find it
+    u = p.inputs._std["tiny-qwen2"]["train_w2s"]
     u[:, 5] = rng.normal(size=len(u))  # rounding noise blown up to unit variance
     labels = (u[:, 5] > 0).astype(float)  # ... and the labels follow the noise: the fit would use it
     from empirics.partition import run_partition
 
     part = run_partition("tiny-qwen2", 0, len(labels), 0.2)
-    weight, record = p._probe("tiny-qwen2", "train_w2s", labels, "forward_ce", part)
+    weight, record = p.trainer._probe("tiny-qwen2", "train_w2s", labels, "forward_ce", part)
     assert record["probe_features_left_out"] == 1
     assert weight[5] == 0
     assert np.all(np.isfinite(weight))

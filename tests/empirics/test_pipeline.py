@@ -14,6 +14,7 @@ from empirics.pipeline import Pipeline
 from empirics.precision import detected_native_bf16, native_bf16
 from empirics.registry import cache_dir
 from empirics.sweep import run_sweep
+from empirics.trainers import Trainer
 
 from .fixtures import tiny_sweep
 
@@ -100,7 +101,7 @@ def test_crash_and_resume_loses_and_recomputes_nothing_finished(data_dir, tmp_pa
     out = tmp_path / "res"
     sw = tiny_sweep(data_dir, losses=["forward_ce", "reverse_kl", "reverse_ce"], noises=["none", "flip:0.25"])
     calls = []
-    original = Pipeline._fit_predict
+    original = Trainer.fit_predict
 
     def crashing(self, *a, **k):
         calls.append(a)
@@ -108,7 +109,7 @@ def test_crash_and_resume_loses_and_recomputes_nothing_finished(data_dir, tmp_pa
             raise KeyboardInterrupt  # killed in the middle of the fourth training
         return original(self, *a, **k)
 
-    monkeypatch.setattr(Pipeline, "_fit_predict", crashing)
+    monkeypatch.setattr(Trainer, "fit_predict", crashing)
     with pytest.raises(KeyboardInterrupt):
         run_sweep(sw, out)
     finished = {p.parent.name: p.read_text() for p in out.glob("*/metrics.json")}
@@ -118,7 +119,7 @@ def test_crash_and_resume_loses_and_recomputes_nothing_finished(data_dir, tmp_pa
     (partial / "config.json").write_text("{}")  # a half-written run without metrics.json is redone
     calls.clear()
     monkeypatch.setattr(
-        Pipeline, "_fit_predict", lambda self, *a, **k: (calls.append(a), original(self, *a, **k))[1]
+        Trainer, "fit_predict", lambda self, *a, **k: (calls.append(a), original(self, *a, **k))[1]
     )
     summary = run_sweep(sw, out)
     total = 2 + 3 * 2
