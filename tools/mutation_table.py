@@ -86,7 +86,7 @@ MUTATIONS = [
         "empirics/claims.py",
         "                        cells.setdefault((st, head, loss, lo, hi), {})[seed] = (a, b)",
         "                        cells.setdefault((st, head, loss, lo, hi), {})[seed] = (b, a)",
-        ("tests/empirics/test_inference.py", "paper_checks/test_empirics.py"),
+        ("tests/empirics/test_audit.py", "paper_checks/test_empirics.py"),
     ),
     # more of our own, across summary, claims, audit, plots, findings, planted, metrics and inference
     Mutation(
@@ -191,7 +191,7 @@ MUTATIONS = [
         "empirics/claims.py",
         "        return {m: float(np.mean(a)) for m, a in by_model.items()}",
         "        return {m: float(a[0]) for m, a in by_model.items()}",
-        ("tests/empirics/test_inference.py", "paper_checks/test_empirics.py"),
+        ("tests/empirics/test_audit.py", "paper_checks/test_empirics.py"),
     ),
 ]
 

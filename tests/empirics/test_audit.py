@@ -180,17 +180,21 @@ def test_planted_truth_reads_only_the_results_folder(data_dir, tmp_path, monkeyp
     def broken(*a, **k):
         raise AssertionError("the audit must not load models or extract features")
 
-    import empirics.pipeline
+    import empirics.run_inputs
 
     for module, name in (
         (empirics.models, "load_backbone"),
         (empirics.features, "load_backbone"),
-        (empirics.pipeline, "load_backbone"),
-        (empirics.pipeline, "pair_features"),
+        (empirics.run_inputs, "load_backbone"),
+        (empirics.run_inputs, "pair_features"),
     ):
         monkeypatch.setattr(module, name, broken)
     result = planted_truth(out)
     assert result["theorem2_holds_in_sample"]
+    for loss, rec in result["students"].items():  # the gain over the teacher: KL(F*, T) - KL(F*, F_sw)
+        for split in ("train_w2s", "test"):
+            want = result["kl_star_teacher"][split] - rec[split]["kl_star_sw"]
+            assert rec[split]["gain"] == pytest.approx(want, rel=1e-9, abs=1e-12), (loss, split)
     planted_inputs_file(out, "tiny-bert").unlink()
     with pytest.raises(InvalidInputError, match="reads only what the sweep saved"):
         planted_truth(out)
@@ -285,3 +289,29 @@ def test_audit_split_computes_each_quantity_from_the_predictions(tmp_path):
     assert out["kl_w_sw"] == pytest.approx(kl(fw, fs), rel=1e-10)
     slack = ce_to_label(ft) - kl(fs, ft) - ce_to_label(fs)
     assert out["theorem2_slack"] == pytest.approx(slack, rel=1e-10)
+
+
+def test_the_stronger_teacher_is_the_one_better_on_average_over_seeds(tmp_path):
+    """Teacher a: 0.70 then 0.56 (mean 0.63); teacher b: 0.64 then 0.66 (mean 0.65). The claim compares b's
+    student (a) with a's student (b), seed by seed: b is stronger on average though a won seed 0."""
+    from empirics.claims import CLAIMS, Runs, claim_cells
+    from empirics.run_folder import RunRecord
+
+    def rec(role, model, seed, acc=0.6, weak=None):
+        s = RunSpec(role, model, seed, "logistic", "forward_ce", weak)
+        return RunRecord(tmp_path / s.name, s, {}, {"test": {"accuracy": acc, "n": 100}})
+
+    runs = [
+        rec("weak", "a", 0, 0.70),
+        rec("weak", "a", 1, 0.56),
+        rec("weak", "b", 0, 0.64),
+        rec("weak", "b", 1, 0.66),
+    ]
+    runs += [rec("student", "s", k, weak=w) for w in ("a", "b") for k in (0, 1)]
+    index = Runs(runs)
+    assert index.teacher_accuracy() == pytest.approx({"a": 0.63, "b": 0.65})
+    claim = next(c for c in CLAIMS if c.key == "stronger_teacher_stronger_student")
+    cells = claim_cells(claim, index)
+    assert list(cells) == [("s", "logistic", "forward_ce", "a", "b")]
+    for seed, (stronger, weaker) in cells[("s", "logistic", "forward_ce", "a", "b")].items():
+        assert (stronger.spec.weak_model, weaker.spec.weak_model, stronger.spec.seed) == ("b", "a", seed)
