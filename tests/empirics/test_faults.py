@@ -58,12 +58,12 @@ if point == "replace":  # just before the n-th atomic rename: a temporary file i
         return real(a, b)
     core.io.os.replace = replace
 else:  # during the n-th training
-    import empirics.pipeline
-    real = empirics.pipeline.Pipeline._fit_predict
+    import empirics.trainers
+    real = empirics.trainers.Trainer.fit_predict
     def fit(self, *a, **k):
         maybe_die()
         return real(self, *a, **k)
-    empirics.pipeline.Pipeline._fit_predict = fit
+    empirics.trainers.Trainer.fit_predict = fit
 from empirics.cli import main
 sys.exit(main(sys.argv[1:]))
 """
