@@ -85,7 +85,7 @@ def write_report(
     ]
     if not_run:
         md += ["", "**Not run** (a missing optional dependency; nothing is claimed for these):", ""]
-        md += [f"- {line}" for line in not_run]
+        md += [f"- {line}" for line in not_run] + [""]
     for part in every:
         md += part.render(part.data, out)
     path = out / "theory_report.md"
