@@ -91,13 +91,13 @@ def _setting_row(key: tuple, g: dict[str, list], runs_index: Runs) -> tuple[dict
     when the weak model is not clearly weaker."""
     w, st, head, noise = key
     row = {"weak_model": w, "strong_model": st, "head": head, "noise": noise}
-    for name in ("_weak", "_ceiling"):
-        rs = _unique(g[name])
+    refs = {name: _unique(g[f"_{name}"]) for name in ("weak", "ceiling")}  # each teacher / ceiling run once
+    for name, rs in refs.items():
         if rs:
-            row[name[1:]] = accuracy_interval(rs)
+            row[name] = accuracy_interval(rs)
     warning = None
     if "weak" in row and "ceiling" in row:
-        row.update(_gap(runs_index, key, _unique(g["_weak"]), _unique(g["_ceiling"])))
+        row.update(_gap(runs_index, key, refs["weak"], refs["ceiling"]))
         gap, gse = row["ceiling_minus_weak"], row["gap_se"]
         if gap < GAP_SE * gse:
             warning = (
@@ -110,10 +110,9 @@ def _setting_row(key: tuple, g: dict[str, list], runs_index: Runs) -> tuple[dict
         if loss in g:
             row[loss] = accuracy_interval(g[loss])
             fit[loss] = _fit_means(g[loss])
-    for name in ("_weak", "_ceiling"):
-        rs = _unique(g[name])
+    for name, rs in refs.items():
         if rs:
-            fit[name[1:]] = _fit_means(rs)
+            fit[name] = _fit_means(rs)
     row["fit"] = fit
     return row, warning
 
