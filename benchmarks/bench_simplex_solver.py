@@ -19,8 +19,8 @@ import numpy as np
 from scipy.optimize import minimize
 
 from core.cli import COUNT, OneLineErrorParser, number, run_command
+from core.divergences import floor
 from core.io import environment
-from theory.divergences import floor
 from theory.families import make_domain, simplex_representation, simplex_truth
 from theory.simplex_head import frank_wolfe_gap, objective_and_gradient, solve_simplex
 

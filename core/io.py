@@ -23,7 +23,6 @@ import numpy as np
 from .errors import DataError, StorageError
 
 BASE_PACKAGES = ("numpy", "scipy", "sympy", "mpmath", "torch", "matplotlib", "hypothesis")
-EMPIRICS_PACKAGES = ("transformers", "datasets", "accelerate", "tokenizers")
 
 
 # ---------------------------------------------------------------------------------------------- writes

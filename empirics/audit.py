@@ -22,13 +22,13 @@ from pathlib import Path
 
 import numpy as np
 
+from core.binary_head import binary_terms, box_gap, solve_binary
+from core.bounds import c_sharp, confirmed_sides
 from core.io import write_json_and_markdown
 from core.numerics import binary_ce_onehot, binary_kl, gamma_floor
-from theory.binary_head import binary_terms, box_gap, solve_binary
-from theory.bounds import c_sharp, confirmed_sides
-from theory.tolerances import CERTIFIED_SLACK, FP_INEQUALITY_SLACK, REQUIRED_GAP_REL
+from core.tolerances import CERTIFIED_SLACK, FP_INEQUALITY_SLACK, REQUIRED_GAP_REL
 
-from .config import RunSpec
+from .config import HEAD_REGISTRY, RunSpec
 from .records import load_checked_runs
 from .run_folder import RunRecord, simplex_design_file
 
@@ -45,8 +45,8 @@ def hypotheses_failing(run: RunSpec, split: str, mode: str, trainable_blocks: in
         if trainable_blocks:
             what = f"fine-tuning of the top {trainable_blocks} block(s)"
         fails.append(f"{what} (the class is not convex in probability space)")
-    elif run.head == "logistic":
-        fails.append("softmax head (convex in logit space only)")
+    elif HEAD_REGISTRY[run.head].class_not_convex:
+        fails.append(HEAD_REGISTRY[run.head].class_not_convex)
     if run.loss != "reverse_kl":
         fails.append(f"the student minimises {run.loss}, not reverse KL")
     if split == "test":
@@ -88,7 +88,7 @@ def audit_split(run_rec: RunRecord, split: str, design: dict | None, projections
     out["theorem2_failing_hypotheses"] = hypotheses_failing(
         run, split, exp["setup"]["mode"], exp.get("finetune", {}).get("trainable_blocks")
     )
-    if design is not None and run.head == "simplex":
+    if design is not None and HEAD_REGISTRY[run.head].saved_design:
         # R depends on the class, the points and the truth only: one solve serves every student on them
         G, key = design[split][keep], (run.model, split, gamma, keep.tobytes(), label.tobytes())
         projections = {} if projections is None else projections
@@ -178,7 +178,7 @@ def audit(results: str | Path) -> dict:
         if run.role != "student":
             continue
         design = None
-        if run.head == "simplex":  # the class of the run's strong model, saved with the results (read once)
+        if HEAD_REGISTRY[run.head].saved_design:  # the class of the run's strong model (read once)
             if run.model not in designs:
                 path = simplex_design_file(results, run.model)
                 designs[run.model] = dict(np.load(path)) if path.is_file() else None

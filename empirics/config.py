@@ -21,18 +21,13 @@ from typing import Literal
 from core.errors import ConfigError, InvalidInputError
 
 # the losses are the entries of the torch-free registry (names, batch statistics, styles); re-exported
+from .dataset_registry import DATASETS
+from .head_registry import HEAD_REGISTRY, HEADS  # noqa: F401
 from .loss_registry import CONVEX_FIXED_OBJECTIVES, LOSSES  # noqa: F401
 
 # ---------------------------------------------------------------------------------------------- names
 MODES = ("last_layer", "finetune")
 MAX_LENGTH_RANGE = (8, 131_072)  # tokens per text: below 8 no dialogue fits; above, no model here reads it
-HEADS = ("logistic", "simplex")  # last-layer heads; fine-tuning trains the "full" model
-DATASETS = {
-    "hh-rlhf-harmless": "Anthropic/hh-rlhf harmless-base, single-turn (hub, or a local JSONL folder)",
-    "hh-rlhf-helpful": "Anthropic/hh-rlhf helpful-base, single-turn (hub, or a local JSONL folder)",
-    "cai-harmless": "HuggingFaceH4/cai-conversation-harmless (hub, or a local JSONL folder)",
-    "jsonl": "a local folder of train_gt/train_w2s/test.jsonl with chosen/rejected (needs --data-dir)",
-}
 
 
 def _opt(default=dataclasses.MISSING, help: str = "", **kw):  # noqa: A002 (argparse's word)
@@ -268,7 +263,7 @@ class GridConfig:
             if loss not in LOSSES:
                 raise ConfigError(f"unknown loss {loss!r}; known losses: {', '.join(LOSSES)}")
         for head in self.heads:
-            if head not in (*HEADS, "full"):
+            if head not in HEAD_REGISTRY:
                 raise ConfigError(f"unknown head {head!r}; choose from {', '.join(HEADS)} (or full)")
         for seed in self.seeds:
             if seed < 0:
@@ -330,6 +325,10 @@ class Experiment:
         return self.loss.gamma
 
 
+# which field of an Experiment holds each section, by the resolved type (not the annotation's spelling)
+EXPERIMENT_FIELD = {section: name for name, section in typing.get_type_hints(Experiment).items()}
+
+
 @dataclass(frozen=True)
 class Sweep:
     experiment: Experiment = field(default_factory=Experiment)
@@ -341,9 +340,7 @@ class Sweep:
         """The instance of one of :data:`SECTIONS` in this sweep."""
         if cls is GridConfig:
             return self.grid
-        return next(
-            getattr(self.experiment, f.name) for f in dataclasses.fields(Experiment) if f.type == cls.__name__
-        )
+        return getattr(self.experiment, EXPERIMENT_FIELD[cls])
 
     def with_options(self, given: dict) -> Sweep:
         """This sweep with options set by name (the CLI's parsed values): each goes to the one section
@@ -361,7 +358,7 @@ class Sweep:
             if cls is GridConfig:
                 sw = dataclasses.replace(sw, grid=new)
             else:
-                name = next(f.name for f in dataclasses.fields(Experiment) if f.type == cls.__name__)
+                name = EXPERIMENT_FIELD[cls]
                 sw = dataclasses.replace(sw, experiment=dataclasses.replace(sw.experiment, **{name: new}))
         return sw
 

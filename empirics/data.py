@@ -1,6 +1,6 @@
 """Preference-pair data: one record per pair, with its seeded order swap stored in the record.
 
-Sources (registry :data:`DATASETS`):
+Sources (one entry each in :mod:`empirics.dataset_registry`):
 - ``hh-rlhf-harmless`` / ``hh-rlhf-helpful``: Anthropic/hh-rlhf (data_dir harmless-base / helpful-base) from
   the hub, single-turn dialogues only, deterministic 4,000 / 4,000 / 4,000 splits train_gt / train_w2s / test;
   or, offline, a local directory of ``{train_gt,train_w2s,test}.jsonl`` (``--data-dir`` or ``$W2S_DATA_DIR``).
@@ -24,12 +24,17 @@ from pathlib import Path
 from core.errors import DataError
 from core.io import read_jsonl
 
-from .config import DATASETS
+from .dataset_registry import (  # noqa: F401  (the converters are part of the loader's API)
+    DATASET_REGISTRY,
+    DATASETS,
+    cai_rows,
+    hh_rows,
+    is_single_turn,
+)
 
 SPLITS = ("train_gt", "train_w2s", "test")
 SPLIT_SIZE = 4000
 DATA_DIR_ENV = "W2S_DATA_DIR"
-HH_TURN, ASSISTANT_TURN = "\n\nHuman:", "\n\nAssistant:"
 
 
 @dataclass(frozen=True)
@@ -136,39 +141,6 @@ def load_jsonl_split(
 
 
 # ---------------------------------------------------------------------------------------------- hub loaders
-def is_single_turn(text: str) -> bool:
-    return text.count(HH_TURN) == 1 and text.count(ASSISTANT_TURN) == 1
-
-
-def hh_rows(records) -> list[tuple[int, dict]]:
-    """Keep single-turn dialogues (both texts) from Anthropic/hh-rlhf records."""
-    return [
-        (i, r)
-        for i, r in enumerate(records, start=1)
-        if is_single_turn(r["chosen"]) and is_single_turn(r["rejected"])
-    ]
-
-
-def cai_rows(records) -> list[tuple[int, dict]]:
-    """HuggingFaceH4/cai-conversation-harmless records as HH-formatted chosen/rejected pairs."""
-    out = []
-    for i, r in enumerate(records, start=1):
-        missing = [k for k in ("init_prompt", "init_response", "revision_response") if k not in r]
-        if missing:
-            raise DataError(f"cai-harmless record {i}: missing field(s) {missing}")
-        prompt = f"{HH_TURN} {r['init_prompt'].strip()}{ASSISTANT_TURN} "
-        out.append(
-            (
-                i,
-                {
-                    "chosen": prompt + r["revision_response"].strip(),
-                    "rejected": prompt + r["init_response"].strip(),
-                },
-            )
-        )
-    return out
-
-
 def split_rows(
     train_rows: list, test_rows: list, split: str, size: int = SPLIT_SIZE, shuffle_seed: int = 0
 ) -> list:
@@ -197,14 +169,12 @@ def _hub(name: str, **kw):
 
 def load_hub_split(dataset: str, split: str, seed: int = 0) -> tuple[list[PreferencePair], LoadReport]:
     check_split(split)
-    if dataset.startswith("hh-rlhf-"):
-        ds = _hub("Anthropic/hh-rlhf", data_dir=f"{dataset.removeprefix('hh-rlhf-')}-base")
-        rows = split_rows(hh_rows(ds["train"]), hh_rows(ds["test"]), split)
-    elif dataset == "cai-harmless":
-        ds = _hub("HuggingFaceH4/cai-conversation-harmless")
-        rows = split_rows(cai_rows(ds["train_prefs"]), cai_rows(ds["test_prefs"]), split)
-    else:
+    entry = DATASET_REGISTRY.get(dataset)
+    if entry is None or entry.hub_id is None:
         raise DataError(f"dataset {dataset!r} has no hub loader")
+    ds = _hub(entry.hub_id, **entry.hub_kwargs)
+    train, test = entry.hub_splits
+    rows = split_rows(entry.rows(ds[train]), entry.rows(ds[test]), split)
     return pairs_from_rows(rows, seed, f"{dataset}/{split}", f"{dataset}-{split}")
 
 
@@ -225,8 +195,8 @@ def load_split(
     local = resolve_data_dir(data_dir)
     if local is not None:
         pairs, report = load_jsonl_split(local, split, seed)
-    elif dataset == "jsonl":
-        raise DataError(f"dataset 'jsonl' needs --data-dir or ${DATA_DIR_ENV}")
+    elif DATASET_REGISTRY[dataset].hub_id is None:
+        raise DataError(f"dataset {dataset!r} needs --data-dir or ${DATA_DIR_ENV}")
     else:
         pairs, report = load_hub_split(dataset, split, seed)
     used = pairs[:n] if n is not None else pairs

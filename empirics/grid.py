@@ -3,18 +3,19 @@
 from __future__ import annotations
 
 from .baselines import RULES
-from .config import CONVEX_FIXED_OBJECTIVES, GridConfig, RunSpec
+from .config import GridConfig, RunSpec
+from .head_registry import HEAD_REGISTRY
 
 
 def student_specs(grid: GridConfig, mode: str) -> list[RunSpec]:
-    """The grid of students; the simplex head only takes the fixed convex objectives, fine-tuning uses
-    "full"."""
+    """The grid of students: each head with the losses it can fit (the simplex head only the fixed convex
+    objectives); fine-tuning uses "full"."""
     heads = ["full"] if mode == "finetune" else list(grid.heads)
     out = []
     for weak, strong in grid.model_pairs:
         for head in heads:
             for loss in grid.losses:
-                if head == "simplex" and loss not in CONVEX_FIXED_OBJECTIVES:
+                if not HEAD_REGISTRY[head].fits(loss):
                     continue
                 for seed in grid.seeds:
                     for noise in grid.noise_list:

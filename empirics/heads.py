@@ -20,10 +20,10 @@ import torch
 from scipy.cluster.vq import kmeans2
 from scipy.spatial.distance import cdist
 
+from core.binary_head import BinarySolution, solve_binary
 from core.errors import LossError
 from core.numerics import gamma_floor, sigmoid, xlogy
-from theory.binary_head import BinarySolution, solve_binary
-from theory.tolerances import LOGISTIC_GRAD_TOL
+from core.tolerances import LOGISTIC_GRAD_TOL
 
 from .config import CONVEX_FIXED_OBJECTIVES
 from .losses import Loss

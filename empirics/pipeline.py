@@ -19,11 +19,11 @@ from pathlib import Path
 import numpy as np
 
 from core.errors import DataError, InvalidInputError
-from core.io import BASE_PACKAGES, EMPIRICS_PACKAGES, environment, jsonl_text
+from core.io import BASE_PACKAGES, environment, jsonl_text
 from core.numerics import logit, sigmoid
 
 from .baselines import RULES, rule_probabilities
-from .config import CONVEX_FIXED_OBJECTIVES, HEADS, LOSSES, Experiment, RunSpec
+from .config import HEAD_REGISTRY, HEADS, LOSSES, Experiment, RunSpec
 from .data import data_source
 from .grid import ceiling_spec, dependencies, weak_spec
 from .logs import get_logger
@@ -38,6 +38,8 @@ from .trainers import Trainer
 
 log = get_logger(__name__)
 
+# recorded in every run's config.json beside core's base packages: the libraries a run's numbers depend on
+EMPIRICS_PACKAGES = ("transformers", "datasets", "accelerate", "tokenizers")
 NUMERICS_ENV = (
     "ATEN_CPU_CAPABILITY",
     "MKL_ENABLE_INSTRUCTIONS",
@@ -137,8 +139,10 @@ class Pipeline:
             get_loss(s.loss)  # raises with the known names
         if self.exp.mode == "last_layer" and s.head not in HEADS:
             raise InvalidInputError(f"unknown head {s.head!r}; choose one of {HEADS}")
-        if s.head == "simplex" and s.loss not in CONVEX_FIXED_OBJECTIVES:
-            raise InvalidInputError(f"the simplex head supports {CONVEX_FIXED_OBJECTIVES}, not {s.loss!r}")
+        if s.head in HEAD_REGISTRY and not HEAD_REGISTRY[s.head].fits(s.loss):
+            raise InvalidInputError(
+                f"the {s.head} head supports {HEAD_REGISTRY[s.head].losses}, not {s.loss!r}"
+            )
         if s.role not in ("weak", "ceiling", "student", "baseline"):
             raise InvalidInputError(f"unknown role {s.role!r}")
 

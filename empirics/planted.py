@@ -23,7 +23,7 @@ from scipy import stats
 from core.errors import InvalidInputError
 from core.io import atomic_save_npz, write_json_and_markdown
 from core.numerics import binary_kl, gamma_floor, sigmoid
-from theory.tolerances import CERTIFIED_SLACK
+from core.tolerances import CERTIFIED_SLACK
 
 from . import heads
 from .config import CONVEX_FIXED_OBJECTIVES, Sweep, slug

@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 
 from core.io import atomic_savefig
-from theory.plots import pyplot, scatter_gain_vs_disagreement
+from core.plotting import pyplot, scatter_gain_vs_disagreement
 
 from .loss_registry import LOSS_REGISTRY, LOSSES
 
@@ -176,7 +176,7 @@ def bound_tightness(audit_rows: list[dict], path: Path) -> dict | None:
     """Lemma 1 / Theorem 1 on real runs: |L(F*,F_sw) - L(F*,F_w)| against its bound C* sqrt(d) (d in each
     direction), log-log, with y = x: every point lies below it; its distance below is the looseness. Returns
     what was drawn (:func:`drawn`); None when no run has a disagreement above 0."""
-    from theory.bounds import c_sharp
+    from core.bounds import c_sharp
 
     plt = pyplot()
     fig, ax = plt.subplots(figsize=(5.3, 5))

@@ -75,39 +75,46 @@ class Trainer:
         record = self._fit_record(part, train_split, labels, logits.pop("train_gt", logits[train_split]))
         return logits, record | {"train_log": loop.pop("train_log"), "loop": loop}
 
+    # the fitter of each last-layer head of empirics.head_registry (a test checks both name the same heads)
+    LAST_LAYER_FITTERS = {"logistic": "_logistic_head", "simplex": "_simplex_head"}
+
     def _last_layer(self, model, head, train_split, labels, loss, seed, part):
-        e, base = self.exp, trained_on(model)[0]
-        u = self.inputs.standardized(base)
-        x, y = u[train_split], labels
-        if head == "logistic":
-            h = e.head
-            if loss in CONVEX_FIXED_OBJECTIVES:  # second order, certified by its gradient norm
-                l2, chosen, scores = heads.fit_logistic_heldout(x, y, loss, e.gamma, h.head_l2, part)
-                v, extra = chosen.v, chosen.metrics()
-            else:  # batch statistics (the confidence losses): full-batch Adam
-
-                def fit(l2):
-                    w = heads.train_logistic(
-                        x[part.fit], y[part.fit], self.loss(loss), h.head_steps, h.head_lr, l2, seed
-                    )
-                    return w, sigmoid(x[part.heldout] @ w)
-
-                l2, v, scores = choose_l2(h.head_l2, fit, y[part.heldout])
-                extra = {"head_solver": "adam", "head_steps": h.head_steps}
-            extra |= {"head_l2": l2, "heldout_agreement_per_l2": scores}
-            logits = {s: u[s] @ v for s in ("train_w2s", "test", train_split)}
-        else:  # the simplex head: a box-constrained class, no penalty to choose
-            design = self.inputs.simplex_design(base)
-            sol = heads.fit_simplex_head(design[train_split][part.fit], y[part.fit], loss, e.gamma)
-            extra = {
-                "simplex_certificate_gap": sol.gap,
-                "simplex_certified": sol.certified,
-                "simplex_objective": sol.value,
-                "simplex_w": sol.w.tolist(),
-            }
-            logits = {s: logit(0.5 + design[s] @ sol.w) for s in ("train_w2s", "test", train_split)}
+        base = trained_on(model)[0]
+        fit = getattr(self, self.LAST_LAYER_FITTERS[head])
+        logits, extra = fit(base, train_split, labels, loss, seed, part)
         record = self._fit_record(part, train_split, labels, logits[train_split])
         return {s: logits[s] for s in ("train_w2s", "test")}, extra | record
+
+    def _logistic_head(self, base, train_split, labels, loss, seed, part):
+        h, u = self.exp.head, self.inputs.standardized(base)
+        x, y = u[train_split], labels
+        if loss in CONVEX_FIXED_OBJECTIVES:  # second order, certified by its gradient norm
+            l2, chosen, scores = heads.fit_logistic_heldout(x, y, loss, self.exp.gamma, h.head_l2, part)
+            v, extra = chosen.v, chosen.metrics()
+        else:  # batch statistics (the confidence losses): full-batch Adam
+
+            def fit(l2):
+                w = heads.train_logistic(
+                    x[part.fit], y[part.fit], self.loss(loss), h.head_steps, h.head_lr, l2, seed
+                )
+                return w, sigmoid(x[part.heldout] @ w)
+
+            l2, v, scores = choose_l2(h.head_l2, fit, y[part.heldout])
+            extra = {"head_solver": "adam", "head_steps": h.head_steps}
+        extra |= {"head_l2": l2, "heldout_agreement_per_l2": scores}
+        return {s: u[s] @ v for s in ("train_w2s", "test", train_split)}, extra
+
+    def _simplex_head(self, base, train_split, labels, loss, seed, part):
+        """A box-constrained class: no penalty to choose, and no seed beyond the run's fit part."""
+        design = self.inputs.simplex_design(base)
+        sol = heads.fit_simplex_head(design[train_split][part.fit], labels[part.fit], loss, self.exp.gamma)
+        extra = {
+            "simplex_certificate_gap": sol.gap,
+            "simplex_certified": sol.certified,
+            "simplex_objective": sol.value,
+            "simplex_w": sol.w.tolist(),
+        }
+        return {s: logit(0.5 + design[s] @ sol.w) for s in ("train_w2s", "test", train_split)}, extra
 
     def _probe(self, model: str, train_split: str, labels: np.ndarray, loss: str, part) -> tuple:
         """The run's own linear probe on the frozen model's pooled features (the last-layer logistic head, its

@@ -11,9 +11,9 @@ import logging
 
 from core.errors import ConfigError
 
-from .config import HEADS, Sweep
+from .config import HEAD_REGISTRY, HEADS, Sweep
 from .grid import student_specs
-from .loss_registry import BATCH_STATISTICS_LOSSES, CONVEX_FIXED_OBJECTIVES
+from .loss_registry import BATCH_STATISTICS_LOSSES
 from .registry import TOP_BLOCK_TYPES, spec, trained_on
 
 log = logging.getLogger(__name__)
@@ -33,10 +33,9 @@ def check_sweep(sw: Sweep) -> None:
             raise ConfigError(
                 f"--heads {' '.join(bad)}: last-layer mode trains a head, one of {', '.join(HEADS)}"
             )
-        if grid.heads == ["simplex"] and not set(grid.losses) & set(CONVEX_FIXED_OBJECTIVES):
-            raise ConfigError(
-                f"the simplex head takes only {', '.join(CONVEX_FIXED_OBJECTIVES)}; none is in --losses"
-            )
+        if not any(HEAD_REGISTRY[h].fits(loss) for h in grid.heads for loss in grid.losses):
+            h = HEAD_REGISTRY[grid.heads[0]]
+            raise ConfigError(f"the {h.name} head takes only {', '.join(h.losses)}; none is in --losses")
     elif grid.heads != ["full"]:
         log.warning(
             "note: fine-tuning trains the full model; --heads %s does not apply", " ".join(grid.heads)

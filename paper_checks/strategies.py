@@ -3,7 +3,7 @@
 import numpy as np
 from hypothesis import strategies as st
 
-from theory.divergences import floor
+from core.divergences import floor
 from theory.instances import max_gamma
 
 _unit = st.floats(0.0, 1.0, allow_nan=False, allow_infinity=False, allow_subnormal=False)

@@ -9,10 +9,10 @@ import pytest
 import sympy as sp
 from hypothesis import given, settings
 
+from core.divergences import floor
+from core.tolerances import FP_INEQUALITY_SLACK, HIGH_PRECISION_REL
 from theory import bounds, checks
-from theory.divergences import floor
 from theory.suite import SIZES
-from theory.tolerances import FP_INEQUALITY_SLACK, HIGH_PRECISION_REL
 
 from .strategies import bound_instances
 

@@ -14,13 +14,13 @@ import numpy as np
 import pytest
 
 from core.io import read_jsonl_rows
+from core.tolerances import CERTIFIED_SLACK, FP_INEQUALITY_SLACK, REQUIRED_GAP_REL
 from empirics.audit import audit
 from empirics.claims import CLAIMS, evaluate_claims
 from empirics.config import LOSSES
 from empirics.planted import planted_truth
 from empirics.run_folder import load_runs
 from empirics.sweep import run_sweep
-from theory.tolerances import CERTIFIED_SLACK, FP_INEQUALITY_SLACK, REQUIRED_GAP_REL
 
 pytestmark = pytest.mark.empirics
 LAST_LAYER_AGREEMENT, FINETUNE_AGREEMENT, FINETUNE_DECISION_BAND = 1e-6, 1e-3, 1e-3

@@ -4,11 +4,11 @@ section 2, R3)."""
 import numpy as np
 import pytest
 
+from core.divergences import grad_forward, grad_reverse_ce, grad_reverse_kl
 from core.numerics import logit
+from core.tolerances import GRADIENT_TOL, IDENTITY_TOL
 from theory import checks
-from theory.divergences import grad_forward, grad_reverse_ce, grad_reverse_kl
 from theory.suite import SIZES
-from theory.tolerances import GRADIENT_TOL, IDENTITY_TOL
 
 SIZE = SIZES["default"]
 

@@ -12,6 +12,15 @@ import numpy as np
 import pytest
 from scipy import stats as scipy_stats
 
+from core.tolerances import (
+    CERTIFIED_SLACK,
+    FINITE_SAMPLE_SLOPE_TARGET,
+    FIXTURE_RECHECK_TOL,
+    FP_INEQUALITY_SLACK,
+    INTERIOR_EQUALITY_TOL,
+    REQUIRED_GAP_REL,
+    THEOREM2_SLACK_FLOOR,
+)
 from theory.convexity import convexity_part, convexity_table
 from theory.counterexamples import recheck
 from theory.finite_sample import finite_sample_check
@@ -23,15 +32,6 @@ from theory.last_layer import (
 )
 from theory.noise import label_noise_part, label_noise_sweep
 from theory.suite import SIZES
-from theory.tolerances import (
-    CERTIFIED_SLACK,
-    FINITE_SAMPLE_SLOPE_TARGET,
-    FIXTURE_RECHECK_TOL,
-    FP_INEQUALITY_SLACK,
-    INTERIOR_EQUALITY_TOL,
-    REQUIRED_GAP_REL,
-    THEOREM2_SLACK_FLOOR,
-)
 
 SIZE = SIZES["default"]
 FIXTURES = sorted((Path(__file__).parent / "fixtures").glob("forward_counterexample_*.json"))

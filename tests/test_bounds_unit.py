@@ -6,10 +6,10 @@ import mpmath
 import numpy as np
 import pytest
 
+from core.divergences import floor
 from core.errors import InvalidInputError
 from theory import bounds
 from theory.adversarial import search
-from theory.divergences import floor
 
 
 def test_bound_requires_floored_models_and_known_names():

@@ -7,8 +7,8 @@ import numpy as np
 import pytest
 
 from core.errors import InvalidInputError
+from core.tolerances import FIGURE1_GRAD_TOL
 from theory import gaussian_mixture as gm
-from theory.tolerances import FIGURE1_GRAD_TOL
 
 
 @pytest.mark.parametrize(

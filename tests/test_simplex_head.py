@@ -4,8 +4,8 @@ import numpy as np
 import pytest
 from scipy.optimize import minimize
 
+from core.divergences import floor
 from core.errors import InvalidInputError
-from theory.divergences import floor
 from theory.families import make_domain, simplex_representation
 from theory.simplex_head import frank_wolfe_gap, objective_and_gradient, solve_simplex
 

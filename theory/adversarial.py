@@ -18,9 +18,10 @@ from dataclasses import dataclass, field
 import numpy as np
 from scipy.optimize import minimize
 
+from core.divergences import check_gamma
+from core.tolerances import FLOAT_GUIDANCE_REL
+
 from .bounds import c1, c2, c_sharp, pointwise_ratio, ratio_mp
-from .divergences import check_gamma
-from .tolerances import FLOAT_GUIDANCE_REL
 
 MIN_LOG_RATIO = 1e-4  # keep the instance where float64 evaluation is trustworthy
 

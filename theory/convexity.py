@@ -15,15 +15,15 @@ from pathlib import Path
 
 import numpy as np
 
+from core.divergences import floor
 from core.numerics import expected_kl
+from core.tolerances import CERTIFIED_SLACK, NONCONVEX_VIOLATION_TOL
 
 from .check_result import CheckResult, ReportPart, sci
-from .divergences import floor
 from .families import logit_noise_teacher, make_domain, random_realizable_instance, softmax_truth
 from .last_layer import non_degenerate
 from .simplex_head import solve_simplex
 from .softmax_head import fit_softmax_forward, fit_softmax_reverse
-from .tolerances import CERTIFIED_SLACK, NONCONVEX_VIOLATION_TOL
 
 NOISE_LEVELS = (0.1, 0.3, 1.0, 2.0)
 CELLS = ("reverse/simplex", "forward/simplex", "reverse/softmax", "forward/softmax")

@@ -14,11 +14,11 @@ import numpy as np
 
 from core.errors import InvalidInputError
 from core.io import atomic_write_text
+from core.tolerances import CERTIFIED_SLACK
 
 from .families import random_realizable_instance
 from .last_layer import non_degenerate, pythagorean_sides
 from .simplex_head import solve_simplex
-from .tolerances import CERTIFIED_SLACK
 
 KINDS = {"theorem2_form": "reverse", "forward_analogue": "forward"}  # which disagreement the inequality uses
 

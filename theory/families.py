@@ -19,9 +19,9 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.special import softmax
 
+from core.divergences import floor
 from core.errors import InvalidInputError
 
-from .divergences import floor
 from .simplex_head import solve_simplex
 
 TEACHER_KINDS = ("weak_representation", "logit_noise", "label_noise")

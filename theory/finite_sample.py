@@ -17,12 +17,12 @@ import numpy as np
 from scipy import stats
 
 from core.numerics import expected_kl
+from core.tolerances import CERTIFIED_SLACK, FINITE_SAMPLE_SLOPE_TARGET
 
 from .check_result import CheckResult, ReportPart
 from .families import logit_noise_teacher, make_domain, simplex_representation, simplex_truth
 from .last_layer import pythagorean_sides
 from .simplex_head import solve_simplex
-from .tolerances import CERTIFIED_SLACK, FINITE_SAMPLE_SLOPE_TARGET
 
 DEFAULT_NS = (1000, 3162, 10000, 31623, 100000)
 

@@ -23,8 +23,7 @@ from scipy.integrate import quad
 from scipy.optimize import brentq, minimize, minimize_scalar
 
 from core.errors import InvalidInputError
-
-from .tolerances import FIGURE1_GRAD_TOL
+from core.tolerances import FIGURE1_GRAD_TOL
 
 T_RANGE = 14.0  # integrate t over [-14, 14]: the normal mass outside is below 1e-43
 MIN_STD, MAX_SCALE, MAX_STD_RATIO = 1e-3, 1e3, 1e3  # the scales Figure 1's fits are computed for

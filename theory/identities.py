@@ -17,9 +17,8 @@ from typing import Callable
 import numpy as np
 import sympy as sp
 
+from core.divergences import check_distributions, check_same_shape, check_weights
 from core.numerics import ce, entropy, kl
-
-from .divergences import check_distributions, check_same_shape, check_weights
 
 
 @dataclass(frozen=True)

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .divergences import floor
+from core.divergences import floor
 
 
 @dataclass(frozen=True)

@@ -13,11 +13,11 @@ from pathlib import Path
 import numpy as np
 
 from core.numerics import expected_kl
+from core.tolerances import CERTIFIED_SLACK, MIN_DISAGREEMENT, MIN_TEACHER_ERROR
 
 from .check_result import CheckResult, ReportPart, sci
 from .families import LastLayerInstance, random_realizable_instance
 from .simplex_head import SimplexSolution, solve_simplex
-from .tolerances import CERTIFIED_SLACK, MIN_DISAGREEMENT, MIN_TEACHER_ERROR
 
 
 def non_degenerate(f_star, f_w, f_sw, w) -> bool:

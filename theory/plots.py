@@ -7,18 +7,9 @@ from pathlib import Path
 import numpy as np
 
 from core.io import atomic_savefig
+from core.plotting import pyplot, scatter_gain_vs_disagreement
 
 from .bounds import c1, c2, c_sharp
-
-
-def pyplot():
-    """matplotlib.pyplot on the headless Agg backend (imported lazily: plotting is never needed at import)."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    return plt
 
 
 def plot_tightness(searches: list[dict], path: Path) -> None:
@@ -43,30 +34,6 @@ def plot_tightness(searches: list[dict], path: Path) -> None:
     ax.set_ylabel("sup |L(F*,F_sw) - L(F*,F_w)| / sqrt(d)")
     ax.set_title("Tightness of Lemma 1 / Theorem 1")
     ax.legend(fontsize=7)
-    fig.tight_layout()
-    atomic_savefig(fig, path, dpi=150)
-    plt.close(fig)
-
-
-def scatter_gain_vs_disagreement(
-    groups: dict[str, np.ndarray], path: Path, title: str, ylabel: str, diagonal: str
-) -> None:
-    """Gain against disagreement, one scatter per group of (disagreement, gain) points, with the y = x
-    line."""
-    plt = pyplot()
-    fig, ax = plt.subplots(figsize=(5.3, 5))
-    top = 1e-6
-    for label, pts in groups.items():
-        pts = np.asarray(pts, np.float64).reshape(-1, 2)
-        if len(pts):
-            ax.scatter(pts[:, 0], pts[:, 1], s=12, alpha=0.6, label=label)
-            top = max(top, float(pts.max()))  # the diagonal spans the positive range of the points
-    ax.plot([0, top], [0, top], "k--", lw=1, label=diagonal)
-    ax.axhline(0, color="0.7", lw=0.8)
-    ax.set_xlabel("disagreement KL(F_sw, F_w)")
-    ax.set_ylabel(ylabel)
-    ax.set_title(title)
-    ax.legend(fontsize=8)
     fig.tight_layout()
     atomic_savefig(fig, path, dpi=150)
     plt.close(fig)

@@ -26,13 +26,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from core.barrier import barrier_solve, fraction_to_boundary
+from core.divergences import OBJECTIVES, check_distributions, check_gamma, check_weights
 from core.errors import InvalidInputError
-
-from .barrier import barrier_solve, fraction_to_boundary
-from .divergences import check_distributions, check_gamma, check_weights
-from .tolerances import REQUIRED_GAP_REL
-
-OBJECTIVES = ("reverse_kl", "forward_kl", "reverse_ce")
+from core.tolerances import REQUIRED_GAP_REL
 
 
 def _terms(objective: str, F: np.ndarray, T: np.ndarray, w: np.ndarray):

@@ -17,11 +17,10 @@ import numpy as np
 from scipy.optimize import minimize
 from scipy.special import log_softmax, softmax
 
+from core.divergences import check_distributions, check_gamma, check_weights
 from core.errors import InvalidInputError
 from core.numerics import gamma_floor
-
-from .divergences import check_distributions, check_gamma, check_weights
-from .tolerances import NONCONVEX_AGREE_STARTS, NONCONVEX_AGREE_TOL, SOFTMAX_GRAD_TOL
+from core.tolerances import NONCONVEX_AGREE_STARTS, NONCONVEX_AGREE_TOL, SOFTMAX_GRAD_TOL
 
 
 def predict(V: np.ndarray, Phi: np.ndarray, gamma: float = 0.0) -> np.ndarray:

@@ -5,10 +5,10 @@ import numpy as np
 import pytest
 import torch
 
+from core.divergences import grad_forward, grad_reverse_ce, grad_reverse_kl
 from core.errors import LossError
 from empirics.config import LOSSES
 from empirics.losses import get_loss, hardened
-from theory.divergences import grad_forward, grad_reverse_ce, grad_reverse_kl
 
 GAMMA = 1e-3
 

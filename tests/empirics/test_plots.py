@@ -62,7 +62,7 @@ def test_accuracy_vs_noise_puts_each_loss_at_its_flip_level_and_the_clean_teache
 
 
 def test_bound_tightness_plots_each_run_at_its_bound_and_gap(tmp_path):
-    from theory.bounds import c_sharp
+    from core.bounds import c_sharp
 
     audit_rows = [
         {"split": s, "gamma": 1e-3, "kl_w_sw": 0.01 * k, "kl_sw_w": 0.012 * k, "gain": 0.001 * k}

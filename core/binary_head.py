@@ -15,12 +15,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from core.errors import InvalidInputError
-from core.numerics import xlogy
-
 from .barrier import barrier_solve, fraction_to_boundary
-from .divergences import check_gamma, check_weights
-from .simplex_head import OBJECTIVES
+from .divergences import OBJECTIVES, check_gamma, check_weights
+from .errors import InvalidInputError
+from .numerics import xlogy
 from .tolerances import REQUIRED_GAP_REL
 
 _LOSS_OBJECTIVE = {

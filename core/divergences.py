@@ -18,10 +18,13 @@ import math
 
 import numpy as np
 
-from core.errors import InvalidInputError
-from core.numerics import ce, entropy, expected_kl, gamma_floor, logit, sigmoid
-
+from .errors import InvalidInputError
+from .numerics import ce, entropy, expected_kl, gamma_floor, logit, sigmoid
 from .tolerances import ROW_SUM_TOL
+
+# the objectives the certified head solvers minimise (convex in the head's output): E_x of
+# KL(student, F_w), KL(F_w, student) and CE(student, F_w), named by their direction as below
+OBJECTIVES = ("reverse_kl", "forward_kl", "reverse_ce")
 
 
 # ---------------------------------------------------------------------------------------------- validation
