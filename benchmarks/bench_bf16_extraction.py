@@ -62,7 +62,7 @@ def paired_ci95(diff: np.ndarray) -> list[float]:
     return [float(np.percentile(dist, q)) for q in (2.5, 97.5)]
 
 
-def main() -> None:
+def parser() -> OneLineErrorParser:
     p = OneLineErrorParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--model", default="gemma-3-270m")
     p.add_argument("--pairs", type=COUNT, default=1000, help="pairs of train_gt and of test each")
@@ -70,7 +70,11 @@ def main() -> None:
     p.add_argument("--max-length", type=MAX_LENGTH, default=256)
     p.add_argument("--data-dir", default="../shared/data/hh-rlhf-harmless")
     p.add_argument("--out", type=Path, default=Path("results") / "benchmarks")
-    args = p.parse_args()
+    return p
+
+
+def main() -> None:
+    args = parser().parse_args()
     if args.batch < 1 or args.max_length < 1:
         raise InvalidInputError(f"--batch and --max-length must be >= 1, got {args.batch}, {args.max_length}")
     splits = {s: load_split("jsonl", s, args.data_dir, args.pairs) for s in ("train_gt", "test")}
@@ -121,14 +125,22 @@ def main() -> None:
         "environment": environment(),
     }
     atomic_write_text(args.out / "bf16_extraction.json", json.dumps(result, indent=2))
-    note = "" if result["native_bf16"] else " (no native bf16 here: the speedup says nothing)"
-    acc32, acc16 = 100 * result["test_accuracy_fp32"], 100 * result["test_accuracy_bf16"]
-    print(
-        f"{args.model} on {device}: fp32 {seconds['fp32']:.1f} s, bf16 {seconds['bf16']:.1f} s, "
-        f"{result['speedup']:.2f}x (goal >= 1.7x){note}; test accuracy fp32 "
+    print(summary_line(result))
+
+
+def summary_line(r: dict) -> str:
+    note = "" if r["native_bf16"] else " (no native bf16 here: the speedup says nothing)"
+    acc32, acc16, ci = (
+        100 * r["test_accuracy_fp32"],
+        100 * r["test_accuracy_bf16"],
+        r["paired_difference_ci95"],
+    )
+    return (
+        f"{r['model']} on {r['device']}: fp32 {r['fp32_seconds']:.1f} s, bf16 {r['bf16_seconds']:.1f} s, "
+        f"{r['speedup']:.2f}x (goal >= 1.7x){note}; test accuracy fp32 "
         f"{acc32:.1f} %, bf16 {acc16:.1f} %, paired "
-        f"{100 * result['paired_difference']:+.2f} pts [{100 * ci[0]:+.2f}, {100 * ci[1]:+.2f}]: "
-        f"{'unchanged' if result['accuracy_unchanged'] else 'CHANGED'} within its interval"
+        f"{100 * r['paired_difference']:+.2f} pts [{100 * ci[0]:+.2f}, {100 * ci[1]:+.2f}]: "
+        f"{'unchanged' if r['accuracy_unchanged'] else 'CHANGED'} within its interval"
     )
 
 

@@ -68,7 +68,7 @@ def relative_errors(f: np.ndarray, ref: np.ndarray) -> np.ndarray:
     return np.linalg.norm(f - ref, axis=1) / np.maximum(np.linalg.norm(ref, axis=1), 1e-30)
 
 
-def main() -> None:
+def parser() -> OneLineErrorParser:
     p = OneLineErrorParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--model", default="gemma-3-270m")
     p.add_argument("--pairs", type=COUNT, default=1000, help="pairs of train_gt and of test each")
@@ -79,7 +79,67 @@ def main() -> None:
     p.add_argument("--profile", action="store_true")
     p.add_argument("--data-dir", default="../shared/data/hh-rlhf-harmless")
     p.add_argument("--out", type=Path, default=Path("results") / "benchmarks")
-    args = p.parse_args()
+    return p
+
+
+def precision_row(batch, mode, seconds, n_texts, correct, feats, lengths, best) -> dict:
+    """One mode at one batch size: the best time, the test accuracy and the features' errors against fp32,
+    and against fp32's predictions the paired accuracy difference."""
+    err = relative_errors(feats[mode], feats["fp32"])
+    row = {
+        "batch": batch,
+        "mode": mode,
+        "seconds": min(seconds),
+        "seconds_all": seconds,
+        "texts_per_second": n_texts / min(seconds),
+        "test_accuracy": float(correct[mode].mean()),
+        "feature_rel_error_median": float(np.median(err)),
+        "feature_rel_error_max": float(err.max()),
+        "texts_rel_error_above_1pct": int((err > 0.01).sum()),
+        "texts_rel_error_above_10pct": int((err > 0.1).sum()),
+        "worst_text": {"index": int(err.argmax()), "tokens": lengths[int(err.argmax())]},
+    }
+    if mode != "fp32":
+        diff = correct[mode] - correct["fp32"]
+        row["speedup_vs_fp32"] = best["fp32"] / row["seconds"]
+        row["paired_difference"] = float(diff.mean())
+        row["paired_difference_ci95"] = paired_ci95(diff)
+    return row
+
+
+def row_line(row: dict) -> str:
+    return (
+        f"batch {row['batch']:4d} {row['mode']:9s} {row['seconds']:7.2f} s"
+        f" {row['texts_per_second']:8.1f} texts/s"
+        f"  x{row.get('speedup_vs_fp32', 1.0):5.2f}  acc {100 * row['test_accuracy']:.2f}"
+        f"  paired {100 * row.get('paired_difference', 0.0):+.2f}"
+        f" {[round(100 * c, 2) for c in row.get('paired_difference_ci95', [0.0, 0.0])]}"
+        f"  rel err median {row['feature_rel_error_median']:.1e}"
+        f" max {row['feature_rel_error_max']:.1e}"
+        f" (>1 %: {row['texts_rel_error_above_1pct']}, >10 %: {row['texts_rel_error_above_10pct']})"
+        f" first pass {row['seconds_all'][0]:.2f} s"
+    )
+
+
+def profile_modes(run, modes: list[str], device: str, texts: list[str]) -> dict:
+    """torch.profiler tables per mode (batch 64, 256 texts), by device time and by host time."""
+    from torch.profiler import ProfilerActivity, profile
+
+    profiles = {}
+    acts = [ProfilerActivity.CPU] + ([ProfilerActivity.CUDA] if device == "cuda" else [])
+    for mode in modes:
+        with profile(activities=acts) as prof:
+            run(mode, 64, texts)
+        key = "self_cuda_time_total" if device == "cuda" else "self_cpu_time_total"
+        table = prof.key_averages().table(sort_by=key, row_limit=12)
+        cpu_table = prof.key_averages().table(sort_by="self_cpu_time_total", row_limit=8)
+        profiles[mode] = {"by_device_time": table, "by_host_time": cpu_table}
+        print(f"--- profile {mode} (batch 64, 256 texts), top by self device time\n{table}", flush=True)
+    return profiles
+
+
+def main() -> None:
+    args = parser().parse_args()
     device = "cuda" if torch.cuda.is_available() else "cpu"
     modes = [m for m in args.modes if m not in CUDA_ONLY or device == "cuda"]
     if "fp32" not in modes:
@@ -123,51 +183,11 @@ def main() -> None:
                 feats[mode], s = run(mode, batch, texts)
                 seconds.append(s)
             correct[mode] = head_correct(feats[mode])
-            err = relative_errors(feats[mode], feats["fp32"])
-            row = {
-                "batch": batch,
-                "mode": mode,
-                "seconds": min(seconds),
-                "seconds_all": seconds,
-                "texts_per_second": len(texts) / min(seconds),
-                "test_accuracy": float(correct[mode].mean()),
-                "feature_rel_error_median": float(np.median(err)),
-                "feature_rel_error_max": float(err.max()),
-                "texts_rel_error_above_1pct": int((err > 0.01).sum()),
-                "texts_rel_error_above_10pct": int((err > 0.1).sum()),
-                "worst_text": {"index": int(err.argmax()), "tokens": lengths[int(err.argmax())]},
-            }
-            if mode != "fp32":
-                diff = correct[mode] - correct["fp32"]
-                row["speedup_vs_fp32"] = best["fp32"] / row["seconds"]
-                row["paired_difference"] = float(diff.mean())
-                row["paired_difference_ci95"] = paired_ci95(diff)
+            row = precision_row(batch, mode, seconds, len(texts), correct, feats, lengths, best)
             best[mode] = row["seconds"]
             rows.append(row)
-            print(
-                f"batch {batch:4d} {mode:9s} {row['seconds']:7.2f} s {row['texts_per_second']:8.1f} texts/s"
-                f"  x{row.get('speedup_vs_fp32', 1.0):5.2f}  acc {100 * row['test_accuracy']:.2f}"
-                f"  paired {100 * row.get('paired_difference', 0.0):+.2f}"
-                f" {[round(100 * c, 2) for c in row.get('paired_difference_ci95', [0.0, 0.0])]}"
-                f"  rel err median {row['feature_rel_error_median']:.1e}"
-                f" max {row['feature_rel_error_max']:.1e}"
-                f" (>1 %: {row['texts_rel_error_above_1pct']}, >10 %: {row['texts_rel_error_above_10pct']})"
-                f" first pass {row['seconds_all'][0]:.2f} s",
-                flush=True,
-            )
-    profiles = {}
-    if args.profile:
-        from torch.profiler import ProfilerActivity, profile
-
-        acts = [ProfilerActivity.CPU] + ([ProfilerActivity.CUDA] if device == "cuda" else [])
-        for mode in modes:
-            with profile(activities=acts) as prof:
-                run(mode, 64, texts[:256])
-            key = "self_cuda_time_total" if device == "cuda" else "self_cpu_time_total"
-            table = prof.key_averages().table(sort_by=key, row_limit=12)
-            cpu_table = prof.key_averages().table(sort_by="self_cpu_time_total", row_limit=8)
-            profiles[mode] = {"by_device_time": table, "by_host_time": cpu_table}
-            print(f"--- profile {mode} (batch 64, 256 texts), top by self device time\n{table}", flush=True)
+            print(row_line(row), flush=True)
+    profiles = profile_modes(run, modes, device, texts[:256]) if args.profile else {}
     result = {
         "model": args.model,
         "pairs_per_split": args.pairs,

@@ -27,7 +27,7 @@ from empirics.models import load_backbone
 from empirics.pipeline import run_environment as environment
 
 
-def main():
+def parser() -> OneLineErrorParser:
     ap = OneLineErrorParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--model", default="all-MiniLM-L6-v2")
     ap.add_argument("--texts", type=COUNT, default=512)
@@ -36,7 +36,11 @@ def main():
     ap.add_argument("--repeats", type=COUNT, default=3)
     ap.add_argument("--data-dir", default="../shared/data/hh-rlhf-harmless")
     ap.add_argument("--out", type=Path, default=Path("results") / "benchmarks")
-    args = ap.parse_args()
+    return ap
+
+
+def main():
+    args = parser().parse_args()
     pairs = load_split("jsonl", "test", args.data_dir, args.texts // 2)
     texts = [t for p in pairs for t in (p.first, p.second)]
     backbone, tok, s = load_backbone(args.model)

@@ -67,14 +67,18 @@ def slsqp_curve(H, T, w, gamma, maxiter=1000):
     return curve
 
 
-def main():
+def parser() -> OneLineErrorParser:
     ap = OneLineErrorParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--m", type=number(int, 2), default=10_000)
     ap.add_argument("--d", type=number(int, 2), default=32)
     ap.add_argument("--k", type=number(int, 2), default=4)
     ap.add_argument("--repeats", type=COUNT, default=5)
     ap.add_argument("--out", type=Path, default=Path("results") / "benchmarks")
-    args = ap.parse_args()
+    return ap
+
+
+def main():
+    args = parser().parse_args()
     H, T, w, gamma = problem(args.m, args.d, args.k)
     times, sol = [], None
     for _ in range(args.repeats):

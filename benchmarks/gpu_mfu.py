@@ -38,14 +38,18 @@ def matmul_peak(n: int = 8192, reps: int = 20) -> float:
     return 2 * n**3 * reps / (time.perf_counter() - t0)
 
 
-def main():
+def parser() -> OneLineErrorParser:
     ap = OneLineErrorParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--pairs", type=COUNT, default=8)
     ap.add_argument("--seq", type=MAX_LENGTH, default=512)
     ap.add_argument("--steps", type=COUNT, default=10)
     ap.add_argument("--measure-peak", action="store_true")
     ap.add_argument("--out", type=Path, default=Path("results") / "benchmarks")
-    args = ap.parse_args()
+    return ap
+
+
+def main():
+    args = parser().parse_args()
     if not torch.cuda.is_available():
         raise InvalidInputError("needs a CUDA GPU (none is visible here); nothing was measured")
     import transformers

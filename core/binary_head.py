@@ -62,6 +62,23 @@ class BinarySolution:
         return self.gap <= REQUIRED_GAP_REL * max(1.0, abs(self.value))
 
 
+def _checked_problem(c, G, y, gamma: float, objective: str):
+    """(c, G, y, gamma) as float64 arrays, checked: finite G (m, d), targets y (m,) inside [gamma, 1 - gamma]
+    (forward KL takes any target in [0, 1]: a one-hot truth, for Theorem 3's R)."""
+    G = np.asarray(G, np.float64)
+    c = np.broadcast_to(np.asarray(c, np.float64), (G.shape[0],))
+    y = np.asarray(y, np.float64)
+    g = check_gamma(gamma, 2)
+    if G.ndim != 2 or y.shape != (G.shape[0],) or not (np.all(np.isfinite(G)) and np.all(np.isfinite(y))):
+        raise InvalidInputError(f"need finite G (m, d) and targets y (m,); got {G.shape} and {y.shape}")
+    lo = 0.0 if objective == "forward_kl" else g
+    if np.any(y < lo - 1e-12) or np.any(y > 1 - lo + 1e-12):
+        raise InvalidInputError(
+            f"targets must lie in [{lo}, {1 - lo}] for {objective}: found [{y.min()}, {y.max()}]"
+        )
+    return c, G, y, g
+
+
 def solve_binary(
     c,
     G,
@@ -75,19 +92,7 @@ def solve_binary(
 ) -> BinarySolution:
     """Project soft targets y (P(class 1), floored at gamma) onto {c + G w : w in [gamma, 1 - gamma]^d}."""
     objective = _LOSS_OBJECTIVE.get(objective, objective)
-    G = np.asarray(G, np.float64)
-    c = np.broadcast_to(np.asarray(c, np.float64), (G.shape[0],))
-    y = np.asarray(y, np.float64)
-    g = check_gamma(gamma, 2)
-    if G.ndim != 2 or y.shape != (G.shape[0],) or not (np.all(np.isfinite(G)) and np.all(np.isfinite(y))):
-        raise InvalidInputError(f"need finite G (m, d) and targets y (m,); got {G.shape} and {y.shape}")
-    lo = (
-        0.0 if objective == "forward_kl" else g
-    )  # forward KL takes any target (a one-hot truth, for Theorem 3's R)
-    if np.any(y < lo - 1e-12) or np.any(y > 1 - lo + 1e-12):
-        raise InvalidInputError(
-            f"targets must lie in [{lo}, {1 - lo}] for {objective}: found [{y.min()}, {y.max()}]"
-        )
+    c, G, y, g = _checked_problem(c, G, y, gamma, objective)
     wts = check_weights(weights, G.shape[0])
     d = G.shape[1]
 

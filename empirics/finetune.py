@@ -75,6 +75,33 @@ class StepLog:
         self.rows.append({"step": step, "loss": loss, "lr": lr, "grad_norm": grad_norm, "pairs_per_s": rate})
 
 
+def accumulate_step(micro: list, n_pairs: int, compute, backward, desc: str, at: str, no_sync=None) -> float:
+    """The backward passes of one optimiser step over its micro-batches; returns the step's loss. The loss is
+    the mean over the step's `n_pairs` pairs: each micro-batch's mean weighted by its share. `no_sync` (DDP's
+    context, from a factory) defers the gradients' sync to the last micro-batch. A non-finite loss raises
+    FloatingPointError naming `desc` and `at`."""
+    total = 0.0
+    for k, part in enumerate(micro):
+        with no_sync() if no_sync is not None and k < len(micro) - 1 else nullcontext():
+            value = compute(part)
+            if not torch.isfinite(value.detach()):
+                raise FloatingPointError(f"{desc}: non-finite loss {value.item()} at {at}")
+            if len(micro) > 1:
+                value = value * (len(part) / n_pairs)
+            backward(value)
+        total += float(value.detach())
+    return total
+
+
+def apply_step(opt, sched, steps: StepLog, step: int, loss: float, grad_norm, pairs: int) -> None:
+    """Log the step (its loss, learning rate and gradient norm before clipping), then step the optimiser and
+    the schedule."""
+    steps.add(step, loss, sched.get_last_lr()[0], float(grad_norm), pairs)
+    opt.step()
+    sched.step()
+    opt.zero_grad()
+
+
 def _optimiser(model, cfg: FinetuneConfig, total: int):
     """Adam with linear warmup (--warmup) and cosine decay over `total` steps."""
     from transformers import get_cosine_schedule_with_warmup
@@ -133,33 +160,18 @@ def finetune(
         if len(batch) < world:  # a last batch too small to shard: every process skips it alike
             continue
         idx = batch[: len(batch) - len(batch) % world][rank::world]  # equal shards for the gather
-        micro, total = micro_batches(idx, cfg.grad_accumulation), 0.0
-        for k, part in enumerate(micro):
-            # the mean over the step's pairs, accumulated over micro-batches (gradients synced on the last)
-            with acc.no_sync(model) if k < len(micro) - 1 else nullcontext():
-                with autocast(bf16):
-                    z = batch_pair_logits(
-                        model,
-                        tok,
-                        [pairs[i].first for i in part],
-                        [pairs[i].second for i in part],
-                        max_length,
-                        cfg.group_pairs if world == 1 else None,
-                    )
-                    value = loss(z, y_all[part].to(acc.device), step / len(plan), gather)
-                if not torch.isfinite(value.detach()):
-                    raise FloatingPointError(
-                        f"{desc}: non-finite loss {value.item()} at step {step + 1} of {len(plan)}"
-                    )
-                if len(micro) > 1:
-                    value = value * (len(part) / len(idx))
-                acc.backward(value)
-            total += float(value.detach())
+
+        def compute(part, step=step):
+            with autocast(bf16):
+                firsts, seconds = [pairs[i].first for i in part], [pairs[i].second for i in part]
+                group = cfg.group_pairs if world == 1 else None
+                z = batch_pair_logits(model, tok, firsts, seconds, max_length, group)
+                return loss(z, y_all[part].to(acc.device), step / len(plan), gather)
+
+        micro, at = micro_batches(idx, cfg.grad_accumulation), f"step {step + 1} of {len(plan)}"
+        total = accumulate_step(micro, len(idx), compute, acc.backward, desc, at, lambda: acc.no_sync(model))
         norm = acc.clip_grad_norm_(model.parameters(), cfg.max_grad_norm or math.inf)
-        steps.add(step + 1, total, sched.get_last_lr()[0], float(norm), len(batch))
-        opt.step()
-        sched.step()
-        opt.zero_grad()
+        apply_step(opt, sched, steps, step + 1, total, norm, len(batch))
     model.eval()
     return acc.unwrap_model(model), tok, acc, loop_record(cfg, len(plan), world) | {"train_log": steps.rows}
 
@@ -208,6 +220,44 @@ def predict_top(model, states, idx=None, batch_pairs: int = 32, bf16: bool = Fal
     return np.array([z[i] for i in idx], dtype=np.float64)
 
 
+def _top_model(model_name: str, trainable_blocks: int, head_weight: np.ndarray):
+    """The top-block reward model, its head starting from `head_weight` (the run's linear probe)."""
+    from .frozen import TopRewardModel
+
+    # the weights the cached states and the probe's features came from (a tiny random model's are seed 0's)
+    backbone, _, s = load_backbone(model_name)
+    model = TopRewardModel(backbone, s.kind, trainable_blocks)
+    with torch.no_grad():
+        model.head.weight.copy_(torch.as_tensor(head_weight, dtype=torch.float32).view(1, -1))
+        model.head.bias.zero_()
+    return model
+
+
+def checkpoint_marks(n_steps: int, cfg: FinetuneConfig) -> dict[int, float]:
+    """{step: epoch} of the checkpoints: ``cfg.checkpoints_per_epoch`` per epoch, the last one last."""
+    n_ck = int(math.ceil(cfg.epochs * cfg.checkpoints_per_epoch))
+    return {max(1, round(n_steps * j / n_ck)): j / cfg.checkpoints_per_epoch for j in range(1, n_ck + 1)}
+
+
+def _top_step(model, states, pairs, y, loss, cfg, at: tuple[int, int], desc: str, bf16: bool) -> float:
+    """The backward passes of step `at` = (step, of steps) on cached lower states, each micro-batch's pairs
+    grouped by length; returns the step's loss."""
+    step, n_steps = at
+
+    def compute(part):
+        z, order = [], []
+        with autocast(bf16):
+            for g in _length_groups(states, [int(i) for i in part], cfg.group_pairs):
+                z.append(model.pair_logits(*states.pair_batch(g)))
+                order += g
+            return loss(torch.cat(z), y[order], (step - 1) / n_steps)
+
+    micro = micro_batches(pairs, cfg.grad_accumulation)
+    return accumulate_step(
+        micro, len(pairs), compute, lambda v: v.backward(), desc, f"step {step} of {n_steps}"
+    )
+
+
 def finetune_top(
     model_name: str,
     states,
@@ -226,19 +276,12 @@ def finetune_top(
     `head_weight` (the run's linear probe). At every checkpoint (``cfg.checkpoints_per_epoch`` per epoch) the
     agreement with the run's own labels on its `heldout` pairs is measured; the best checkpoint is kept (the
     first of equals; the last when nothing is held out). Returns (model, record)."""
-    from .frozen import TopRewardModel
     from .partition import agreement
 
     torch.manual_seed(seed)
-    # the weights the cached states and the probe's features came from (a tiny random model's are seed 0's)
-    backbone, _, s = load_backbone(model_name)
-    model = TopRewardModel(backbone, s.kind, cfg.trainable_blocks)
-    with torch.no_grad():
-        model.head.weight.copy_(torch.as_tensor(head_weight, dtype=torch.float32).view(1, -1))
-        model.head.bias.zero_()
+    model = _top_model(model_name, cfg.trainable_blocks, head_weight)
     plan = batches(len(fit), cfg.batch_size, cfg.epochs, seed)
-    n_ck = int(math.ceil(cfg.epochs * cfg.checkpoints_per_epoch))
-    marks = {max(1, round(len(plan) * j / n_ck)): j / cfg.checkpoints_per_epoch for j in range(1, n_ck + 1)}
+    marks = checkpoint_marks(len(plan), cfg)
     opt, sched = _optimiser(model, cfg, len(plan))
     y = torch.tensor(np.asarray(labels), dtype=torch.float32)
     steps = StepLog()
@@ -253,27 +296,9 @@ def finetune_top(
     for step, batch in enumerate(tqdm(plan, desc=desc, unit="batch", leave=False), start=1):
         model.train()
         pairs = [int(i) for i in fit[batch]]
-        micro, total = micro_batches(pairs, cfg.grad_accumulation), 0.0
-        for part in micro:
-            z, order = [], []
-            with autocast(bf16):
-                for g in _length_groups(states, [int(i) for i in part], cfg.group_pairs):
-                    z.append(model.pair_logits(*states.pair_batch(g)))
-                    order += g
-                value = loss(torch.cat(z), y[order], (step - 1) / len(plan))
-            if not torch.isfinite(value.detach()):
-                raise FloatingPointError(
-                    f"{desc}: non-finite loss {value.item()} at step {step} of {len(plan)}"
-                )
-            if len(micro) > 1:  # the mean over the step's pairs, accumulated over micro-batches
-                value = value * (len(part) / len(pairs))
-            value.backward()
-            total += float(value.detach())
+        total = _top_step(model, states, pairs, y, loss, cfg, (step, len(plan)), desc, bf16)
         norm = torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.max_grad_norm or math.inf)
-        steps.add(step, total, sched.get_last_lr()[0], float(norm), len(pairs))
-        opt.step()
-        sched.step()
-        opt.zero_grad()
+        apply_step(opt, sched, steps, step, total, norm, len(pairs))
         if step in marks:
             scores[marks[step]] = sc = score()
             if sc is None or best_score is None or sc > best_score:  # no held-out part: the last one
