@@ -13,6 +13,7 @@ import platform
 import subprocess
 import sys
 import time
+import zipfile
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager, suppress
 from importlib import metadata
@@ -156,6 +157,25 @@ def read_json(path: str | Path) -> object:
         raise DataError(f"no such file: {path}") from None
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise DataError(f"{path}: damaged or not JSON ({exc})") from None
+
+
+def read_npz(path: str | Path, keys: Iterable[str], hint: str) -> dict[str, np.ndarray]:
+    """The named arrays of a saved .npz, checked: readable (no pickles), every key present, every float array
+    finite. Otherwise a DataError naming the file and what is wrong, then `hint` (what to do about it)."""
+    path = Path(path)
+    try:
+        with np.load(path, allow_pickle=False) as z:
+            arrays = {k: z[k] for k in keys}
+    except FileNotFoundError:
+        raise DataError(f"{path} is missing; {hint}") from None
+    except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile) as exc:
+        raise DataError(f"{path} is damaged or from another version ({type(exc).__name__}); {hint}") from None
+    for k, a in arrays.items():
+        if a.dtype.kind == "f" and not np.all(np.isfinite(a)):
+            raise DataError(
+                f"{path}: array {k!r} holds {int((~np.isfinite(a)).sum())} non-finite value(s); {hint}"
+            )
+    return arrays
 
 
 # ---------------------------------------------------------------------------------------------- provenance

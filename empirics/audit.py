@@ -24,7 +24,7 @@ import numpy as np
 
 from core.binary_head import binary_terms, box_gap, solve_binary
 from core.bounds import c_sharp, confirmed_sides
-from core.io import write_json_and_markdown
+from core.io import read_npz, write_json_and_markdown
 from core.numerics import binary_ce_onehot, binary_kl, gamma_floor
 from core.tolerances import CERTIFIED_SLACK, FP_INEQUALITY_SLACK, REQUIRED_GAP_REL
 
@@ -181,7 +181,8 @@ def audit(results: str | Path) -> dict:
         if HEAD_REGISTRY[run.head].saved_design:  # the class of the run's strong model (read once)
             if run.model not in designs:
                 path = simplex_design_file(results, run.model)
-                designs[run.model] = dict(np.load(path)) if path.is_file() else None
+                hint = "delete it and rerun the same sweep command (it recomputes nothing finished)"
+                designs[run.model] = read_npz(path, ("train_w2s", "test"), hint) if path.is_file() else None
             design = designs[run.model]
         for split in ("train_w2s", "test"):
             r = audit_split(rec, split, design, projections)

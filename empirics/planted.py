@@ -21,7 +21,7 @@ import numpy as np
 from scipy import stats
 
 from core.errors import InvalidInputError
-from core.io import atomic_save_npz, write_json_and_markdown
+from core.io import atomic_save_npz, read_npz, write_json_and_markdown
 from core.numerics import binary_kl, gamma_floor, sigmoid
 from core.tolerances import CERTIFIED_SLACK
 
@@ -77,20 +77,14 @@ def saved_inputs(results: Path, weak: str) -> tuple[dict, dict, dict]:
     """(the weak and the strong model's standardised features per split, train_gt and test labels), from the
     results folder only."""
     inputs = planted_inputs_file(results, weak)
+    keys = [f"u_{s}" for s in SPLITS] + [f"strong_u_{s}" for s in SPLITS] + ["labels_train_gt", "labels_test"]
+    hint = "the planted-truth experiment reads only what the sweep saved: rerun the same sweep command"
     if not inputs.is_file():
-        raise InvalidInputError(
-            f"{inputs} is missing: the planted-truth experiment reads only what the sweep saved; rerun the "
-            "same sweep command (it recomputes nothing finished) to save it"
-        )
-    try:
-        with np.load(inputs) as z:
-            u = {s: z[f"u_{s}"].astype(np.float64) for s in SPLITS}
-            u_strong = {s: z[f"strong_u_{s}"].astype(np.float64) for s in SPLITS}
-            y = {s: z[f"labels_{s}"] for s in ("train_gt", "test")}
-    except (OSError, ValueError, KeyError) as exc:
-        raise InvalidInputError(
-            f"{inputs} is damaged or from another version ({type(exc).__name__}); rerun the sweep"
-        ) from None
+        hint += " (it recomputes nothing finished) to save it"
+    z = read_npz(inputs, keys, hint)
+    u = {s: z[f"u_{s}"].astype(np.float64) for s in SPLITS}
+    u_strong = {s: z[f"strong_u_{s}"].astype(np.float64) for s in SPLITS}
+    y = {s: z[f"labels_{s}"] for s in ("train_gt", "test")}
     return u, u_strong, y
 
 

@@ -24,7 +24,7 @@ from pathlib import Path
 import numpy as np
 
 from core.errors import DataError, InvalidInputError
-from core.io import atomic_save_npz, atomic_write_text, jsonl_text, read_json
+from core.io import atomic_save_npz, atomic_write_text, jsonl_text, read_json, read_npz
 from core.numerics import sigmoid
 
 from .config import Noise, Sweep
@@ -86,15 +86,17 @@ def unpack(reference: str | Path, dest: str | Path) -> Path:
         raise InvalidInputError(f"{reference} is not a packed reference (no data.npz)")
     sweep = Sweep.from_json(reference / "sweep.json")
     exp = sweep.experiment
-    with np.load(reference / "data.npz") as z:
-        ids = {s: [str(i) for i in z[f"ids_{s}"]] for s in SPLITS}
-        labels = {s: z[f"labels_{s}"].astype(int) for s in SPLITS}
+    hint = f"the packed reference is damaged: restore {reference} from git"
+    z = read_npz(reference / "data.npz", [f"{k}_{s}" for k in ("ids", "labels") for s in SPLITS], hint)
+    ids = {s: [str(i) for i in z[f"ids_{s}"]] for s in SPLITS}
+    labels = {s: z[f"labels_{s}"].astype(int) for s in SPLITS}
     shutil.copytree(reference, dest, ignore=shutil.ignore_patterns("logits.npz", "data.npz"))
     runs = {}
     for cfg_path in sorted(reference.glob("*/config.json")):
         cfg = read_json(cfg_path)
-        with np.load(cfg_path.parent / "logits.npz") as z:
-            logits = {s: z[s].astype(np.float64) for s in SPLITS}
+        logits = {
+            s: a.astype(np.float64) for s, a in read_npz(cfg_path.parent / "logits.npz", SPLITS, hint).items()
+        }
         runs[cfg_path.parent.name] = (cfg["run"], logits)
     teachers = {
         (run["model"], run["seed"]): {s: sigmoid(z[s]) for s in SPLITS}

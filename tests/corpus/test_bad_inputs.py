@@ -462,3 +462,70 @@ def test_bad_theory_input(argv, status, message, tmp_path, capsys):
     )
     assert stat.S_ISFIFO(fifo.stat().st_mode)  # left as they were
     assert folder.is_dir()
+
+
+# ------------------------------------------------------------------------------------- saved arrays (.npz)
+@pytest.fixture(scope="module")
+def last_layer_results(tmp_path_factory):
+    """One tiny last-layer sweep with a simplex head: its planted inputs and simplex design are damaged
+    below, each case in a copy."""
+    from empirics.sweep import run_sweep
+    from tests.empirics.fixtures import tiny_sweep
+
+    root = tmp_path_factory.mktemp("npz")
+    mp = pytest.MonkeyPatch()
+    mp.setenv("W2S_CACHE", str(root / "cache"))
+    try:
+        sw = tiny_sweep(
+            write_splits(root / "data"), "last_layer", 24, ["tiny-bert:tiny-qwen2"], ["reverse_kl"]
+        )
+        run_sweep(sw.with_options({"heads": ["simplex"]}), root / "res")
+    finally:
+        mp.undo()
+    return root / "res"
+
+
+def _npz_damage(kind: str):
+    import numpy as np
+
+    def nan(path, key):
+        arrays = dict(np.load(path))
+        arrays[key] = arrays[key].astype(np.float64)
+        arrays[key].flat[3] = np.nan
+        np.savez(path, **arrays)
+
+    def truncate(path, key):
+        path.write_bytes(path.read_bytes()[: path.stat().st_size // 2])
+
+    def drop(path, key):
+        arrays = dict(np.load(path))
+        del arrays[key]
+        np.savez(path, **arrays)
+
+    return {"nan": nan, "truncated": truncate, "missing key": drop}[kind]
+
+
+NPZ_CASES = [
+    ("planted_inputs", "u_train_gt", "nan", "array 'u_train_gt' holds 1 non-finite value(s)"),
+    ("planted_inputs", "strong_u_test", "nan", "array 'strong_u_test' holds 1 non-finite value(s)"),
+    ("planted_inputs", "u_test", "truncated", "is damaged or from another version (BadZipFile)"),
+    ("planted_inputs", "labels_test", "missing key", "is damaged or from another version (KeyError)"),
+    ("simplex_design", "test", "nan", "array 'test' holds 1 non-finite value(s)"),
+    ("simplex_design", "test", "truncated", "is damaged or from another version (BadZipFile)"),
+    ("simplex_design", "train_w2s", "missing key", "is damaged or from another version (KeyError)"),
+]
+
+
+@pytest.mark.parametrize(
+    ("folder", "key", "kind", "message"), NPZ_CASES, ids=[" ".join(c[:3]) for c in NPZ_CASES]
+)
+def test_damaged_saved_arrays_are_one_line(folder, key, kind, message, last_layer_results, tmp_path, capsys):
+    import shutil
+
+    res = tmp_path / "res"
+    shutil.copytree(last_layer_results, res)
+    (path,) = (res / folder).glob("*.npz")
+    _npz_damage(kind)(path, key)
+    rc, err = run(empirics_cli.main, ["audit", str(res), "--planted"], capsys)
+    assert_one_line_error(rc, err, 2, message, "w2s-empirics")
+    assert str(path) in err
