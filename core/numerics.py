@@ -68,7 +68,7 @@ def gamma_floor(p, gamma: float, k: int = 2) -> np.ndarray:
     section 1).
 
     ``p`` holds k-class distributions on its last axis, or, for k = 2, P(class 1) values. No validation:
-    callers that take user input check gamma in (0, 1/k) first (theory.divergences.floor does both)."""
+    callers that take user input check gamma in (0, 1/k) first (core.divergences.floor does both)."""
     return (1.0 - k * gamma) * np.asarray(p, np.float64) + gamma
 
 

@@ -8,7 +8,7 @@
   *unlabelled* train_w2s features: k-means centroids c_l of {u, -u} (symmetric), h_l(u) = softmax_l(-|u -
   c_l|^2 / tau) with tau the median squared distance to the nearest centroid. The head is order-antisymmetric,
   F = 1/2 [W h(u)] + 1/2 flip[W h(-u)], i.e. F_1 = 1/2 + 1/2 sum_l w_l (h_l(u) - h_l(-u)), w in [gamma,
-  1-gamma]^d: linear in W, so the class stays convex. Fit by the certified solver of theory.binary_head for
+  1-gamma]^d: linear in W, so the class stays convex. Fit by the certified solver of core.binary_head for
   forward/reverse KL and CE; the Frank-Wolfe gap is returned with the head."""
 
 from __future__ import annotations

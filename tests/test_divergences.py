@@ -1,4 +1,4 @@
-"""Unit tests of theory.divergences: validation, the floor, pointwise and model divergences, binary
+"""Unit tests of core.divergences: validation, the floor, pointwise and model divergences, binary
 helpers."""
 
 import math
