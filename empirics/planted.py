@@ -18,11 +18,11 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
-from scipy import stats
 
 from core.errors import InvalidInputError
 from core.io import atomic_save_npz, read_npz, write_json_and_markdown
 from core.numerics import binary_kl, gamma_floor, sigmoid
+from core.stats import bootstrap_mean_interval
 from core.tolerances import CERTIFIED_SLACK
 
 from . import heads
@@ -39,14 +39,6 @@ PLANTED_TAU_SCALE = (
 
 def _mean_kl(p, q) -> float:
     return float(np.mean(binary_kl(p, q)))
-
-
-def bootstrap_ci(values: np.ndarray, reps: int = 2000, seed: int = 0) -> tuple[float, float]:
-    """Percentile bootstrap 95 % interval of the mean (scipy.stats.bootstrap)."""
-    ci = stats.bootstrap(
-        (values,), np.mean, n_resamples=reps, method="percentile", rng=np.random.default_rng(seed)
-    ).confidence_interval
-    return float(ci.low), float(ci.high)
 
 
 def experiment_of(results: Path) -> tuple:
@@ -152,7 +144,7 @@ def _planted_student(G: dict, raw: dict, teacher: dict, f_star: dict, loss: str,
             "slack": float(per.mean()),
         }
         if s == "test":
-            rec[s]["slack_ci95"] = bootstrap_ci(per)
+            rec[s]["slack_ci95"] = bootstrap_mean_interval(per)
     # the in-sample check where the hypotheses hold: a certified reverse-KL student
     rec["theorem2_in_sample_holds"] = rec["train_w2s"]["slack"] >= -(sol.gap + CERTIFIED_SLACK)
     return rec

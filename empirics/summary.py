@@ -14,6 +14,7 @@ import numpy as np
 from scipy import stats
 
 from core.io import write_json_and_markdown
+from core.stats import mean_t_interval
 
 from .claims import REAL_STUDENT_SE, Runs, weak_to_strong
 from .config import LOSSES
@@ -35,8 +36,7 @@ def accuracy_interval(runs: list[RunRecord]) -> tuple[float, float, float]:
     """(mean, low, high) of the test accuracy of one setting's runs."""
     values = [r.test["accuracy"] for r in runs]
     if len(values) > 1:
-        ci = stats.ttest_1samp(values, 0.0).confidence_interval(CONFIDENCE)
-        return float(np.mean(values)), float(ci.low), float(ci.high)
+        return mean_t_interval(values, CONFIDENCE)
     return (values[0], *wilson_interval(values[0], runs[0].test["n"]))
 
 

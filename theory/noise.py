@@ -13,27 +13,15 @@ from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
-from scipy import stats
 
 from core.numerics import expected_kl
+from core.stats import mean_t_interval
 
 from .check_result import ReportPart
 from .families import label_noise, logit_noise_teacher, random_realizable_instance
 from .last_layer import fit_students
 
 RHOS = (0.0, 0.1, 0.2, 0.3, 0.4, 0.5)
-
-
-def mean_ci(x, level: float = 0.95) -> tuple[float, float, float]:
-    """(mean, low, high): Student-t interval over instances (scipy.stats.ttest_1samp)."""
-    x = np.asarray(x, np.float64)
-    m = float(x.mean())
-    if len(x) < 2:
-        return m, float("nan"), float("nan")
-    if np.all(x == x[0]):  # no spread: the interval is the point (scipy's would be nan)
-        return m, m, m
-    ci = stats.ttest_1samp(x, 0.0).confidence_interval(level)
-    return m, float(ci.low), float(ci.high)
 
 
 def accuracy(f_star: np.ndarray, f: np.ndarray, w: np.ndarray) -> float:
@@ -64,9 +52,9 @@ def label_noise_sweep(instances: int = 30, rhos=RHOS, seed: int = 4) -> dict:
         r = rec[rho]
         row = {"rho": rho, "instances": len(r["teacher"]["kl"])}
         for name in r:
-            row[name] = {"kl": mean_ci(r[name]["kl"]), "acc": mean_ci(r[name]["acc"])}
+            row[name] = {"kl": mean_t_interval(r[name]["kl"]), "acc": mean_t_interval(r[name]["acc"])}
         row["reverse_minus_forward"] = {
-            m: mean_ci(np.subtract(r["reverse"][m], r["forward"][m])) for m in ("kl", "acc")
+            m: mean_t_interval(np.subtract(r["reverse"][m], r["forward"][m])) for m in ("kl", "acc")
         }
         rows.append(row)
     return {
