@@ -84,8 +84,11 @@ def check_planned(results: Path, runs: list[RunRecord]) -> None:
     have = {rec.name for rec in runs}
     try:
         planned = [r.name for r in planned_runs(Sweep.from_json(results / "sweep.json"))]
-    except Exception as exc:  # a sweep.json this version cannot read: the runs speak for themselves
-        raise DataError(f"{results / 'sweep.json'}: not a readable sweep ({exc})") from None
+    except Exception as exc:  # a sweep.json this version cannot read is refused, naming the file once
+        msg = str(exc)
+        if str(results / "sweep.json") not in msg:
+            msg = f"{results / 'sweep.json'}: not a readable sweep ({msg})"
+        raise DataError(msg) from None
     missing = [name for name in planned if name not in have]
     if missing:
         more = f" and {len(missing) - 1} more" if len(missing) > 1 else ""
