@@ -13,7 +13,7 @@ import sys
 import warnings
 from pathlib import Path
 
-from core.cli import OneLineErrorParser, run_command
+from core.cli import COUNT, OneLineErrorParser, run_command
 from core.errors import ConfigError, InvalidInputError
 
 from .config import DATASETS, SECTIONS, Sweep
@@ -66,7 +66,7 @@ def _cmd_sweep(args) -> int:
     from .summary import summary_markdown
     from .sweep import run_sweep
 
-    summary = run_sweep(sw, out)
+    summary = run_sweep(sw, out, args.checkpoint_every)
     if summary.get("not_main_process"):  # another process of accelerate launch / torchrun: rank 0 reports
         return 0
     print(summary_markdown(summary))
@@ -223,6 +223,13 @@ def build_parser() -> argparse.ArgumentParser:
         "--from-sweep", metavar="SWEEP_JSON", help="start from a saved sweep.json instead of a preset"
     )
     s.add_argument("--out", type=Path, help="results folder (default results/<preset>)")
+    s.add_argument(
+        "--checkpoint-every",
+        type=COUNT,
+        metavar="STEPS",
+        help="full fine-tuning: save each run's training state every STEPS optimiser steps, so that "
+        "rerunning the command goes on inside an interrupted run (changes no number; not saved in the sweep)",
+    )
     s.add_argument("--dry-run", action="store_true", help="list the runs and exit")
     s.set_defaults(func=_cmd_sweep)
     m = sub.add_parser("summarize", help="rewrite summary.md/json of a results folder and print the table")

@@ -14,9 +14,12 @@ linear probe and the best held-out checkpoint is kept."""
 
 from __future__ import annotations
 
+import hashlib
+import json
 import math
 import time
 from contextlib import nullcontext
+from dataclasses import asdict
 
 import numpy as np
 import torch
@@ -24,6 +27,7 @@ from tqdm.auto import tqdm
 
 from core.numerics import sigmoid
 
+from .checkpoints import RunCheckpoints, fingerprint
 from .config import FinetuneConfig
 from .data import PreferencePair
 from .losses import Loss
@@ -102,6 +106,14 @@ def apply_step(opt, sched, steps: StepLog, step: int, loss: float, grad_norm, pa
     opt.zero_grad()
 
 
+def training_fingerprint(model_name, pairs, labels, loss, cfg, max_length, seed, bf16, world) -> str:
+    """What a fine-tuning run's numbers depend on, hashed: a checkpoint is resumed only by the same."""
+    texts = hashlib.sha256(json.dumps([[p.id, p.first, p.second] for p in pairs]).encode()).hexdigest()
+    target = hashlib.sha256(np.asarray(labels, np.float64).tobytes()).hexdigest()
+    setting = {"cfg": asdict(cfg), "loss": asdict(loss), "max_length": max_length, "bf16": bf16}
+    return fingerprint(model=model_name, pairs=texts, labels=target, seed=seed, world=world, **setting)
+
+
 def _optimiser(model, cfg: FinetuneConfig, total: int):
     """Adam with linear warmup (--warmup) and cosine decay over `total` steps."""
     from transformers import get_cosine_schedule_with_warmup
@@ -133,9 +145,11 @@ def finetune(
     seed: int = 0,
     desc: str = "fine-tuning",
     bf16: bool = False,
+    checkpoints: RunCheckpoints | None = None,
 ) -> tuple[RewardModel, object, object, dict]:
     """Train backbone + head on soft labels P(first is chosen); returns (model, tokenizer, accelerator,
-    record): the record holds the loop's settings and the per-step log (``train_log``)."""
+    record): the record holds the loop's settings and the per-step log (``train_log``). With `checkpoints`
+    the state is saved every N steps and the run goes on from its latest one (empirics.checkpoints)."""
     torch.manual_seed(seed)
     backbone, tok, s = load_backbone(model_name, seed=seed)
     model = RewardModel(backbone, s.kind)
@@ -154,9 +168,14 @@ def finetune(
     # gradients, and the confidence losses' quantile is taken over the whole batch, gathered across processes
     world, rank = acc.num_processes, acc.process_index
     gather = acc.gather if world > 1 else None
-    for step, batch in enumerate(
-        tqdm(plan, desc=desc, unit="batch", disable=not acc.is_local_main_process, leave=False)
-    ):
+    print_ = checkpoints and training_fingerprint(
+        model_name, pairs, labels, loss, cfg, max_length, seed, bf16, world
+    )
+    done, steps.rows = checkpoints.restore(acc, print_) if checkpoints else (0, [])
+    bar = tqdm(plan, desc=desc, unit="batch", disable=not acc.is_local_main_process, leave=False)
+    for step, batch in enumerate(bar):
+        if step < done:  # trained before the checkpoint this run resumed from
+            continue
         if len(batch) < world:  # a last batch too small to shard: every process skips it alike
             continue
         idx = batch[: len(batch) - len(batch) % world][rank::world]  # equal shards for the gather
@@ -172,6 +191,8 @@ def finetune(
         total = accumulate_step(micro, len(idx), compute, acc.backward, desc, at, lambda: acc.no_sync(model))
         norm = acc.clip_grad_norm_(model.parameters(), cfg.max_grad_norm or math.inf)
         apply_step(opt, sched, steps, step + 1, total, norm, len(batch))
+        if checkpoints is not None and checkpoints.due(step + 1, len(plan)):
+            checkpoints.save(acc, step + 1, steps.rows, print_)
     model.eval()
     return acc.unwrap_model(model), tok, acc, loop_record(cfg, len(plan), world) | {"train_log": steps.rows}
 

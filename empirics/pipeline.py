@@ -23,6 +23,7 @@ from core.io import BASE_PACKAGES, environment, jsonl_text
 from core.numerics import logit, sigmoid
 
 from .baselines import RULES, rule_probabilities
+from .checkpoints import RunCheckpoints, run_checkpoint_folder
 from .config import HEAD_REGISTRY, HEADS, LOSSES, Experiment, RunSpec
 from .data import data_source
 from .grid import ceiling_spec, dependencies, weak_spec
@@ -104,8 +105,9 @@ class Pipeline:
     """Runs RunSpecs of one Experiment into an output folder: reads its inputs once (:class:`RunInputs`),
     trains each run (:class:`Trainer`) and writes its folder (:class:`RunFolders`)."""
 
-    def __init__(self, exp: Experiment, out: str | Path):
+    def __init__(self, exp: Experiment, out: str | Path, checkpoint_every: int | None = None):
         self.exp, self.out = exp, Path(out)
+        self.checkpoint_every = checkpoint_every  # optimiser steps between checkpoints (full fine-tuning)
         forced_native_bf16()  # a malformed $W2S_NATIVE_BF16 is refused before any work, whatever --bf16 says
         self.bf16 = resolve_bf16(exp.setup.bf16)  # the precision every stage runs in, recorded with each run
         self.folders = RunFolders(out)
@@ -207,10 +209,16 @@ class Pipeline:
             train_split, labels = "train_gt", self.labels("train_gt")
         log.info("run %s", s.name)
         folders.discard(s)  # a half-written or damaged folder of this run: nothing of it is kept
-        logits, extra = self._train(s, train_split, labels)
-        return self._write(s, logits, extra, weak_prob, train_split, labels)
+        checkpoints = None
+        if self.checkpoint_every:
+            checkpoints = RunCheckpoints(run_checkpoint_folder(self.out, s.name), self.checkpoint_every)
+        logits, extra = self._train(s, train_split, labels, checkpoints)
+        metrics = self._write(s, logits, extra, weak_prob, train_split, labels)
+        if checkpoints is not None:
+            checkpoints.clear()  # the run's folder is written: nothing left to resume
+        return metrics
 
-    def _train(self, s: RunSpec, train_split: str, labels: np.ndarray) -> tuple[dict, dict]:
+    def _train(self, s: RunSpec, train_split: str, labels: np.ndarray, checkpoints=None) -> tuple[dict, dict]:
         """({split: logits}, what the run records); a non-finite loss or prediction fails the run."""
         try:
             if s.role == "baseline":  # a rule: no model, no training
@@ -222,7 +230,7 @@ class Pipeline:
             else:
                 with self.timed("heads" if s.head != "full" else "fine-tuning"):
                     logits, extra = self.trainer.fit_predict(
-                        s.model, s.head, train_split, labels, s.loss, s.seed
+                        s.model, s.head, train_split, labels, s.loss, s.seed, checkpoints
                     )
         except FloatingPointError as exc:
             raise TrainingDiverged(f"run {s.name}: {exc}") from None

@@ -19,7 +19,7 @@ from pathlib import Path
 
 from tqdm.auto import tqdm
 
-from core.errors import DataError, InvalidInputError, StorageError
+from core.errors import ConfigError, DataError, InvalidInputError, StorageError
 from core.io import atomic_write_text
 
 from .config import Experiment, Sweep
@@ -89,12 +89,16 @@ def provenance(pipe: Pipeline) -> dict:
     }
 
 
-def run_sweep(sw: Sweep, out: str | Path) -> dict:
-    """Run every run of the sweep that is not finished; a failing run is recorded and the sweep goes on."""
+def run_sweep(sw: Sweep, out: str | Path, checkpoint_every: int | None = None) -> dict:
+    """Run every run of the sweep that is not finished; a failing run is recorded and the sweep goes on.
+    `checkpoint_every`: save each fine-tuning run's state every so many optimiser steps, so that a rerun goes
+    on inside an interrupted run (empirics.checkpoints); it changes no number."""
     out = Path(out)
     check_sweep(sw)
+    if checkpoint_every is not None and (isinstance(checkpoint_every, bool) or checkpoint_every < 1):
+        raise ConfigError(f"--checkpoint-every must be a whole number >= 1, got {checkpoint_every!r}")
     main, barrier = process_roles()
-    pipe = Pipeline(sw.experiment, out)
+    pipe = Pipeline(sw.experiment, out, checkpoint_every)
     pipe.prepare()  # reads and checks the data before anything is written
     check_training_limits(sw, pipe.folders.split_sizes)
     record = {**sw.to_json(), "provenance": provenance(pipe)}

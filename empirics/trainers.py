@@ -38,18 +38,20 @@ class Trainer:
             schedule=c.confidence_schedule,
         )
 
-    def fit_predict(self, model: str, head: str, train_split: str, labels: np.ndarray, loss: str, seed: int):
+    def fit_predict(self, model, head, train_split, labels: np.ndarray, loss, seed, checkpoints=None):
         """Train on the seed's fit part of `train_split` with soft labels (the L2 chosen on its held-out part,
-        :mod:`empirics.partition`); return ({split: logits}, extra metrics)."""
+        :mod:`empirics.partition`); return ({split: logits}, extra metrics). `checkpoints`
+        (:class:`empirics.checkpoints.RunCheckpoints`) makes full fine-tuning resumable inside the run; heads
+        and top-block runs (minutes) start over."""
         e = self.exp
         part = run_partition(model, seed, len(labels), e.data.heldout_frac)
         if e.mode == "finetune" and head == "full" and e.finetune.trainable_blocks:
             return self._top_block(model, train_split, labels, loss, seed, part)
         if e.mode == "finetune" and head == "full":
-            return self._full_finetune(model, train_split, labels, loss, seed, part)
+            return self._full_finetune(model, train_split, labels, loss, seed, part, checkpoints)
         return self._last_layer(model, head, train_split, labels, loss, seed, part)
 
-    def _full_finetune(self, model, train_split, labels, loss, seed, part):
+    def _full_finetune(self, model, train_split, labels, loss, seed, part, checkpoints=None):
         e, base = self.exp, trained_on(model)[0]
         pairs = self.inputs.split(train_split)
         with self.timed("fine-tuning"):
@@ -63,6 +65,7 @@ class Trainer:
                 seed,
                 desc=f"{model} {loss}",
                 bf16=self.bf16,
+                checkpoints=checkpoints,
             )
         splits = ("train_w2s", "test", train_split)  # the weak model and the ceiling: train_gt too
         with self.timed("evaluation"):
