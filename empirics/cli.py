@@ -66,7 +66,7 @@ def _cmd_sweep(args) -> int:
     from .summary import summary_markdown
     from .sweep import run_sweep
 
-    summary = run_sweep(sw, out, args.checkpoint_every)
+    summary = run_sweep(sw, out, args.checkpoint_every, args.log_with or ())
     if summary.get("not_main_process"):  # another process of accelerate launch / torchrun: rank 0 reports
         return 0
     print(summary_markdown(summary))
@@ -204,13 +204,8 @@ def config_parser() -> argparse.ArgumentParser:
     return p
 
 
-def build_parser() -> argparse.ArgumentParser:
-    p = OneLineErrorParser(
-        prog="w2s-empirics", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
-    p.add_argument("-v", "--verbose", action="count", default=0, help="more log output (-vv: debug)")
-    p.add_argument("-q", "--quiet", action="store_true", help="warnings and errors only")
-    sub = p.add_subparsers(dest="command", required=True, parser_class=OneLineErrorParser)
+def _add_sweep_parser(sub) -> None:
+    """The sweep command: the config's options (one group per section) and the operational ones."""
     s = sub.add_parser(
         "sweep",
         parents=[config_parser()],
@@ -230,8 +225,25 @@ def build_parser() -> argparse.ArgumentParser:
         help="full fine-tuning: save each run's training state every STEPS optimiser steps, so that "
         "rerunning the command goes on inside an interrupted run (changes no number; not saved in the sweep)",
     )
+    s.add_argument(
+        "--log-with",
+        nargs="+",
+        metavar="TRACKER",
+        help="fine-tuning runs: log every step (loss, learning rate, gradient norm, pairs/s) to these "
+        "Accelerate trackers (tensorboard, wandb, mlflow, ...; installed separately) under OUT/tracking",
+    )
     s.add_argument("--dry-run", action="store_true", help="list the runs and exit")
     s.set_defaults(func=_cmd_sweep)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = OneLineErrorParser(
+        prog="w2s-empirics", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    p.add_argument("-v", "--verbose", action="count", default=0, help="more log output (-vv: debug)")
+    p.add_argument("-q", "--quiet", action="store_true", help="warnings and errors only")
+    sub = p.add_subparsers(dest="command", required=True, parser_class=OneLineErrorParser)
+    _add_sweep_parser(sub)
     m = sub.add_parser("summarize", help="rewrite summary.md/json of a results folder and print the table")
     m.add_argument("results", help="a sweep's results folder")
     m.set_defaults(func=_cmd_summarize)

@@ -66,17 +66,24 @@ def micro_batches(idx, k: int) -> list:
 
 class StepLog:
     """The per-step training log (loss, learning rate, gradient norm before clipping, pairs per second),
-    saved in the run folder's train_log.json."""
+    saved in the run folder's train_log.json, and handed to the run's trackers if any (empirics.tracking)."""
 
-    def __init__(self):
+    def __init__(self, tracking=None):
         self.rows: list[dict] = []
         self._t = time.perf_counter()
+        self.tracking = tracking
 
     def add(self, step: int, loss: float, lr: float, grad_norm: float, pairs: int) -> None:
         now = time.perf_counter()
         rate = pairs / (now - self._t) if now > self._t else None
         self._t = now
         self.rows.append({"step": step, "loss": loss, "lr": lr, "grad_norm": grad_norm, "pairs_per_s": rate})
+        if self.tracking is not None:
+            self.tracking.log(self.rows[-1])
+
+    def finish(self) -> None:
+        if self.tracking is not None:
+            self.tracking.finish()
 
 
 def accumulate_step(micro: list, n_pairs: int, compute, backward, desc: str, at: str, no_sync=None) -> float:
@@ -104,6 +111,23 @@ def apply_step(opt, sched, steps: StepLog, step: int, loss: float, grad_norm, pa
     opt.step()
     sched.step()
     opt.zero_grad()
+
+
+def _prepared(model_name: str, n_pairs: int, cfg: FinetuneConfig, seed: int):
+    """(model, tokenizer, accelerator, batch plan, optimiser, schedule): the reward model built from `seed`
+    (gradient checkpointing on by request, or on a GPU with 'auto') and prepared by Accelerate."""
+    torch.manual_seed(seed)
+    backbone, tok, s = load_backbone(model_name, seed=seed)
+    model = RewardModel(backbone, s.kind)
+    acc = _accelerator()
+    if cfg.gradient_checkpointing == "on" or (
+        cfg.gradient_checkpointing == "auto" and torch.cuda.is_available()
+    ):
+        backbone.gradient_checkpointing_enable()
+    plan = batches(n_pairs, cfg.batch_size, cfg.epochs, seed)
+    opt, sched = _optimiser(model, cfg, len(plan))
+    model, opt, sched = acc.prepare(model, opt, sched)
+    return model, tok, acc, plan, opt, sched
 
 
 def training_fingerprint(model_name, pairs, labels, loss, cfg, max_length, seed, bf16, world) -> str:
@@ -146,22 +170,13 @@ def finetune(
     desc: str = "fine-tuning",
     bf16: bool = False,
     checkpoints: RunCheckpoints | None = None,
+    tracking=None,
 ) -> tuple[RewardModel, object, object, dict]:
     """Train backbone + head on soft labels P(first is chosen); returns (model, tokenizer, accelerator,
     record): the record holds the loop's settings and the per-step log (``train_log``). With `checkpoints`
     the state is saved every N steps and the run goes on from its latest one (empirics.checkpoints)."""
-    torch.manual_seed(seed)
-    backbone, tok, s = load_backbone(model_name, seed=seed)
-    model = RewardModel(backbone, s.kind)
-    acc = _accelerator()
-    if cfg.gradient_checkpointing == "on" or (
-        cfg.gradient_checkpointing == "auto" and torch.cuda.is_available()
-    ):
-        backbone.gradient_checkpointing_enable()
-    plan = batches(len(pairs), cfg.batch_size, cfg.epochs, seed)
-    opt, sched = _optimiser(model, cfg, len(plan))
-    model, opt, sched = acc.prepare(model, opt, sched)
-    steps = StepLog()
+    model, tok, acc, plan, opt, sched = _prepared(model_name, len(pairs), cfg, seed)
+    steps = StepLog(tracking)
     model.train()
     y_all = torch.tensor(np.asarray(labels), dtype=torch.float32)
     # several processes (accelerate launch / torchrun): each takes its shard of every batch; DDP averages the
@@ -194,6 +209,7 @@ def finetune(
         if checkpoints is not None and checkpoints.due(step + 1, len(plan)):
             checkpoints.save(acc, step + 1, steps.rows, print_)
     model.eval()
+    steps.finish()
     return acc.unwrap_model(model), tok, acc, loop_record(cfg, len(plan), world) | {"train_log": steps.rows}
 
 
@@ -291,6 +307,7 @@ def finetune_top(
     seed: int = 0,
     desc: str = "fine-tuning",
     bf16: bool = False,
+    tracking=None,
 ):
     """Train the top ``cfg.trainable_blocks`` blocks and the head on cached lower `states` (empirics.frozen)
     with soft labels (P(first chosen) for every pair of `states`; pairs `fit` train), the head starting from
@@ -305,7 +322,7 @@ def finetune_top(
     marks = checkpoint_marks(len(plan), cfg)
     opt, sched = _optimiser(model, cfg, len(plan))
     y = torch.tensor(np.asarray(labels), dtype=torch.float32)
-    steps = StepLog()
+    steps = StepLog(tracking)
 
     def score() -> float | None:
         if not len(heldout):
@@ -327,6 +344,7 @@ def finetune_top(
                 kept = {k: v.detach().clone() for k, v in model.state_dict().items()}
     model.load_state_dict(kept)
     model.eval()
+    steps.finish()
     record = {
         "trainable_blocks": cfg.trainable_blocks,
         "lr": cfg.lr,

@@ -35,6 +35,7 @@ from .precision import forced_native_bf16, precision_provenance, resolve_bf16
 from .registry import spec
 from .run_folder import RunFolders
 from .run_inputs import RunInputs, StageTimer
+from .tracking import RunTracking, check_trackers
 from .trainers import Trainer
 
 log = get_logger(__name__)
@@ -105,9 +106,10 @@ class Pipeline:
     """Runs RunSpecs of one Experiment into an output folder: reads its inputs once (:class:`RunInputs`),
     trains each run (:class:`Trainer`) and writes its folder (:class:`RunFolders`)."""
 
-    def __init__(self, exp: Experiment, out: str | Path, checkpoint_every: int | None = None):
+    def __init__(self, exp: Experiment, out: str | Path, checkpoint_every: int | None = None, log_with=()):
         self.exp, self.out = exp, Path(out)
-        self.checkpoint_every = checkpoint_every  # optimiser steps between checkpoints (full fine-tuning)
+        # operational, changing no number: checkpoints every so many steps, trackers (fine-tuning runs)
+        self.checkpoint_every, self.log_with = checkpoint_every, check_trackers(log_with)
         forced_native_bf16()  # a malformed $W2S_NATIVE_BF16 is refused before any work, whatever --bf16 says
         self.bf16 = resolve_bf16(exp.setup.bf16)  # the precision every stage runs in, recorded with each run
         self.folders = RunFolders(out)
@@ -212,13 +214,16 @@ class Pipeline:
         checkpoints = None
         if self.checkpoint_every:
             checkpoints = RunCheckpoints(run_checkpoint_folder(self.out, s.name), self.checkpoint_every)
-        logits, extra = self._train(s, train_split, labels, checkpoints)
+        tracking = None
+        if self.log_with and s.head == "full" and s.role != "baseline":
+            tracking = RunTracking(self.log_with, self.out / "tracking", s.name)
+        logits, extra = self._train(s, train_split, labels, checkpoints, tracking)
         metrics = self._write(s, logits, extra, weak_prob, train_split, labels)
         if checkpoints is not None:
             checkpoints.clear()  # the run's folder is written: nothing left to resume
         return metrics
 
-    def _train(self, s: RunSpec, train_split: str, labels: np.ndarray, checkpoints=None) -> tuple[dict, dict]:
+    def _train(self, s: RunSpec, train_split, labels, checkpoints=None, tracking=None) -> tuple[dict, dict]:
         """({split: logits}, what the run records); a non-finite loss or prediction fails the run."""
         try:
             if s.role == "baseline":  # a rule: no model, no training
@@ -230,7 +235,7 @@ class Pipeline:
             else:
                 with self.timed("heads" if s.head != "full" else "fine-tuning"):
                     logits, extra = self.trainer.fit_predict(
-                        s.model, s.head, train_split, labels, s.loss, s.seed, checkpoints
+                        s.model, s.head, train_split, labels, s.loss, s.seed, checkpoints, tracking
                     )
         except FloatingPointError as exc:
             raise TrainingDiverged(f"run {s.name}: {exc}") from None

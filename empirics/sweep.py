@@ -89,16 +89,22 @@ def provenance(pipe: Pipeline) -> dict:
     }
 
 
-def run_sweep(sw: Sweep, out: str | Path, checkpoint_every: int | None = None) -> dict:
+def _check_checkpoint_every(every) -> None:
+    if every is not None and (isinstance(every, bool) or not isinstance(every, int) or every < 1):
+        raise ConfigError(f"--checkpoint-every must be a whole number >= 1, got {every!r}")
+
+
+def run_sweep(sw: Sweep, out: str | Path, checkpoint_every: int | None = None, log_with=()) -> dict:
     """Run every run of the sweep that is not finished; a failing run is recorded and the sweep goes on.
     `checkpoint_every`: save each fine-tuning run's state every so many optimiser steps, so that a rerun goes
-    on inside an interrupted run (empirics.checkpoints); it changes no number."""
+    on inside an interrupted run (empirics.checkpoints); `log_with`: trackers for the fine-tuning runs' steps
+    (names such as "tensorboard", or accelerate GeneralTracker objects; empirics.tracking). Neither changes a
+    number."""
     out = Path(out)
     check_sweep(sw)
-    if checkpoint_every is not None and (isinstance(checkpoint_every, bool) or checkpoint_every < 1):
-        raise ConfigError(f"--checkpoint-every must be a whole number >= 1, got {checkpoint_every!r}")
+    _check_checkpoint_every(checkpoint_every)
     main, barrier = process_roles()
-    pipe = Pipeline(sw.experiment, out, checkpoint_every)
+    pipe = Pipeline(sw.experiment, out, checkpoint_every, log_with)
     pipe.prepare()  # reads and checks the data before anything is written
     check_training_limits(sw, pipe.folders.split_sizes)
     record = {**sw.to_json(), "provenance": provenance(pipe)}

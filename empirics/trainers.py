@@ -38,20 +38,21 @@ class Trainer:
             schedule=c.confidence_schedule,
         )
 
-    def fit_predict(self, model, head, train_split, labels: np.ndarray, loss, seed, checkpoints=None):
+    def fit_predict(self, model, head, train_split, labels, loss, seed, checkpoints=None, tracking=None):
         """Train on the seed's fit part of `train_split` with soft labels (the L2 chosen on its held-out part,
         :mod:`empirics.partition`); return ({split: logits}, extra metrics). `checkpoints`
         (:class:`empirics.checkpoints.RunCheckpoints`) makes full fine-tuning resumable inside the run; heads
-        and top-block runs (minutes) start over."""
+        and top-block runs (minutes) start over. `tracking` (:class:`empirics.tracking.RunTracking`) logs
+        each fine-tuning step to the trackers asked for."""
         e = self.exp
         part = run_partition(model, seed, len(labels), e.data.heldout_frac)
         if e.mode == "finetune" and head == "full" and e.finetune.trainable_blocks:
-            return self._top_block(model, train_split, labels, loss, seed, part)
+            return self._top_block(model, train_split, labels, loss, seed, part, tracking)
         if e.mode == "finetune" and head == "full":
-            return self._full_finetune(model, train_split, labels, loss, seed, part, checkpoints)
+            return self._full_finetune(model, train_split, labels, loss, seed, part, checkpoints, tracking)
         return self._last_layer(model, head, train_split, labels, loss, seed, part)
 
-    def _full_finetune(self, model, train_split, labels, loss, seed, part, checkpoints=None):
+    def _full_finetune(self, model, train_split, labels, loss, seed, part, checkpoints=None, tracking=None):
         e, base = self.exp, trained_on(model)[0]
         pairs = self.inputs.split(train_split)
         with self.timed("fine-tuning"):
@@ -66,6 +67,7 @@ class Trainer:
                 desc=f"{model} {loss}",
                 bf16=self.bf16,
                 checkpoints=checkpoints,
+                tracking=tracking,
             )
         splits = ("train_w2s", "test", train_split)  # the weak model and the ceiling: train_gt too
         with self.timed("evaluation"):
@@ -143,7 +145,7 @@ class Trainer:
             "probe_features_left_out": int((~kept).sum()),
         }
 
-    def _top_block(self, model, train_split, labels, loss, seed, part):
+    def _top_block(self, model, train_split, labels, loss, seed, part, tracking=None):
         """Fine-tune the top blocks on cached lower states, starting from the run's linear probe."""
         e, base = self.exp, trained_on(model)[0]
         with self.timed("heads"):
@@ -162,6 +164,7 @@ class Trainer:
                 seed,
                 desc=f"{model} {loss}",
                 bf16=self.bf16,
+                tracking=tracking,
             )
         with self.timed("evaluation"):
             logits = {
