@@ -120,7 +120,7 @@ class RunCheckpoints:
 
     def clear(self) -> None:
         """Remove this run's checkpoints (its folder is written), and the parent folder once empty."""
-        if process_roles()[0]:
+        if process_roles()[0] and self.folder.exists():
             shutil.rmtree(self.folder, ignore_errors=True)
             parent = self.folder.parent
             if parent.is_dir() and not any(parent.iterdir()):

@@ -211,16 +211,13 @@ class Pipeline:
             train_split, labels = "train_gt", self.labels("train_gt")
         log.info("run %s", s.name)
         folders.discard(s)  # a half-written or damaged folder of this run: nothing of it is kept
-        checkpoints = None
-        if self.checkpoint_every:
-            checkpoints = RunCheckpoints(run_checkpoint_folder(self.out, s.name), self.checkpoint_every)
+        checkpoints = RunCheckpoints(run_checkpoint_folder(self.out, s.name), self.checkpoint_every or 1)
         tracking = None
         if self.log_with and s.head == "full" and s.role != "baseline":
             tracking = RunTracking(self.log_with, self.out / "tracking", s.name)
-        logits, extra = self._train(s, train_split, labels, checkpoints, tracking)
+        logits, extra = self._train(s, train_split, labels, self.checkpoint_every and checkpoints, tracking)
         metrics = self._write(s, logits, extra, weak_prob, train_split, labels)
-        if checkpoints is not None:
-            checkpoints.clear()  # the run's folder is written: nothing left to resume
+        checkpoints.clear()  # the run's folder is written: nothing left to resume (also a run's older ones)
         return metrics
 
     def _train(self, s: RunSpec, train_split, labels, checkpoints=None, tracking=None) -> tuple[dict, dict]:

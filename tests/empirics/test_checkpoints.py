@@ -163,3 +163,15 @@ def test_checkpoint_every_is_validated(data_dir, tmp_path, capsys):
     assert every3.due(3, STEPS)
     assert every3.due(STEPS, STEPS)  # the last step too: a kill during evaluation loses no training
     assert not every3.due(4, STEPS)
+
+
+def test_a_rerun_without_the_option_starts_over_and_removes_the_stale_checkpoint(
+    data_dir, tmp_path, reference, restored
+):
+    out = tmp_path / "killed"
+    assert _killed(data_dir, out, after=3).returncode == -signal.SIGKILL
+    assert (out / CHECKPOINT_FOLDER / WEAK).is_dir()
+    assert main([*ARGS, "--data-dir", str(data_dir), "--out", str(out)]) == 0
+    assert restored == {}  # nothing was resumed
+    assert results(out) == reference
+    assert not (out / CHECKPOINT_FOLDER).exists()
