@@ -178,6 +178,14 @@ def read_npz(path: str | Path, keys: Iterable[str], hint: str) -> dict[str, np.n
     return arrays
 
 
+def hash_file(h, path: str | Path):
+    """`h` (a hashlib object) updated with a file's bytes, read in 1 MiB blocks; returns `h`."""
+    with Path(path).open("rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h
+
+
 # ---------------------------------------------------------------------------------------------- provenance
 def git_commit() -> str | None:
     try:

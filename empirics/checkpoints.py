@@ -21,7 +21,7 @@ import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
-from core.io import atomic_write_text
+from core.io import atomic_write_text, hash_file
 
 from .logs import get_logger
 from .run_folder import process_roles
@@ -43,11 +43,7 @@ def fingerprint(**what) -> str:
 
 
 def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with path.open("rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
+    return hash_file(hashlib.sha256(), path).hexdigest()
 
 
 @dataclass(frozen=True)
@@ -118,10 +114,12 @@ class RunCheckpoints:
             return f"checkpoint.json is unreadable ({type(exc).__name__})"
         return None
 
-    def clear(self) -> None:
-        """Remove this run's checkpoints (its folder is written), and the parent folder once empty."""
-        if process_roles()[0] and self.folder.exists():
-            shutil.rmtree(self.folder, ignore_errors=True)
-            parent = self.folder.parent
-            if parent.is_dir() and not any(parent.iterdir()):
-                parent.rmdir()
+
+def clear_run_checkpoints(results: str | Path, run_name: str) -> None:
+    """Remove a run's checkpoints once its folder is written (whether or not this sweep checkpoints), and
+    the checkpoint folder once empty."""
+    folder = run_checkpoint_folder(results, run_name)
+    if process_roles()[0] and folder.exists():
+        shutil.rmtree(folder, ignore_errors=True)
+        if not any(folder.parent.iterdir()):
+            folder.parent.rmdir()

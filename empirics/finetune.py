@@ -15,7 +15,6 @@ linear probe and the best held-out checkpoint is kept."""
 from __future__ import annotations
 
 import hashlib
-import json
 import math
 import time
 from contextlib import nullcontext
@@ -29,21 +28,21 @@ from core.numerics import sigmoid
 
 from .checkpoints import RunCheckpoints, fingerprint
 from .config import FinetuneConfig
-from .data import PreferencePair
+from .data import PreferencePair, content_hash
 from .losses import Loss
 from .models import RewardModel, batch_pair_logits, load_backbone, tokenize_pairs
 from .precision import autocast, inference_autocast
 
 
-def _accelerator():
-    """Accelerate's process state is global: one Accelerator configuration for every run of a process. The
-    precision is applied by our own autocast (empirics.precision), so runs of either precision can share a
-    process."""
+def accelerator(**trackers):
+    """Accelerate's process state is global: one Accelerator configuration for every run of a process (and
+    for a run's trackers, `trackers` being log_with / project_dir). The precision is applied by our own
+    autocast (empirics.precision), so runs of either precision can share a process."""
     from accelerate import Accelerator
 
     # cpu=True without CUDA: under accelerate launch / torchrun that is multi-CPU (gloo); with CUDA, NCCL. The
     # same flag as run_folder.process_roles, since both share Accelerate's process state
-    return Accelerator(mixed_precision="no", cpu=not torch.cuda.is_available())
+    return Accelerator(mixed_precision="no", cpu=not torch.cuda.is_available(), **trackers)
 
 
 def batches(n: int, batch_size: int, epochs: float, seed: int):
@@ -119,7 +118,7 @@ def _prepared(model_name: str, n_pairs: int, cfg: FinetuneConfig, seed: int):
     torch.manual_seed(seed)
     backbone, tok, s = load_backbone(model_name, seed=seed)
     model = RewardModel(backbone, s.kind)
-    acc = _accelerator()
+    acc = accelerator()
     if cfg.gradient_checkpointing == "on" or (
         cfg.gradient_checkpointing == "auto" and torch.cuda.is_available()
     ):
@@ -132,10 +131,11 @@ def _prepared(model_name: str, n_pairs: int, cfg: FinetuneConfig, seed: int):
 
 def training_fingerprint(model_name, pairs, labels, loss, cfg, max_length, seed, bf16, world) -> str:
     """What a fine-tuning run's numbers depend on, hashed: a checkpoint is resumed only by the same."""
-    texts = hashlib.sha256(json.dumps([[p.id, p.first, p.second] for p in pairs]).encode()).hexdigest()
     target = hashlib.sha256(np.asarray(labels, np.float64).tobytes()).hexdigest()
     setting = {"cfg": asdict(cfg), "loss": asdict(loss), "max_length": max_length, "bf16": bf16}
-    return fingerprint(model=model_name, pairs=texts, labels=target, seed=seed, world=world, **setting)
+    return fingerprint(
+        model=model_name, pairs=content_hash(pairs), labels=target, seed=seed, world=world, **setting
+    )
 
 
 def _optimiser(model, cfg: FinetuneConfig, total: int):

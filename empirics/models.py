@@ -17,7 +17,7 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from core.io import atomic_write_text
+from core.io import atomic_write_text, hash_file
 
 from .logs import get_logger
 from .registry import ModelError, cache_dir, spec
@@ -131,9 +131,7 @@ def files_fingerprint(folder: Path) -> str:
     h = hashlib.sha256()
     for p in files:
         h.update(str(p.relative_to(folder)).encode())
-        with p.open("rb") as fh:
-            for chunk in iter(lambda: fh.read(1 << 20), b""):
-                h.update(chunk)
+        hash_file(h, p)
     digest = h.hexdigest()
     atomic_write_text(memo, digest)
     return digest

@@ -23,7 +23,7 @@ from core.io import BASE_PACKAGES, environment, jsonl_text
 from core.numerics import logit, sigmoid
 
 from .baselines import RULES, rule_probabilities
-from .checkpoints import RunCheckpoints, run_checkpoint_folder
+from .checkpoints import RunCheckpoints, clear_run_checkpoints, run_checkpoint_folder
 from .config import HEAD_REGISTRY, HEADS, LOSSES, Experiment, RunSpec
 from .data import data_source
 from .grid import ceiling_spec, dependencies, weak_spec
@@ -211,13 +211,15 @@ class Pipeline:
             train_split, labels = "train_gt", self.labels("train_gt")
         log.info("run %s", s.name)
         folders.discard(s)  # a half-written or damaged folder of this run: nothing of it is kept
-        checkpoints = RunCheckpoints(run_checkpoint_folder(self.out, s.name), self.checkpoint_every or 1)
+        checkpoints = None
+        if self.checkpoint_every:
+            checkpoints = RunCheckpoints(run_checkpoint_folder(self.out, s.name), self.checkpoint_every)
         tracking = None
         if self.log_with and s.head == "full" and s.role != "baseline":
             tracking = RunTracking(self.log_with, self.out / "tracking", s.name)
-        logits, extra = self._train(s, train_split, labels, self.checkpoint_every and checkpoints, tracking)
+        logits, extra = self._train(s, train_split, labels, checkpoints, tracking)
         metrics = self._write(s, logits, extra, weak_prob, train_split, labels)
-        checkpoints.clear()  # the run's folder is written: nothing left to resume (also a run's older ones)
+        clear_run_checkpoints(self.out, s.name)  # nothing left to resume, also of an earlier sweep
         return metrics
 
     def _train(self, s: RunSpec, train_split, labels, checkpoints=None, tracking=None) -> tuple[dict, dict]:

@@ -56,15 +56,9 @@ class RunTracking:
     Accelerate does)."""
 
     def __init__(self, trackers: list, folder: str | Path, run_name: str):
-        import torch
-        from accelerate import Accelerator
+        from .finetune import accelerator
 
-        self.acc = Accelerator(
-            cpu=not torch.cuda.is_available(),
-            mixed_precision="no",
-            log_with=list(trackers),
-            project_dir=str(folder),
-        )
+        self.acc = accelerator(log_with=list(trackers), project_dir=str(folder))
         self.acc.init_trackers(run_name)
 
     def log(self, row: dict) -> None:

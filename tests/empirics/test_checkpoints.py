@@ -175,3 +175,35 @@ def test_a_rerun_without_the_option_starts_over_and_removes_the_stale_checkpoint
     assert restored == {}  # nothing was resumed
     assert results(out) == reference
     assert not (out / CHECKPOINT_FOLDER).exists()
+
+
+def test_the_fingerprint_changes_with_every_input_of_the_training():
+    import dataclasses
+
+    import numpy as np
+
+    from empirics.config import FinetuneConfig
+    from empirics.data import PreferencePair
+    from empirics.finetune import training_fingerprint
+    from empirics.losses import get_loss
+
+    pairs = [PreferencePair(f"p{i}", f"a{i}", f"b{i}", 1, False) for i in range(4)]
+    base = ("tiny-gpt2", pairs, np.full(4, 0.7), get_loss("forward_ce"), FinetuneConfig(), 64, 0, False, 1)
+    edited = dataclasses.replace(pairs[2], second="b2 (edited)")
+    changes = {
+        0: "tiny-qwen2",
+        1: [*pairs[:2], edited, pairs[3]],
+        2: np.array([0.7, 0.7, 0.7, 0.6]),
+        3: get_loss("reverse_kl"),
+        4: FinetuneConfig(lr=2e-5),
+        5: 128,
+        6: 1,
+        7: True,
+        8: 2,
+    }
+    print0 = training_fingerprint(*base)
+    assert training_fingerprint(*base) == print0
+    for where, value in changes.items():
+        args = list(base)
+        args[where] = value
+        assert training_fingerprint(*args) != print0, where
