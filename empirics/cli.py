@@ -63,10 +63,12 @@ def _cmd_sweep(args) -> int:
         print("\n".join(r.name for r in runs))
         print(f"{len(runs)} runs")
         return 0
+    from .run_folder import end_processes
     from .summary import summary_markdown
     from .sweep import run_sweep
 
     summary = run_sweep(sw, out, args.checkpoint_every, args.log_with or ())
+    end_processes()  # every process of a launch leaves together
     if summary.get("not_main_process"):  # another process of accelerate launch / torchrun: rank 0 reports
         return 0
     print(summary_markdown(summary))

@@ -92,6 +92,20 @@ def process_roles():
     return state.is_main_process, state.wait_for_everyone
 
 
+def end_processes() -> None:
+    """Leave a multi-process launch together: every process waits for the others, then the process group is
+    destroyed, before any process exits. A process that exits while a peer still works, or with its group
+    alive, tears gloo's worker threads down under it (std::terminate, "terminate called without an active
+    exception"). Nothing to do in one process."""
+    if int(os.environ.get("WORLD_SIZE", "1")) <= 1:
+        return
+    import torch.distributed as dist
+
+    if dist.is_available() and dist.is_initialized():
+        dist.barrier()
+        dist.destroy_process_group()
+
+
 def simplex_design_file(results: str | Path, model: str) -> Path:
     """Where a results folder keeps G per split (P(first chosen) = 1/2 + G w) of `model`'s simplex head."""
     return Path(results) / "simplex_design" / f"{slug(model)}.npz"

@@ -22,9 +22,10 @@ from torch.distributed.fsdp import fully_shard
 from empirics.frozen import blocks
 from empirics.losses import get_loss
 from empirics.models import RewardModel, batch_pair_logits, load_backbone
+from empirics.run_folder import end_processes
 
 mode, model_name, out = sys.argv[1:4]
-backbone, tok, s = load_backbone(model_name, seed=0)
+backbone, tok, s = load_backbone(model_name)
 model = RewardModel(backbone, s.kind)
 rng = np.random.default_rng(0)
 words = ["the", "cat", "sat", "on", "a", "mat", "and", "then", "slept", "well"]
@@ -57,8 +58,8 @@ for step in range(3):
 trained = full_state()  # a collective under FSDP: every process gathers
 if rank == 0:
     torch.save({"initial": initial, "trained": trained}, out)
-if mode == "fsdp":
-    dist.destroy_process_group()
+if mode == "fsdp":  # every process leaves together (empirics.run_folder.end_processes)
+    end_processes()
 """
 
 
