@@ -36,6 +36,7 @@ from empirics.models import load_backbone
 from empirics.partition import partition
 from empirics.pipeline import run_environment as environment
 from empirics.precision import detected_native_bf16, precision_provenance
+from empirics.streams import RunStreams
 
 L2_GRID = [0.01, 0.1, 1.0, 10.0]
 GAMMA = 1e-3
@@ -51,7 +52,7 @@ def ceiling_test_correct(
     training pairs, standardised on the training features): (chosen L2, per-test-pair correctness). Shared
     with bench_extraction_precision.py."""
     std = Standardizer.fit(*train)
-    part = partition(len(train_labels), 0, 0.2)
+    part = partition(len(train_labels), RunStreams(0).numpy("sample", len(train_labels)), 0.2)
     l2, head, _ = fit_logistic_heldout(std(*train), train_labels, "forward_ce", GAMMA, L2_GRID, part)
     return l2, accuracy(sigmoid(std(*test) @ head.v), test_labels)
 

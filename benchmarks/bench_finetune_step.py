@@ -30,6 +30,7 @@ from empirics.losses import get_loss
 from empirics.models import RewardModel, batch_pair_logits, load_backbone
 from empirics.pipeline import run_environment as environment
 from empirics.precision import detected_native_bf16, precision_provenance
+from empirics.streams import RunStreams
 
 
 def our_step(model, tok, pairs, labels, loss, opt, max_length, group_pairs=None, bf16=False):
@@ -97,9 +98,8 @@ def main():
         ("reference", reference_step),
     ]
     for name, step in variants:
-        torch.manual_seed(0)
         backbone, tok, s = load_backbone(args.model)
-        model = RewardModel(backbone, s.kind).train()
+        model = RewardModel(backbone, s.kind, init=RunStreams(0).torch("init")).train()
         seconds = timed(step, model, tok, batches, loss, args.max_length)
         result[f"{name}_seconds"] = seconds
         result[f"{name}_pairs_per_second"] = args.batch * args.steps / seconds

@@ -27,6 +27,7 @@ from empirics.heads import SimplexMap, fit_simplex_head
 from empirics.metrics import accuracy
 from empirics.partition import partition
 from empirics.planted import experiment_of, saved_inputs
+from empirics.streams import RunStreams
 
 
 def main() -> None:
@@ -45,7 +46,8 @@ def main() -> None:
     exp, pairs = experiment_of(args.results)
     weak, strong = pairs[0]
     _, u, y = saved_inputs(args.results, weak)
-    fit_part = partition(len(y["train_gt"]), 0, exp.data.heldout_frac).fit
+    n = len(y["train_gt"])
+    fit_part = partition(n, RunStreams(0).numpy("sample", n), exp.data.heldout_frac).fit
     rows = []
     for d in args.dims:
         base = SimplexMap.fit(u["train_w2s"], d, seed=exp.data.data_seed)

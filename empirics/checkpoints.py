@@ -1,7 +1,8 @@
 """Resume inside a fine-tuning run: every N optimiser steps (``sweep --checkpoint-every N``) the
 training state is saved with Accelerate (``save_state``: model, optimiser, learning-rate schedule and every
 process's RNG states); a rerun of the same command continues from the latest checkpoint to the same final
-numbers as an uninterrupted run. The data order needs no saving: a run's batches are a function of its seed.
+numbers as an uninterrupted run. The data order needs no saving: a run's batches are a function of its seed
+(its ``batch_order`` stream, empirics.streams).
 
 Layout: ``<results>/.checkpoints/<run>/step-<k>/`` holds Accelerate's files and ``checkpoint.json`` (the
 step, the per-step log so far, a fingerprint of what the run trains on and with, and the sha256 of every
@@ -15,11 +16,14 @@ from __future__ import annotations
 
 import hashlib
 import json
+import random
 import re
 import shutil
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
+
+import numpy as np
 
 from core.io import atomic_write_text, hash_file
 
@@ -94,7 +98,10 @@ class RunCheckpoints:
         if why:
             warnings.warn(f"{d}: {why}; the run starts over from step 0", stacklevel=2)
             return 0, []
-        acc.load_state(str(d))
+        keep = random.getstate(), np.random.get_state()
+        acc.load_state(str(d))  # torch's states: inside the run's dropout fork (empirics.streams)
+        random.setstate(keep[0])  # Accelerate also sets Python's and numpy's global generators: put back
+        np.random.set_state(keep[1])
         log.info("resuming %s from step %d", self.folder.name, step)
         meta = json.loads((d / META).read_text())
         return step, meta["train_log"]

@@ -440,17 +440,14 @@ def _build(cls: type, data, where: str):
 
 
 # ---------------------------------------------------------------------------------------------- runs
-def _flip(p, level: float, seed: int):
-    """Flip a seeded fraction `level` of the labels: p -> 1 - p."""
-    import numpy as np
-
-    rng = np.random.default_rng([seed, 7919])
+def _flip(p, level: float, rng):
+    """Flip a fraction `level` of the labels (p -> 1 - p), drawn from `rng` (the run's label_noise stream)."""
     hit = rng.permutation(len(p))[: int(round(level * len(p)))]
     p[hit] = 1 - p[hit]
     return p
 
 
-def _shrink(p, level: float, seed: int):
+def _shrink(p, level: float, rng):
     """Shrink every label towards 1/2 by `level`: p -> 1/2 + level (p - 1/2)."""
     return 0.5 + level * (p - 0.5)
 
@@ -509,11 +506,13 @@ class Noise:
     def tag(self) -> str:
         return "none" if self.kind == "none" else f"{self.kind}{self.level:g}"
 
-    def apply(self, p, seed: int):
+    def apply(self, p, rng):
+        """The labels `p` with this noise; `rng` (a numpy Generator: the run's ``label_noise`` stream) is
+        what a random kind draws from."""
         import numpy as np
 
         p = np.asarray(p, np.float64).copy()
-        return p if self.kind == "none" else NOISE_KINDS[self.kind].apply(p, self.level, seed)
+        return p if self.kind == "none" else NOISE_KINDS[self.kind].apply(p, self.level, rng)
 
 
 @dataclass(frozen=True)

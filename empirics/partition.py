@@ -1,10 +1,10 @@
 """What a run trains on, and how its hyper-parameters are chosen without looking at test.
 
 Every run trains on a seeded part of its training split (train_gt for the weak model and the ceiling,
-train_w2s for a student): the run's seed permutes the split, a fraction ``heldout_frac`` is held out and the
-rest is fit. So a seed changes the run (a resampled training set) even where the fit itself is deterministic
-(a convex head by L-BFGS), and seeds are replications of the training sample. ``MODEL@N`` runs see only N
-pairs of the split in all (held-out part included).
+train_w2s for a student): the run's ``sample`` stream (:mod:`empirics.streams`) permutes the split, a
+fraction ``heldout_frac`` is held out and the rest is fit. So a seed changes the run (a resampled training
+set) even where the fit itself is deterministic (a convex head by L-BFGS), and seeds are replications of the
+training sample. ``MODEL@N`` runs see only N pairs of the split in all (held-out part included).
 
 The one rule for every loss alike: each candidate L2 penalty is fit on the fit part, and the one whose
 predictions agree best with the run's own training labels on the held-out part is kept (agreement of
@@ -20,6 +20,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .registry import trained_on
+from .streams import RunStreams
 
 
 @dataclass(frozen=True)
@@ -31,21 +32,22 @@ class Partition:
         return {"n_fit": int(len(self.fit)), "n_heldout": int(len(self.heldout))}
 
 
-def partition(n: int, seed: int, heldout_frac: float, limit: int | None = None) -> Partition:
-    """The seed's (fit, held-out) parts of a split of n pairs; with `limit`, of a random `limit` of them.
-    The same (n, seed, fraction, limit) always gives the same parts."""
+def partition(n: int, rng: np.random.Generator, heldout_frac: float, limit: int | None = None) -> Partition:
+    """(fit, held-out) parts of a split of n pairs, from one permutation drawn from `rng` (a run's ``sample``
+    stream); with `limit`, of the permutation's first `limit` pairs."""
     if limit is not None and limit > n:
         raise ValueError(f"asked for {limit} training pairs, the split has only {n}")
-    order = np.random.default_rng([seed, n, 2_147_483_629]).permutation(n)[: limit or n]
+    order = rng.permutation(n)[: limit or n]
     n_held = int(round(heldout_frac * len(order)))
     if heldout_frac > 0 and not 1 <= n_held < len(order):
         raise ValueError(f"holding out {heldout_frac:g} of {len(order)} pairs leaves an empty part")
     return Partition(np.sort(order[n_held:]), np.sort(order[:n_held]))
 
 
-def run_partition(model: str, seed: int, n: int, heldout_frac: float) -> Partition:
-    """The parts a run of `model` (``MODEL@N`` sees N pairs) with `seed` uses of a split of n pairs."""
-    return partition(n, seed, heldout_frac, trained_on(model)[1])
+def run_partition(model: str, streams: RunStreams, n: int, heldout_frac: float) -> Partition:
+    """The parts a run of `model` (``MODEL@N`` sees N pairs) with `streams` uses of a split of n pairs: the
+    same (model, seed, n, fraction) always gives the same parts."""
+    return partition(n, streams.numpy("sample", n), heldout_frac, trained_on(model)[1])
 
 
 def mark_training_rows(rows: list[dict], targets, part: Partition) -> None:

@@ -35,6 +35,7 @@ from .precision import forced_native_bf16, precision_provenance, resolve_bf16
 from .registry import spec
 from .run_folder import RunFolders
 from .run_inputs import RunInputs, StageTimer
+from .streams import RunStreams
 from .tracking import RunTracking, check_trackers
 from .trainers import Trainer
 
@@ -206,7 +207,8 @@ class Pipeline:
         weak_prob = {}
         if s.role == "student":
             weak_prob = self.teacher_predictions(s)
-            train_split, labels = "train_w2s", s.noise.apply(weak_prob["train_w2s"], s.seed)
+            noise_rng = RunStreams(s.seed).numpy("label_noise")
+            train_split, labels = "train_w2s", s.noise.apply(weak_prob["train_w2s"], noise_rng)
         else:
             train_split, labels = "train_gt", self.labels("train_gt")
         log.info("run %s", s.name)
@@ -271,7 +273,7 @@ class Pipeline:
             ]
             if split == train_split:
                 mark_training_rows(
-                    rows, labels, run_partition(s.model, s.seed, len(labels), e.data.heldout_frac)
+                    rows, labels, run_partition(s.model, RunStreams(s.seed), len(labels), e.data.heldout_frac)
                 )
             files[d / f"predictions_{split}.jsonl"] = jsonl_text(rows)
             metrics[split] = run_metrics(prob, self.labels(split), e.gamma, wp)

@@ -30,6 +30,7 @@ from .config import CONVEX_FIXED_OBJECTIVES, Sweep, slug
 from .metrics import accuracy
 from .partition import partition
 from .registry import trained_on
+from .streams import RunStreams
 
 SPLITS = ("train_gt", "train_w2s", "test")
 PLANTED_TAU_SCALE = (
@@ -101,7 +102,7 @@ def planted_truth(results: str | Path) -> dict:
     w_ceiling = heads.fit_simplex_head(G["train_gt"], y_gt, "forward_ce", exp.gamma).w
     w_star = 0.5 + (0.5 - exp.gamma) * np.sign(w_ceiling - 0.5)
     f_star = {s: 0.5 + G[s] @ w_star for s in ("train_gt", "train_w2s", "test")}
-    part = partition(len(y_gt), 0, exp.data.heldout_frac)
+    part = partition(len(y_gt), RunStreams(0).numpy("sample", len(y_gt)), exp.data.heldout_frac)
     # the teacher imitates F* from the weak features; L2 by the suite's one held-out rule
     _, teacher_fit, _ = heads.fit_logistic_heldout(
         u_weak["train_gt"], f_star["train_gt"], "forward_ce", exp.gamma, exp.head.head_l2, part

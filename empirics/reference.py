@@ -31,6 +31,7 @@ from .config import Noise, Sweep
 from .partition import mark_training_rows, run_partition
 from .records import load_checked_runs
 from .run_folder import SPLITS
+from .streams import RunStreams
 
 COPIED = ("sweep.json", "timing.json", "summary.json", "summary.md", "FINDINGS.md")
 COPIED_FOLDERS = ("audit", "simplex_design")
@@ -122,8 +123,8 @@ def unpack(reference: str | Path, dest: str | Path) -> Path:
                 for k, (i, y) in enumerate(zip(ids[split], labels[split], strict=True))
             ]
             if weak is not None and split == "train_w2s":  # what the student trained on, and which rows
-                noise = Noise(**run["noise"])
-                part = run_partition(run["model"], run["seed"], len(rows), exp.data.heldout_frac)
-                mark_training_rows(rows, noise.apply(weak[split], run["seed"]), part)
+                noise, streams = Noise(**run["noise"]), RunStreams(run["seed"])
+                part = run_partition(run["model"], streams, len(rows), exp.data.heldout_frac)
+                mark_training_rows(rows, noise.apply(weak[split], streams.numpy("label_noise")), part)
             atomic_write_text(dest / name / f"predictions_{split}.jsonl", jsonl_text(rows))
     return dest

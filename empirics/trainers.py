@@ -16,6 +16,7 @@ from .metrics import accuracy
 from .partition import agreement, choose_l2, run_partition
 from .registry import trained_on
 from .run_inputs import RunInputs
+from .streams import RunStreams
 
 # a feature whose sigma is below this times the median sigma is constant up to float rounding
 CONSTANT_FEATURE_REL = 1e-6
@@ -44,15 +45,17 @@ class Trainer:
         (:class:`empirics.checkpoints.RunCheckpoints`) makes full fine-tuning resumable inside the run; heads
         and top-block runs (minutes) start over. `tracking` (:class:`empirics.tracking.RunTracking`) logs
         each fine-tuning step to the trackers asked for."""
-        e = self.exp
-        part = run_partition(model, seed, len(labels), e.data.heldout_frac)
+        e, streams = self.exp, RunStreams(seed)
+        part = run_partition(model, streams, len(labels), e.data.heldout_frac)
         if e.mode == "finetune" and head == "full" and e.finetune.trainable_blocks:
-            return self._top_block(model, train_split, labels, loss, seed, part, tracking)
+            return self._top_block(model, train_split, labels, loss, streams, part, tracking)
         if e.mode == "finetune" and head == "full":
-            return self._full_finetune(model, train_split, labels, loss, seed, part, checkpoints, tracking)
-        return self._last_layer(model, head, train_split, labels, loss, seed, part)
+            return self._full_finetune(model, train_split, labels, loss, streams, part, checkpoints, tracking)
+        return self._last_layer(model, head, train_split, labels, loss, part)
 
-    def _full_finetune(self, model, train_split, labels, loss, seed, part, checkpoints=None, tracking=None):
+    def _full_finetune(
+        self, model, train_split, labels, loss, streams, part, checkpoints=None, tracking=None
+    ):
         e, base = self.exp, trained_on(model)[0]
         pairs = self.inputs.split(train_split)
         with self.timed("fine-tuning"):
@@ -63,7 +66,7 @@ class Trainer:
                 self.loss(loss),
                 e.finetune,
                 e.setup.max_length,
-                seed,
+                streams,
                 desc=f"{model} {loss}",
                 bf16=self.bf16,
                 checkpoints=checkpoints,
@@ -83,24 +86,25 @@ class Trainer:
     # the fitter of each last-layer head of empirics.head_registry (a test checks both name the same heads)
     LAST_LAYER_FITTERS = {"logistic": "_logistic_head", "simplex": "_simplex_head"}
 
-    def _last_layer(self, model, head, train_split, labels, loss, seed, part):
+    def _last_layer(self, model, head, train_split, labels, loss, part):
+        """A head on frozen features: deterministic given its fit part (the run's seed enters through it)."""
         base = trained_on(model)[0]
         fit = getattr(self, self.LAST_LAYER_FITTERS[head])
-        logits, extra = fit(base, train_split, labels, loss, seed, part)
+        logits, extra = fit(base, train_split, labels, loss, part)
         record = self._fit_record(part, train_split, labels, logits[train_split])
         return {s: logits[s] for s in ("train_w2s", "test")}, extra | record
 
-    def _logistic_head(self, base, train_split, labels, loss, seed, part):
+    def _logistic_head(self, base, train_split, labels, loss, part):
         h, u = self.exp.head, self.inputs.standardized(base)
         x, y = u[train_split], labels
         if loss in CONVEX_FIXED_OBJECTIVES:  # second order, certified by its gradient norm
             l2, chosen, scores = heads.fit_logistic_heldout(x, y, loss, self.exp.gamma, h.head_l2, part)
             v, extra = chosen.v, chosen.metrics()
-        else:  # batch statistics (the confidence losses): full-batch Adam
+        else:  # batch statistics (the confidence losses): full-batch Adam from zero
 
             def fit(l2):
                 w = heads.train_logistic(
-                    x[part.fit], y[part.fit], self.loss(loss), h.head_steps, h.head_lr, l2, seed
+                    x[part.fit], y[part.fit], self.loss(loss), h.head_steps, h.head_lr, l2
                 )
                 return w, sigmoid(x[part.heldout] @ w)
 
@@ -109,7 +113,7 @@ class Trainer:
         extra |= {"head_l2": l2, "heldout_agreement_per_l2": scores}
         return {s: u[s] @ v for s in ("train_w2s", "test", train_split)}, extra
 
-    def _simplex_head(self, base, train_split, labels, loss, seed, part):
+    def _simplex_head(self, base, train_split, labels, loss, part):
         """A box-constrained class: no penalty to choose, and no seed beyond the run's fit part."""
         design = self.inputs.simplex_design(base)
         sol = heads.fit_simplex_head(design[train_split][part.fit], labels[part.fit], loss, self.exp.gamma)
@@ -145,7 +149,7 @@ class Trainer:
             "probe_features_left_out": int((~kept).sum()),
         }
 
-    def _top_block(self, model, train_split, labels, loss, seed, part, tracking=None):
+    def _top_block(self, model, train_split, labels, loss, streams, part, tracking=None):
         """Fine-tune the top blocks on cached lower states, starting from the run's linear probe."""
         e, base = self.exp, trained_on(model)[0]
         with self.timed("heads"):
@@ -161,7 +165,7 @@ class Trainer:
                 self.loss(loss),
                 e.finetune,
                 weight,
-                seed,
+                streams,
                 desc=f"{model} {loss}",
                 bf16=self.bf16,
                 tracking=tracking,

@@ -15,6 +15,7 @@ import pytest
 from empirics.audit import audit
 from empirics.claims import evaluate_claims
 from empirics.metrics import run_metrics
+from empirics.partition import agreement
 from empirics.reference import unpack
 from empirics.run_folder import load_runs
 from empirics.summary import summarize
@@ -113,3 +114,27 @@ def test_summary_recomputed_matches(unpacked):
                 assert a[key] == pytest.approx(value, rel=RTOL, abs=1e-9), key
             else:
                 assert a[key] == value, key
+
+
+def test_each_runs_training_parts_and_noisy_labels_are_redrawn_from_its_seed(unpacked):
+    """The streams of empirics.streams redraw what the committed runs drew: every run's fit / held-out parts
+    (its ``sample`` stream) and a student's noisy labels (its ``label_noise`` stream), rebuilt on unpacking,
+    give the agreements its metrics.json recorded when it trained. A pair whose float32 logit lies within
+    AMBIGUOUS of 0 may fall on the other side of 1/2 after packing: that many pairs is the slack."""
+    ambiguous = 1e-5
+    _, results = unpacked
+    for rec in load_runs(results):
+        fit = rec.metrics.get("fit")
+        if (
+            fit is None or fit["train_split"] != "train_w2s"
+        ):  # the teachers' and ceilings' train_gt is not packed
+            continue
+        rows = rec.predictions("train_w2s")
+        parts = {p: [r for r in rows if r["part"] == p] for p in ("fit", "heldout")}
+        assert (len(parts["fit"]), len(parts["heldout"])) == (fit["n_fit"], fit["n_heldout"]), rec.name
+        for part, key in (("fit", "fit_agreement"), ("heldout", "heldout_agreement")):
+            r = parts[part]
+            prob, target = np.array([x["prob"] for x in r]), np.array([x["target"] for x in r])
+            again = agreement(prob, target)
+            slack = np.sum(np.abs([x["logit"] for x in r]) < ambiguous) / len(r)
+            assert abs(again - fit[key]) <= slack, (rec.name, part, again, fit[key])

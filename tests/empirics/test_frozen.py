@@ -17,6 +17,7 @@ from empirics.losses import get_loss
 from empirics.models import RewardModel, load_backbone, tokenize_pairs
 from empirics.partition import agreement
 from empirics.pipeline import Pipeline
+from empirics.streams import RunStreams
 from empirics.sweep import run_sweep
 
 from .fixtures import guard_test_labels, pair, tiny_sweep
@@ -93,7 +94,7 @@ def test_the_kept_checkpoint_is_the_best_on_held_out_and_the_head_starts_from_th
         lr=3e-3, batch_size=4, epochs=3, group_pairs=2, trainable_blocks=1, checkpoints_per_epoch=2
     )
     model, record = finetune_top(
-        "tiny-bert", states, fit, labels, heldout, get_loss("forward_ce"), cfg, weight, 1
+        "tiny-bert", states, fit, labels, heldout, get_loss("forward_ce"), cfg, weight, RunStreams(1)
     )
     scores = record["heldout_agreement_per_checkpoint"]
     assert list(scores) == ["0", "0.5", "1", "1.5", "2", "2.5", "3"]
@@ -148,7 +149,7 @@ def test_a_top_block_run_starts_from_its_own_probe_and_never_reads_a_test_label(
             json.loads(x) for x in (out / run.name / "predictions_train_w2s.jsonl").read_text().splitlines()
         ]
         target = np.array([r["target"] for r in rows])
-        part = run_partition(run.model, seed, len(rows), sw.experiment.data.heldout_frac)
+        part = run_partition(run.model, RunStreams(seed), len(rows), sw.experiment.data.heldout_frac)
         weight, probe = p.trainer._probe(run.model, "train_w2s", target, "reverse_kl", part)
         assert probe["probe_l2"] == m["probe_l2"]
         u = p.standardized("tiny-qwen2")["train_w2s"]
@@ -201,7 +202,7 @@ def test_a_feature_constant_up_to_rounding_is_left_out_of_the_probe(data_dir, tm
     labels = (u[:, 5] > 0).astype(float)  # ... and the labels follow the noise: the fit would use it
     from empirics.partition import run_partition
 
-    part = run_partition("tiny-qwen2", 0, len(labels), 0.2)
+    part = run_partition("tiny-qwen2", RunStreams(0), len(labels), 0.2)
     weight, record = p.trainer._probe("tiny-qwen2", "train_w2s", labels, "forward_ce", part)
     assert record["probe_features_left_out"] == 1
     assert weight[5] == 0

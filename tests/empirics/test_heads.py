@@ -83,7 +83,7 @@ def test_heldout_rule_fits_on_the_fit_part_and_scores_on_the_heldout_part():
 
     first, second, y = _features(seed=3, n=200)
     u = heads.Standardizer.fit(first, second)(first, second)
-    part = partition(len(y), 0, 0.25)
+    part = partition(len(y), np.random.default_rng(0), 0.25)
     grid = [1e-3, 1.0, 100.0]
     l2, fit, scores = heads.fit_logistic_heldout(u, y, "reverse_kl", 1e-3, grid, part)
     assert fit.certified, fit.grad_inf

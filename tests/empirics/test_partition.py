@@ -10,30 +10,35 @@ from core.errors import ModelError
 from empirics.config import RunSpec
 from empirics.partition import agreement, choose_l2, partition
 from empirics.registry import spec, trained_on
+from empirics.streams import RunStreams
 from empirics.sweep import run_sweep
 
 from .fixtures import guard_test_labels, tiny_sweep
 
 
+def parts(n, seed, frac, limit=None):
+    return partition(n, RunStreams(seed).numpy("sample", n), frac, limit)
+
+
 def test_parts_are_disjoint_cover_the_split_and_depend_on_the_seed():
-    a = partition(1000, 0, 0.2)
+    a = parts(1000, 0, 0.2)
     assert len(a.heldout) == 200
     assert len(a.fit) == 800
     assert not set(a.fit) & set(a.heldout)
     assert sorted([*a.fit, *a.heldout]) == list(range(1000))
-    assert np.array_equal(partition(1000, 0, 0.2).fit, a.fit)  # reproducible
-    assert not np.array_equal(partition(1000, 1, 0.2).fit, a.fit)  # a seed changes the training set
+    assert np.array_equal(parts(1000, 0, 0.2).fit, a.fit)  # reproducible
+    assert not np.array_equal(parts(1000, 1, 0.2).fit, a.fit)  # a seed changes the training set
 
 
 def test_a_limited_run_sees_only_its_pairs_held_out_part_included():
-    p = partition(1000, 3, 0.2, limit=400)
+    p = parts(1000, 3, 0.2, limit=400)
     assert len(p.fit) == 320
     assert len(p.heldout) == 80
     assert len(set(p.fit) | set(p.heldout)) == 400
-    other = partition(1000, 4, 0.2, limit=400)  # MODEL@N: another seed trains on another N pairs
+    other = parts(1000, 4, 0.2, limit=400)  # MODEL@N: another seed trains on another N pairs
     assert set(other.fit) | set(other.heldout) != set(p.fit) | set(p.heldout)
     with pytest.raises(ValueError, match="only 1000"):
-        partition(1000, 0, 0.2, limit=2000)
+        parts(1000, 0, 0.2, limit=2000)
 
 
 def test_model_at_n_names_a_teacher_trained_on_n_pairs():

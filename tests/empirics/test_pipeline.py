@@ -142,10 +142,10 @@ def test_same_seed_same_numbers(data_dir, tmp_path):
 
 def test_noise_models():
     p = np.linspace(0.05, 0.95, 40)
-    flipped = Noise("flip", 0.25).apply(p, 0)
+    flipped = Noise("flip", 0.25).apply(p, np.random.default_rng(0))
     assert np.sum(flipped != p) == 10
     assert np.allclose(flipped[flipped != p], 1 - p[flipped != p])
-    np.testing.assert_allclose(Noise("shrink", 0.5).apply(p, 0), 0.5 + 0.5 * (p - 0.5))
+    np.testing.assert_allclose(Noise("shrink", 0.5).apply(p, None), 0.5 + 0.5 * (p - 0.5))
     assert Noise.parse("flip:0.1") == Noise("flip", 0.1)
     assert Noise.parse("none") == Noise()
     for bad in ("flip:2", "shrink:-3", "blur:0.1", "flip:x"):

@@ -11,6 +11,7 @@ from empirics.config import FinetuneConfig
 from empirics.finetune import finetune, finetune_top, micro_batches, predict_top, warmup_steps
 from empirics.frozen import cached_lower_states
 from empirics.losses import get_loss
+from empirics.streams import RunStreams
 from empirics.sweep import run_sweep
 from empirics.validate import check_sweep
 
@@ -32,7 +33,9 @@ def _train(top, **options):
     states, labels, fit, weight = top
     base = {"lr": 3e-3, "batch_size": 8, "epochs": 2, "group_pairs": 2, "trainable_blocks": 1}
     cfg, loss = FinetuneConfig(**(base | options)), get_loss("forward_ce")
-    model, record = finetune_top("tiny-bert", states, fit, labels, np.array([], int), loss, cfg, weight, 1)
+    model, record = finetune_top(
+        "tiny-bert", states, fit, labels, np.array([], int), loss, cfg, weight, RunStreams(1)
+    )
     return predict_top(model, states), record
 
 
@@ -97,7 +100,9 @@ def test_full_fine_tuning_accumulates_and_logs(data_dir):
     out = {}
     for k in (1, 2):
         cfg = FinetuneConfig(lr=1e-3, batch_size=8, epochs=1, grad_accumulation=k)
-        model, tok, _, record = finetune("tiny-qwen2", pairs, labels, get_loss("reverse_kl"), cfg, 48, seed=0)
+        model, tok, _, record = finetune(
+            "tiny-qwen2", pairs, labels, get_loss("reverse_kl"), cfg, 48, RunStreams(0)
+        )
         assert len(record["train_log"]) == 2
         assert record["micro_batch"] == 8 // k
         from empirics.finetune import predict_logits
