@@ -32,8 +32,9 @@ REFERENCE_PRECISION = "off"
 # (empirics.inference.Estimate.seeds_for), s2_seed and the pair component from a pilot: the 3-seed
 # reference of 26e128f. Last layer: the smallest K meeting every clean claim's 1-point goal and the noise
 # claim's 2 at the pilot's variances is 10 (reverse confidence, reading a; the others 2-5); 12 leaves a
-# margin. At the pilot's 80 % upper limits of s2_seed it would be 22 (confidence 11); the stronger-teacher
-# claim cannot meet 1 point at N = 4,000 whatever K (its test-pair component alone gives 1.02).
+# margin. At the pilot's 80 % upper limits of s2_seed it would be 22 (confidence 11). The stronger-teacher
+# claim's 1 point needs 33 seeds read from these 12 (50 at the 80 % upper limit); its test pairs alone floor
+# the MDE at 0.68 points (the 3-seed pilot's variance gave 1.02, whence an earlier "whatever K").
 SEEDS_LAST_LAYER = list(range(12))
 # Fine-tuning, the same computation on its pilot (every setting read as if weak-to-strong): confidence >
 # forward CE needs 8 (reverse CE 7, reverse KL 3, noise 2); ceiling - weak >= 3 SE needs 5. At the 80 % upper
