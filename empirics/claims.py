@@ -38,7 +38,7 @@ IDENTITY_PROB_TOL = 1e-3  # an identity claim holds when the two students' proba
 REAL_STUDENT_SE = 3.0  # a setting is weak-to-strong when ceiling - weak >= this many replicate-aware SE
 SECONDARY = "secondary summary, unverified"
 # the smallest effect a verdict must be able to see (issue 10): 1 point without noise, 2 points with noise
-MDE_GOAL = {"clean": 0.01, "noisy": 0.02, "teacher": 0.01}
+MDE_GOAL = {"clean": 0.01, "noisy": 0.02, "teacher": 0.01, "student": 0.01}
 GOAL_WORDS = {True: "met", False: "NOT met", None: "none: no test decision differs"}
 
 
@@ -48,7 +48,9 @@ class Claim:
     statement: str
     a: str  # the loss claimed better (or equal)
     b: str
-    noise: str  # "clean": settings without noise; "noisy": settings with noise; "teacher": across weak models
+    # "clean": settings without noise; "noisy": settings with noise; "teacher": across weak models (same
+    # student); "student": across strong models (same teacher)
+    noise: str
     kind: str = "greater"  # greater | equal | identity (holds by construction when the runs agree)
     paper: str = ""
 
@@ -119,6 +121,14 @@ CLAIMS = (
         "weaker teacher",
         "teacher",
         paper="reported qualitatively",
+    ),
+    Claim(
+        "stronger_student_gains_more",
+        "a stronger student gains more from the same weak teacher (same teacher and loss)",
+        "stronger student",
+        "weaker student",
+        "student",
+        paper="the paper's A-to-B panels: a larger student of the family over the same teacher",
     ),
 )
 
@@ -213,6 +223,13 @@ class Runs:
             self._rows[key] = accuracy(prob, label), prob
         return self._rows[key]
 
+    def ceiling_accuracy(self) -> dict[tuple[str, str], float]:
+        """Each (strong model, head)'s ceiling test accuracy, the mean over its seeds."""
+        by_model: dict[tuple, list[float]] = {}
+        for (model, head, _), r in self.ceiling.items():
+            by_model.setdefault((model, head), []).append(r.test["accuracy"])
+        return {m: float(np.mean(a)) for m, a in by_model.items()}
+
     def teacher_accuracy(self) -> dict[str, float]:
         """Each weak model's test accuracy, the mean over its seeds."""
         by_model: dict[str, list[float]] = {}
@@ -272,6 +289,8 @@ def claim_cells(claim: Claim, runs: Runs) -> dict[tuple, dict[int, tuple[dict, d
                     if a and b:
                         cells.setdefault((st, head, loss, lo, hi), {})[seed] = (a, b)
         return cells
+    if claim.noise == "student":
+        return _student_cells(runs)
     for (w, st, head, noise, seed, loss), rec in runs.students.items():
         if loss != claim.a or (noise == "none") != (claim.noise == "clean"):
             continue
@@ -279,6 +298,38 @@ def claim_cells(claim: Claim, runs: Runs) -> dict[tuple, dict[int, tuple[dict, d
         if other is not None:
             cells.setdefault((w, st, head, noise), {})[seed] = (rec, other)
     return cells
+
+
+def _student_cells(runs: Runs) -> dict[tuple, dict[int, tuple[dict, dict]]]:
+    """{(teacher, head, loss, weaker student, stronger student): {seed: (run a, run b)}}: students of one
+    teacher and loss, the strong models ordered by their ceilings' accuracy averaged over seeds. The gain over
+    the same teacher differs by exactly the students' accuracy difference."""
+    acc = runs.ceiling_accuracy()
+    by_source: dict[tuple, set] = {}
+    for w, st, head, noise, _, loss in runs.students:
+        if noise == "none" and (st, head) in acc:
+            by_source.setdefault((w, head, loss), set()).add(st)
+    cells: dict[tuple, dict[int, tuple[dict, dict]]] = {}
+    for (w, head, loss), strong in by_source.items():
+        ranked = sorted(strong, key=lambda st: acc[(st, head)])
+        for lo, hi in pairwise(ranked):
+            if acc[(hi, head)] <= acc[(lo, head)]:
+                continue
+            for seed in sorted({k[4] for k in runs.students if k[:3] == (w, hi, head)}):
+                a = runs.students.get((w, hi, head, "none", seed, loss))
+                b = runs.students.get((w, lo, head, "none", seed, loss))
+                if a and b:
+                    cells.setdefault((w, head, loss, lo, hi), {})[seed] = (a, b)
+    return cells
+
+
+def _weak_strong(claim: Claim, setting: tuple) -> list[tuple[str, str, str]]:
+    """The (weak, strong, head) settings a cell's students come from: each must be weak-to-strong."""
+    if claim.noise == "teacher":  # (strong, head, loss, weaker teacher, stronger teacher)
+        return [(w, setting[0], setting[1]) for w in setting[3:5]]
+    if claim.noise == "student":  # (teacher, head, loss, weaker student, stronger student)
+        return [(setting[0], st, setting[1]) for st in setting[3:5]]
+    return [(setting[0], setting[1], setting[2])]  # (weak, strong, head, noise)
 
 
 def _same(p: np.ndarray, q: np.ndarray) -> bool:
@@ -303,9 +354,7 @@ def claim_matrix(claim: Claim, runs: Runs, cells: dict[tuple, dict[int, tuple[di
     kept: dict[tuple, dict[int, np.ndarray]] = {}
     excluded, seen, duplicates, max_dprob = [], {}, [], 0.0
     for setting, by_seed in sorted(cells.items()):
-        teachers = setting[3:5] if claim.noise == "teacher" else setting[:1]
-        strong, head = (setting[0], setting[1]) if claim.noise == "teacher" else (setting[1], setting[2])
-        gaps = [weak_to_strong(runs, w, strong, head) for w in teachers]
+        gaps = [weak_to_strong(runs, w, st, head) for w, st, head in _weak_strong(claim, setting)]
         name = " / ".join(map(str, setting))
         rows = {k: (runs.rows(a), runs.rows(b)) for k, (a, b) in sorted(by_seed.items())}
         if not all(g and g["real"] for g in gaps):
@@ -349,7 +398,41 @@ def _fill(res: ClaimResult, e: Estimate, d: np.ndarray) -> None:
 
 def _group(claim: Claim, setting: tuple) -> str:
     """Where a pooled verdict is also shown on its own: per (weak model, head), per head across teachers."""
+    if claim.noise == "student":
+        return f"{setting[0]} / {setting[1]}"
     return setting[1] if claim.noise == "teacher" else f"{setting[0]} / {setting[2]}"
+
+
+def _panel(claim: Claim, setting: tuple) -> str:
+    """The paper's panel a setting belongs to: one teacher -> student pair (and head); across teachers, the
+    two teachers -> the student; across students, the teacher -> the two students."""
+    if claim.noise == "teacher":
+        return f"{setting[3]} vs {setting[4]} -> {setting[0]} ({setting[1]})"
+    if claim.noise == "student":
+        return f"{setting[0]} -> {setting[3]} vs {setting[4]} ({setting[1]})"
+    return f"{setting[0]} -> {setting[1]} ({setting[2]})"
+
+
+def by_panel(claim: Claim, runs: Runs, cells: dict) -> dict[str, dict]:
+    """The claim within each panel (:func:`_panel`), with its own verdict: the panels of one claim are one
+    two-sided Holm family (the pooled verdicts are the primary family; these say where an effect lies)."""
+    out = {}
+    for panel in sorted({_panel(claim, s) for s in cells}):
+        m = claim_matrix(claim, runs, {s: v for s, v in cells.items() if _panel(claim, s) == panel})
+        if len(m["seeds"]) < 2 or not np.any(m["d"]):
+            continue
+        e = crossed_estimate(m["d"])
+        out[panel] = {
+            "delta": e.delta,
+            "ci95": e.ci95,
+            "mde": e.mde,
+            "seeds": e.seeds,
+            "p_two_sided": e.p_two_sided,
+        }
+    if claim.kind == "greater":
+        for b, p in zip(out.values(), holm([b["p_two_sided"] for b in out.values()]), strict=True):
+            b["p_holm_panels"], b["verdict"] = p, verdict(b["delta"], p)
+    return out
 
 
 def by_setting(claim: Claim, runs: Runs, cells: dict) -> dict[str, dict]:
@@ -377,6 +460,7 @@ def _untestable(claim: Claim, m: dict) -> str:
         return "not testable here: fewer than 2 seeds common to its settings (no replicate variance)"
     return {
         "teacher": "not testable here: needs two weak models for the same strong model",
+        "student": "not testable here: needs two strong models for the same weak model",
         "noisy": "not testable here: no noisy settings with both losses",
     }.get(claim.noise, f"not testable here: no settings with both {claim.a} and {claim.b} students")
 
@@ -409,6 +493,7 @@ def evaluate_claims(results: str | Path) -> list[ClaimResult]:
             res.seeds_for_goal = e.seeds_for(res.mde_goal)
             res.seeds_for_goal_upper80 = e.seeds_for(res.mde_goal, upper=0.8)
         res.extra["by_setting"] = by_setting(c, runs, cells)
+        res.extra["by_panel"] = by_panel(c, runs, cells)
         out.append(res)
     # one Holm family, two-sided, over the directional claims tested here; the verdict by the sign
     directional = [r for r, c in zip(out, CLAIMS, strict=True) if c.kind == "greater" and r.delta is not None]

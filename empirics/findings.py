@@ -51,7 +51,7 @@ def findings_markdown(results: str | Path) -> str:
     claims = read_json(results / "audit" / "claims.json")
     sweep = read_json(results / "sweep.json")
     lines = [f"# Findings: {results.name}", "", sweep.get("description", ""), ""]
-    lines += accuracy_section(summary) + claims_section(claims)
+    lines += accuracy_section(summary) + claims_section(claims) + panels_section(claims)
     planted = results / "audit" / "planted.json"
     if planted.is_file():
         lines += planted_section(read_json(planted))
@@ -138,6 +138,32 @@ def claims_section(claims: list[dict]) -> list[str]:
         lines += [
             f"- {c['statement']}: {x['setting']} ({x['why']}{_left_out_numbers(x)})" for c, x in left_out
         ]
+    return lines
+
+
+def panels_section(claims: list[dict]) -> list[str]:
+    """Each claim per panel (teacher -> student pair), with its verdict where the claim has several panels:
+    the panels of one claim are one two-sided Holm family of their own."""
+    rows = [(c, panel, b) for c in claims for panel, b in c.get("extra", {}).get("by_panel", {}).items()]
+    if not any(len(c.get("extra", {}).get("by_panel", {})) > 1 for c in claims):
+        return []  # one panel per claim: the pooled verdict is the panel's
+    lines = [
+        "",
+        "## Per panel (teacher -> student)",
+        "",
+        "Each claim within each teacher -> student pair; a claim's panels are one two-sided Holm family "
+        "(Holm p over its panels), beside the pooled verdicts above (the primary family).",
+        "",
+        "| claim | panel | a - b (pts) [95 % CI] | MDE (pts) | seeds | Holm p (panels) | verdict |",
+        "| --- | --- | --- | --- | --- | --- | --- |",
+    ]
+    for c, panel, b in rows:
+        lo, hi = b["ci95"]
+        p = "" if b.get("p_holm_panels") is None else f"{b['p_holm_panels']:.3g}"
+        lines.append(
+            f"| {c['statement']} | {panel} | {100 * b['delta']:+.2f} [{100 * lo:+.2f}, {100 * hi:+.2f}] | "
+            f"{100 * b['mde']:.2f} | {b['seeds']} | {p} | {b.get('verdict', '-')} |"
+        )
     return lines
 
 

@@ -67,8 +67,11 @@ def test_claims_recomputed_give_the_committed_verdicts(unpacked):
     packed, results = unpacked
     committed = {c["key"]: c for c in json.loads((packed / "audit" / "claims.json").read_text())}
     again = {c.key: c for c in evaluate_claims(results)}
-    assert set(again) == set(committed)
-    for key, c in again.items():
+    assert set(committed) <= set(again)
+    for key in set(again) - set(committed):  # a claim added since: untestable here, or regenerate the regime
+        assert again[key].delta is None, (key, again[key].numbers())
+        assert again[key].reason.startswith("not testable here"), key
+    for key, c in ((k, again[k]) for k in committed):
         saved = committed[key]
         assert c.verdict == saved["verdict"], (key, c.numbers())
         for field in ("delta", "se", "df", "p_two_sided", "p_holm", "mde"):

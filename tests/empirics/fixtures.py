@@ -177,3 +177,43 @@ def guard_test_labels(monkeypatch) -> None:
 
     monkeypatch.setattr(RunInputs, "labels", guarded_labels)
     monkeypatch.setattr(Trainer, "fit_predict", guarded_fit)
+
+
+def write_ladder_fixture(
+    folder: Path, n: int, teachers: dict, ceilings: dict, students: dict, seeds: int = 4
+):
+    """A results folder of a ladder: weak models (`teachers`: name -> accuracy), strong models (`ceilings`:
+    name -> ceiling accuracy), and forward-CE students (`students`: (weak, strong) -> accuracy), each seed its
+    own draw of which of the n test pairs each run gets right; the sweep.json plans exactly these runs."""
+    import numpy as np
+
+    from empirics.config import Experiment, GridConfig, RunSpec, SetupConfig, Sweep
+    from empirics.grid import baseline_specs
+
+    rng = np.random.default_rng(17)
+    label = rng.integers(0, 2, n)
+    folder.mkdir(parents=True, exist_ok=True)
+    sweep = Sweep(
+        experiment=Experiment(setup=SetupConfig(mode="last_layer")),
+        grid=GridConfig(
+            pairs=[f"{w}:{s}" for w, s in students],
+            losses=["forward_ce"],
+            seeds=list(range(seeds)),
+            noises=["none"],
+        ),
+        description="a ladder's claims (a test fixture)",
+    )
+    (folder / "sweep.json").write_text(json.dumps(sweep.to_json()))
+    for b in baseline_specs():
+        _write_run(folder, b, label, rng.random(n) < 0.5)
+    for k in range(seeds):
+        probs = {}
+        for w, acc in teachers.items():
+            teacher = RunSpec("weak", w, k, "logistic")
+            probs[w] = (_write_run(folder, teacher, label, rng.random(n) < acc), teacher.name)
+        for s, acc in ceilings.items():
+            _write_run(folder, RunSpec("ceiling", s, k, "logistic"), label, rng.random(n) < acc)
+        for (w, s), acc in students.items():
+            spec = RunSpec("student", s, k, "logistic", "forward_ce", w)
+            _write_run(folder, spec, label, rng.random(n) < acc, *probs[w])
+    return folder

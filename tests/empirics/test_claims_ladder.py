@@ -1,0 +1,95 @@
+"""The ladder's claims: a stronger student gains more from the same teacher (strong models ranked by their
+ceilings over seeds), and every claim's verdict per panel (teacher -> student pair), the panels of a claim one
+Holm family."""
+
+from dataclasses import asdict
+
+import pytest
+
+from empirics.claims import CLAIMS, Runs, claim_cells, evaluate_claims
+from empirics.findings import panels_section
+from empirics.records import load_checked_runs
+
+from .fixtures import write_ladder_fixture
+
+TEACHERS = {"small": 0.58, "mid": 0.62}
+CEILINGS = {"gemma": 0.80, "qwen": 0.86}
+
+
+def claim(results, key):
+    return next(c for c in evaluate_claims(results) if c.key == key)
+
+
+def test_a_stronger_student_over_the_same_teacher_is_reproduced_per_panel(tmp_path):
+    students = {
+        ("small", "gemma"): 0.64,
+        ("small", "qwen"): 0.70,
+        ("mid", "gemma"): 0.66,
+        ("mid", "qwen"): 0.72,
+    }
+    out = write_ladder_fixture(tmp_path / "r", 2000, TEACHERS, CEILINGS, students)
+    c = claim(out, "stronger_student_gains_more")
+    assert c.verdict == "reproduced", c.numbers()
+    assert c.delta == pytest.approx(0.06, abs=0.015)
+    panels = c.extra["by_panel"]
+    assert set(panels) == {"small -> gemma vs qwen (logistic)", "mid -> gemma vs qwen (logistic)"}
+    assert all(p["verdict"] == "reproduced" for p in panels.values())
+    (lo, p_lo), (hi, p_hi) = sorted(((k, p["p_two_sided"]) for k, p in panels.items()), key=lambda x: x[1])
+    assert 0 < p_lo <= p_hi < 0.05
+    holm_lo = min(1.0, 2 * p_lo)  # Holm over the two panels
+    assert panels[lo]["p_holm_panels"] == pytest.approx(holm_lo, rel=1e-9, abs=0)
+    assert panels[hi]["p_holm_panels"] == pytest.approx(max(holm_lo, p_hi), rel=1e-9, abs=0)
+    # the stronger teacher -> stronger student claim, one panel per student
+    t = claim(out, "stronger_teacher_stronger_student")
+    assert set(t.extra["by_panel"]) == {"small vs mid -> gemma (logistic)", "small vs mid -> qwen (logistic)"}
+
+
+def test_the_stronger_student_is_the_one_with_the_better_ceiling(tmp_path):
+    """Qwen's ceiling is the better one; its student is the worse here: the claim is contradicted, with the
+    students compared as (qwen's, gemma's) seed by seed."""
+    students = {("small", "gemma"): 0.70, ("small", "qwen"): 0.64}
+    out = write_ladder_fixture(tmp_path / "r", 2000, {"small": 0.58}, CEILINGS, students)
+    cells = claim_cells(
+        next(x for x in CLAIMS if x.key == "stronger_student_gains_more"), Runs(load_checked_runs(out))
+    )
+    ((setting, by_seed),) = cells.items()
+    assert setting == ("small", "logistic", "forward_ce", "gemma", "qwen")
+    assert all((a.spec.model, b.spec.model) == ("qwen", "gemma") for a, b in by_seed.values())
+    assert claim(out, "stronger_student_gains_more").verdict == "contradicted"
+
+
+def test_a_student_pair_that_is_not_weak_to_strong_is_left_out(tmp_path):
+    """The teacher is as good as gemma's ceiling: that student is no real student, and the claim cannot be
+    tested (its panel is listed among the excluded settings)."""
+    students = {("small", "gemma"): 0.64, ("small", "qwen"): 0.70}
+    out = write_ladder_fixture(tmp_path / "r", 2000, {"small": 0.80}, CEILINGS, students)
+    c = claim(out, "stronger_student_gains_more")
+    assert c.delta is None
+    assert c.verdict == "inconclusive"
+    assert [e["why"] for e in c.excluded] == ["not weak-to-strong"]
+
+
+def test_one_strong_model_leaves_the_claim_untestable(tmp_path):
+    out = write_ladder_fixture(tmp_path / "r", 400, TEACHERS, {"gemma": 0.8}, {("small", "gemma"): 0.64})
+    c = claim(out, "stronger_student_gains_more")
+    assert c.reason.startswith("not testable here: needs two strong models")
+
+
+def test_findings_show_each_panel_with_its_verdict(tmp_path):
+    students = {
+        ("small", "gemma"): 0.64,
+        ("small", "qwen"): 0.70,
+        ("mid", "gemma"): 0.66,
+        ("mid", "qwen"): 0.72,
+    }
+    claims = [
+        asdict(c)
+        for c in evaluate_claims(write_ladder_fixture(tmp_path / "r", 2000, TEACHERS, CEILINGS, students))
+    ]
+    rows = [r for r in panels_section(claims) if r.startswith("| a stronger student")]
+    assert len(rows) == 2
+    assert all(r.endswith("| reproduced |") for r in rows)
+    one = [
+        c | {"extra": {"by_panel": dict(list(c["extra"].get("by_panel", {}).items())[:1])}} for c in claims
+    ]
+    assert panels_section(one) == []  # one panel per claim: nothing beyond the pooled verdicts
