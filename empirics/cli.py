@@ -95,13 +95,14 @@ def _cmd_audit(args) -> int:
     if not (results / "sweep.json").is_file():
         raise InvalidInputError(f"{results} is not a sweep's results folder (no sweep.json)")
     report = audit(results)
-    write_claims(results)
+    claims = write_claims(results)
     summary = summarize(results)
     out = results / "audit"
     plots.gain_vs_disagreement(report["rows"], out / "gain_vs_disagreement.png")
     plots.accuracy_per_loss(summary, out / "accuracy_per_loss.png")
     plots.accuracy_vs_noise(summary, out / "accuracy_vs_noise.png")
     plots.bound_tightness(report["rows"], out / "bound_tightness.png")
+    plots.verdicts([dataclasses.asdict(c) for c in claims], out / "verdicts.png")
     plots.training_curves(plots.read_train_logs(results), out / "training_curves.png")  # fine-tuning runs
     print((out / "audit.md").read_text())
     print((out / "claims.md").read_text())

@@ -252,3 +252,58 @@ def training_curves(logs: dict[str, dict], path: Path) -> dict[str, dict[str, li
     atomic_savefig(fig, path, dpi=130)
     plt.close(fig)
     return drawn
+
+
+# the effects the paper reports for reverse over forward losses, in points (GPT-2 on CAI-Harmless; secondary)
+PAPER_RANGE = {"reverse_kl_beats_forward_kl": (0.6, 1.8), "reverse_ce_beats_forward_ce": (0.6, 1.8)}
+
+
+def _verdict_rows(claims: list[dict]) -> list[tuple[str, str, dict]]:
+    """(claim key, row label, numbers) of each decided claim, pooled first, then each of its panels."""
+    rows = []
+    for c in claims:
+        if c.get("delta") is None or c.get("verdict") == "identity":
+            continue
+        rows.append((c["key"], f"{c['key']} ({c['verdict']})", c))
+        for panel, b in c.get("extra", {}).get("by_panel", {}).items():
+            if len(c["extra"]["by_panel"]) > 1:
+                rows.append((c["key"], f"  {panel} ({b.get('verdict', '-')})", b))
+    return rows
+
+
+def verdicts(claims: list[dict], path: Path) -> dict | None:
+    """One picture of a regime's verdicts: each claim's a - b (pts) with its 95 % interval, pooled and per
+    panel, against zero; its MDE as a pair of ticks at +-MDE (an effect outside them would have been seen with
+    80 % power); the paper's reported range as a band on the claims it reports one for. Returns
+    :func:`drawn` of the panel and the row labels; None when no claim was decided."""
+    rows = _verdict_rows(claims)
+    if not rows:
+        return None
+    plt = pyplot()
+    fig, ax = plt.subplots(figsize=(max(6.0, 0.5 * len(rows) + 2), 5.5))
+    pooled = [i for i, (_, label, _) in enumerate(rows) if not label.startswith(" ")]
+    panels = [i for i in range(len(rows)) if i not in pooled]
+    for kind, idx, color, marker in (("pooled", pooled, "k", "o"), ("per panel", panels, "0.45", ".")):
+        if not idx:
+            continue
+        mean = [100 * rows[i][2]["delta"] for i in idx]
+        low = [100 * (rows[i][2]["delta"] - rows[i][2]["ci95"][0]) for i in idx]
+        high = [100 * (rows[i][2]["ci95"][1] - rows[i][2]["delta"]) for i in idx]
+        ax.errorbar(idx, mean, yerr=[low, high], ls="none", capsize=3, label=kind, color=color, marker=marker)
+    x, mde = range(len(rows)), [100 * r[2]["mde"] for r in rows]
+    ax.plot(x, mde, ls="none", marker="_", ms=12, color="tab:blue", label="+MDE")
+    ax.plot(x, [-m for m in mde], ls="none", marker="_", ms=12, color="tab:blue", label="-MDE")
+    ax.axhline(0, color="k", lw=0.8, label="zero")
+    for i, (key, _, _) in enumerate(rows):
+        if key in PAPER_RANGE and i in pooled:
+            lo, hi = PAPER_RANGE[key]
+            ax.add_patch(plt.Rectangle((i - 0.4, lo), 0.8, hi - lo, color="tab:orange", alpha=0.35, lw=0))
+    ax.set_xticks(list(x), [label for _, label, _ in rows], rotation=75, ha="right", fontsize=6)
+    ax.set_ylabel("a - b, test accuracy (points), 95 % interval")
+    ax.set_title("Verdicts: pooled and per panel; ticks +-MDE; band: the paper's reported range", fontsize=8)
+    ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0))  # outside: it covers no interval
+    fig.tight_layout()
+    shown = drawn(ax) | {"rows": [label for _, label, _ in rows]}
+    atomic_savefig(fig, path, dpi=150)
+    plt.close(fig)
+    return shown

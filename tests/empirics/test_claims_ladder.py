@@ -93,3 +93,33 @@ def test_findings_show_each_panel_with_its_verdict(tmp_path):
         c | {"extra": {"by_panel": dict(list(c["extra"].get("by_panel", {}).items())[:1])}} for c in claims
     ]
     assert panels_section(one) == []  # one panel per claim: nothing beyond the pooled verdicts
+
+
+def test_the_verdicts_picture_shows_each_interval_its_mde_and_the_papers_range(tmp_path):
+    from empirics.plots import verdicts
+
+    students = {
+        ("small", "gemma"): 0.64,
+        ("small", "qwen"): 0.70,
+        ("mid", "gemma"): 0.66,
+        ("mid", "qwen"): 0.72,
+    }
+    claims = [
+        asdict(c)
+        for c in evaluate_claims(write_ladder_fixture(tmp_path / "r", 2000, TEACHERS, CEILINGS, students))
+    ]
+    reverse = {**claims[0], "key": "reverse_kl_beats_forward_kl", "verdict": "inconclusive", "extra": {}}
+    reverse |= {"delta": 0.001, "ci95": (-0.002, 0.004), "mde": 0.0045}
+    shown = verdicts([reverse, *claims], tmp_path / "v.png")
+    assert (tmp_path / "v.png").stat().st_size > 0
+    decided = [c for c in claims if c["delta"] is not None and c["verdict"] != "identity"]
+    pooled = shown["errorbars"]["pooled"]
+    assert pooled["y"] == pytest.approx([0.1] + [100 * c["delta"] for c in decided])
+    assert pooled["low"] == pytest.approx([-0.2] + [100 * c["ci95"][0] for c in decided])
+    assert pooled["high"] == pytest.approx([0.4] + [100 * c["ci95"][1] for c in decided])
+    n_panels = sum(len(c["extra"]["by_panel"]) for c in decided if len(c["extra"]["by_panel"]) > 1)
+    assert len(shown["errorbars"]["per panel"]["y"]) == n_panels
+    assert len(shown["rows"]) == len(decided) + 1 + n_panels
+    assert shown["lines"]["+MDE"][0] == pytest.approx(0.45)
+    assert shown["lines"]["-MDE"][0] == pytest.approx(-0.45)
+    assert shown["spans"] == [pytest.approx([0.6, 1.8])]  # on the reverse-KL row only
