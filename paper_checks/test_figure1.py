@@ -56,7 +56,7 @@ def test_figure1_is_regenerated(report_dir):
     for ext in ("png", "pdf"):
         assert (report_dir / f"figure1.{ext}").stat().st_size > 1000
     saved = json.loads((report_dir / "figure1.json").read_text())
-    assert saved == json.loads(json.dumps(fit))
+    assert saved == json.loads(json.dumps({k: v for k, v in fit.items() if k != "layout"}))
     assert sum(m["is_global"] for m in saved["reverse_minima"]) == 1
 
 
@@ -94,3 +94,22 @@ def test_figure1_draws_the_fitted_gaussians_where_the_fits_put_them(tmp_path, mo
     area = mass.get_paths()[0].vertices
     inside = area[(area[:, 1] > 0)]
     assert np.allclose(inside[:, 1], np.exp(DEFAULT_MIXTURE.logpdf(inside[:, 0])), rtol=1e-9)
+
+
+@pytest.mark.parametrize(
+    "mix",
+    [
+        DEFAULT_MIXTURE,
+        Mixture((0.3, 0.7), (-4.0, 2.0), (0.6, 1.5)),
+        Mixture((0.5, 0.5), (-1.0, 1.0), (1.0, 1.0)),
+    ],
+    ids=["default", "asymmetric", "overlapping"],
+)
+def test_figure1_legend_hides_no_curve_peak(mix, tmp_path):
+    """The legend's box (as saved) contains the peak of no curve: not the mixture's, the forward fit's, nor
+    any reverse minimum's (the first newcomers open this figure)."""
+    layout = write_figure1(mix, tmp_path)["layout"]
+    x0, y0, x1, y1 = layout["legend"]
+    assert len(layout["peaks"]) >= 3  # the mixture, the forward fit and at least one reverse minimum
+    covered = [k for k, (x, y) in layout["peaks"].items() if x0 <= x <= x1 and y0 <= y <= y1]
+    assert covered == []

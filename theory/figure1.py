@@ -67,10 +67,28 @@ def write_figure1(mix: Mixture, out_dir: str | Path) -> dict:
     ax.set_xlabel("x")
     ax.set_ylabel("density")
     ax.set_title("Figure 1: forward KL covers the mass, reverse KL seeks a mode")
-    ax.legend(fontsize=7, loc="upper left")
+    # below the axes: inside, wherever it goes, it hides a peak of some mixture
+    legend = ax.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.16), frameon=False)
     fig.tight_layout()
+    layout = _layout(fig, ax, legend)
     for ext in ("png", "pdf"):
         atomic_savefig(fig, out / f"figure1.{ext}", dpi=150)
     plt.close(fig)
     atomic_write_text(out / "figure1.json", json.dumps(fit, indent=2))
-    return fit
+    return fit | {"layout": layout}
+
+
+def _layout(fig, ax, legend) -> dict:
+    """Where the legend lies and where each curve peaks, in the figure's pixels (as saved): {"legend":
+    [x0, y0, x1, y1], "peaks": {label: [x, y]}} (the mixture's peak under "p (mixture)")."""
+    fig.canvas.draw()
+    box = legend.get_window_extent(fig.canvas.get_renderer())
+    curves = [(line.get_label(), *line.get_data()) for line in ax.get_lines()]
+    for coll in ax.collections:  # the filled mixture: its top edge
+        xy = np.concatenate([p.vertices for p in coll.get_paths()])
+        curves.append((coll.get_label(), xy[:, 0], xy[:, 1]))
+    peaks = {}
+    for label, xs, ys in curves:
+        i = int(np.argmax(ys))
+        peaks[label] = [float(v) for v in ax.transData.transform((xs[i], ys[i]))]
+    return {"legend": [float(box.x0), float(box.y0), float(box.x1), float(box.y1)], "peaks": peaks}
