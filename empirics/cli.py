@@ -122,14 +122,14 @@ def _cmd_audit(args) -> int:
     return 1 if report["failures"] else 0
 
 
-REFERENCE = Path(__file__).resolve().parent.parent / "paper_checks" / "reference"
 PROJECT_LOGGERS = ("core", "theory", "empirics")  # -v / -q set their level
 REGIMES = {"last-layer": "replication-last-layer", "finetune": "replication-finetune"}
 
 
 def _cmd_replicate(args) -> int:
-    """Each regime: its preset's sweep into results/<preset> (resumable), the audit with planted truth, and
-    the packed reference in paper_checks/reference/<regime>."""
+    """Each regime: its preset's sweep into RESULTS_ROOT/<preset> (resumable), the audit with planted truth,
+    and the packed regime in REFERENCE/<regime> (RESULTS_ROOT/reference unless given: never the committed
+    reference by default)."""
     from .reference import pack
 
     regimes = list(REGIMES) if args.regime == "all" else [args.regime]
@@ -148,7 +148,7 @@ def _cmd_replicate(args) -> int:
             ["audit", str(out), *(["--planted"] if PRESETS[name].experiment.mode == "last_layer" else [])]
         )
         status |= _cmd_audit(audit_args)  # writes FINDINGS.md too
-        dest = Path(args.reference) / regime
+        dest = Path(args.reference or Path(args.results_root) / "reference") / regime
         if dest.exists():
             shutil.rmtree(dest)
         sizes = pack(out, dest)
@@ -268,12 +268,17 @@ def build_parser() -> argparse.ArgumentParser:
         help="the reference replication: run each regime's preset, audit it, pack it into the reference",
         description="Runs replication-last-layer and/or replication-finetune into RESULTS_ROOT/<preset> "
         "(resumable: rerun the same command), audits each (planted truth for last layer) and packs it into "
-        "REFERENCE/<regime> (paper_checks/reference by default), replacing the packed copy.",
+        "REFERENCE/<regime> (RESULTS_ROOT/reference by default), replacing the packed copy there. To refresh "
+        "the committed reference of a checkout, give --reference paper_checks/reference.",
     )
     rp.add_argument("--regime", choices=[*REGIMES, "all"], default="all")
     rp.add_argument("--data-dir", help="the HH-RLHF harmless JSONL splits (or $W2S_DATA_DIR; else the hub)")
     rp.add_argument("--results-root", default="results", help="where the full results go (default results)")
-    rp.add_argument("--reference", default=str(REFERENCE), help="where the packed reference goes")
+    rp.add_argument(
+        "--reference",
+        help="where the packed regimes go (default RESULTS_ROOT/reference; the committed one: "
+        "paper_checks/reference)",
+    )
     rp.set_defaults(func=_cmd_replicate)
     ls = sub.add_parser("list", help="list models, datasets, losses or presets")
     ls.add_argument("what", choices=["models", "datasets", "losses", "presets"])

@@ -128,7 +128,12 @@ def build_parser() -> argparse.ArgumentParser:
     c.set_defaults(func=_cmd_constant)
 
     x = sub.add_parser("counterexamples", help="find and save forward-KL counterexamples to Theorem 2 (JSON)")
-    x.add_argument("--out", type=Path, default=Path("paper_checks") / "fixtures", help="output folder")
+    x.add_argument(
+        "--out",
+        type=Path,
+        default=DEFAULT_OUT / "counterexamples",
+        help=f"output folder (default {DEFAULT_OUT / 'counterexamples'}; committed: paper_checks/fixtures)",
+    )
     x.add_argument("--seed", type=number(int, 0), default=0, help="search seed (>= 0)")
     x.set_defaults(func=_cmd_counterexamples)
     return p

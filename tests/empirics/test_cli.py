@@ -2,6 +2,7 @@
 
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -141,3 +142,24 @@ def test_log_lines_go_to_the_current_stderr_and_other_libraries_stay_at_warning(
     logging.getLogger("matplotlib.font_manager").info("a library info line")
     logging.getLogger("empirics.sweep").info("a project info line")
     assert second.getvalue().splitlines() == ["a library warning", "a project info line"]
+
+
+def test_replicate_and_counterexamples_never_write_committed_files_by_default(tmp_path, monkeypatch):
+    """Run from a checkout's root, the defaults land under results/, not in paper_checks/ (which an editable
+    install would overwrite); the committed copies are refreshed only when named."""
+    import empirics.cli as cli
+    from theory.cli import build_parser as theory_parser
+
+    monkeypatch.chdir(tmp_path)
+    packed = []
+    monkeypatch.setattr(cli, "_cmd_sweep", lambda args: 0)
+    monkeypatch.setattr(cli, "_cmd_audit", lambda args: 0)
+    monkeypatch.setattr(
+        "empirics.reference.pack", lambda out, dest: packed.append(dest) or {"runs": 0, "bytes": 0}
+    )
+    assert cli.main(["replicate", "--regime", "finetune", "--results-root", "r"]) == 0
+    assert packed == [Path("r") / "reference" / "finetune"]
+    assert cli.main(["replicate", "--regime", "finetune", "--reference", "elsewhere"]) == 0
+    assert packed[-1] == Path("elsewhere") / "finetune"
+    out = theory_parser().parse_args(["counterexamples"]).out
+    assert out == Path("results") / "theory" / "counterexamples"
