@@ -210,6 +210,16 @@ def config_parser() -> argparse.ArgumentParser:
     return p
 
 
+def dashed_only(parser: argparse.ArgumentParser) -> None:
+    """One spelling where people read (help, usage, errors): the dashed one. The underscored alias that
+    HfArgumentParser also makes stays accepted: the parser keeps its own table of option strings, filled
+    when the actions were added (so this runs after a parser has taken its parents' actions)."""
+    for action in parser._actions:
+        dashed = [o for o in action.option_strings if "_" not in o]
+        if dashed:
+            action.option_strings = dashed
+
+
 def _add_sweep_parser(sub) -> None:
     """The sweep command: the config's options (one group per section) and the operational ones."""
     s = sub.add_parser(
@@ -219,6 +229,7 @@ def _add_sweep_parser(sub) -> None:
         description="Run a preset (or a saved sweep.json); every option below overrides the preset's "
         "value. Unset options keep the preset's values.",
     )
+    dashed_only(s)
     s.add_argument("--preset", help=f"one of {', '.join(PRESETS)} (default {DEFAULT})")
     s.add_argument(
         "--from-sweep", metavar="SWEEP_JSON", help="start from a saved sweep.json instead of a preset"

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from empirics.cli import main
+from empirics.cli import build_parser, main
 
 
 def _run(*args):
@@ -163,3 +163,21 @@ def test_replicate_and_counterexamples_never_write_committed_files_by_default(tm
     assert packed[-1] == Path("elsewhere") / "finetune"
     out = theory_parser().parse_args(["counterexamples"]).out
     assert out == Path("results") / "theory" / "counterexamples"
+
+
+def test_options_are_spelled_one_way_in_help_and_errors(capsys):
+    """Help and usage show --data-dir, never --data_dir (the underscored alias is still accepted)."""
+    import re
+
+    with pytest.raises(SystemExit):
+        main(["sweep", "--help"])
+    text = capsys.readouterr().out
+    assert "--data-dir" in text
+    assert re.findall(r"--[a-z0-9]+_[a-z0-9_]+", text) == []
+    assert main(["sweep", "--preset", "tiny", "--max-length", "-3"]) == 2
+    assert "--max-length must lie in [8, 131072], got -3" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        main(["sweep", "--preset", "tiny", "--max-length", "x"])
+    assert "argument --max-length: invalid int value" in capsys.readouterr().err
+    args = build_parser().parse_args(["sweep", "--data_dir", "x", "--max_length", "64"])
+    assert (args.data_dir, args.max_length) == ("x", 64)
