@@ -271,7 +271,8 @@ def build_parser() -> argparse.ArgumentParser:
     a.add_argument(
         "--planted",
         action="store_true",
-        help="also the planted-truth experiment (last-layer sweeps; uses the feature cache)",
+        help="also the planted-truth experiment (last-layer sweeps; reads the weak model's features that the "
+        "sweep saved in RESULTS/planted_inputs/)",
     )
     a.set_defaults(func=_cmd_audit)
     rp = sub.add_parser(
@@ -279,8 +280,9 @@ def build_parser() -> argparse.ArgumentParser:
         help="the reference replication: run each regime's preset, audit it, pack it into the reference",
         description="Runs replication-last-layer and/or replication-finetune into RESULTS_ROOT/<preset> "
         "(resumable: rerun the same command), audits each (planted truth for last layer) and packs it into "
-        "REFERENCE/<regime> (RESULTS_ROOT/reference by default), replacing the packed copy there. To refresh "
-        "the committed reference of a checkout, give --reference paper_checks/reference.",
+        "REFERENCE/<regime> (RESULTS_ROOT/reference by default), replacing the packed copy there. To "
+        "refresh the committed reference of a checkout, give --reference paper_checks/reference. Cold on 2 "
+        "CPU cores: about 100 min for last-layer and 80 min for finetune (docs/findings.md).",
     )
     rp.add_argument("--regime", choices=[*REGIMES, "all"], default="all")
     rp.add_argument("--data-dir", help="the HH-RLHF harmless JSONL splits (or $W2S_DATA_DIR; else the hub)")

@@ -133,9 +133,9 @@ class Trainer:
         x, probe_loss = self.inputs.standardized(base)[train_split], loss
         if probe_loss not in CONVEX_FIXED_OBJECTIVES:
             probe_loss = "forward_ce"
-        # a feature constant up to float rounding (all-MiniLM-L6-v2 has one with sigma 9e-10) is noise that
-        # standardising blows up; as a weight on the raw feature it would be ~1e6 and turn the first steps'
-        # tiny changes of that feature into logit jumps: such features are left out of the probe
+        # a feature constant up to float rounding (all-MiniLM-L6-v2 has three, the smallest sigma 9e-10) is
+        # noise that standardising blows up; as a weight on the raw feature it would be ~1e6 and turn the
+        # first steps' tiny changes of that feature into logit jumps: such features are left out of the probe
         scale = self.inputs.scale[base]
         kept = scale > CONSTANT_FEATURE_REL * np.median(scale)
         l2, chosen, _ = heads.fit_logistic_heldout(
