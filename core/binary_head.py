@@ -11,6 +11,7 @@ Two members of docs/theory.md R4's convex class (convex as sets of probability-v
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -21,26 +22,55 @@ from .errors import InvalidInputError
 from .numerics import xlogy
 from .tolerances import REQUIRED_GAP_REL
 
-_LOSS_OBJECTIVE = {
-    "forward_ce": "forward_kl",
-    "forward_kl": "forward_kl",
-    "reverse_ce": "reverse_ce",
-    "reverse_kl": "reverse_kl",
+
+def _reverse_kl(p, y, w):
+    J = w @ (xlogy(p, p / y) + xlogy(1 - p, (1 - p) / (1 - y)))
+    return float(J), w * (np.log(p / (1 - p)) - np.log(y / (1 - y))), w / (p * (1 - p))
+
+
+def _forward_kl(p, y, w):
+    J = w @ (xlogy(y, y / p) + xlogy(1 - y, (1 - y) / (1 - p)))
+    return float(J), w * (-y / p + (1 - y) / (1 - p)), w * (y / p**2 + (1 - y) / (1 - p) ** 2)
+
+
+def _reverse_ce(p, y, w):
+    J = -(w @ (p * np.log(y) + (1 - p) * np.log(1 - y)))
+    return float(J), -w * np.log(y / (1 - y)), np.zeros_like(p)
+
+
+@dataclass(frozen=True)
+class BinaryObjective:
+    """A convex objective in P(class 1) = p against targets y with weights w: ``terms(p, y, w)`` gives (J,
+    dJ/dp, d2J/dp2). `linear`: J is linear in p (the solution sits at the box's corners); `any_target`: the
+    targets may be any probability (else they lie in [gamma, 1 - gamma])."""
+
+    name: str
+    terms: Callable[[np.ndarray, np.ndarray, np.ndarray], tuple[float, np.ndarray, np.ndarray]]
+    linear: bool = False
+    any_target: bool = False
+
+
+BINARY_OBJECTIVES = {
+    o.name: o
+    for o in (
+        BinaryObjective("reverse_kl", _reverse_kl),
+        BinaryObjective("forward_kl", _forward_kl, any_target=True),
+        BinaryObjective("reverse_ce", _reverse_ce, linear=True),
+    )
 }
 
 
-def binary_terms(objective: str, p: np.ndarray, y: np.ndarray, w: np.ndarray):
+def binary_objective(objective: str | BinaryObjective) -> BinaryObjective:
+    if isinstance(objective, BinaryObjective):
+        return objective
+    if objective not in BINARY_OBJECTIVES:
+        raise InvalidInputError(f"unknown objective {objective!r}; choose one of {OBJECTIVES}")
+    return BINARY_OBJECTIVES[objective]
+
+
+def binary_terms(objective: str | BinaryObjective, p: np.ndarray, y: np.ndarray, w: np.ndarray):
     """(J, dJ/dp, d2J/dp2) for P(class 1) = p against targets y, weights w."""
-    if objective == "reverse_kl":
-        J = w @ (xlogy(p, p / y) + xlogy(1 - p, (1 - p) / (1 - y)))
-        return float(J), w * (np.log(p / (1 - p)) - np.log(y / (1 - y))), w / (p * (1 - p))
-    if objective == "forward_kl":
-        J = w @ (xlogy(y, y / p) + xlogy(1 - y, (1 - y) / (1 - p)))
-        return float(J), w * (-y / p + (1 - y) / (1 - p)), w * (y / p**2 + (1 - y) / (1 - p) ** 2)
-    if objective == "reverse_ce":
-        J = -(w @ (p * np.log(y) + (1 - p) * np.log(1 - y)))
-        return float(J), -w * np.log(y / (1 - y)), np.zeros_like(p)
-    raise InvalidInputError(f"unknown objective {objective!r}; choose one of {OBJECTIVES}")
+    return binary_objective(objective).terms(p, y, w)
 
 
 def box_gap(grad: np.ndarray, x: np.ndarray, gamma: float) -> float:
@@ -62,7 +92,7 @@ class BinarySolution:
         return self.gap <= REQUIRED_GAP_REL * max(1.0, abs(self.value))
 
 
-def _checked_problem(c, G, y, gamma: float, objective: str):
+def _checked_problem(c, G, y, gamma: float, objective: BinaryObjective):
     """(c, G, y, gamma) as float64 arrays, checked: finite G (m, d), targets y (m,) inside [gamma, 1 - gamma]
     (forward KL takes any target in [0, 1]: a one-hot truth, for Theorem 3's R)."""
     G = np.asarray(G, np.float64)
@@ -71,10 +101,10 @@ def _checked_problem(c, G, y, gamma: float, objective: str):
     g = check_gamma(gamma, 2)
     if G.ndim != 2 or y.shape != (G.shape[0],) or not (np.all(np.isfinite(G)) and np.all(np.isfinite(y))):
         raise InvalidInputError(f"need finite G (m, d) and targets y (m,); got {G.shape} and {y.shape}")
-    lo = 0.0 if objective == "forward_kl" else g
+    lo = 0.0 if objective.any_target else g
     if np.any(y < lo - 1e-12) or np.any(y > 1 - lo + 1e-12):
         raise InvalidInputError(
-            f"targets must lie in [{lo}, {1 - lo}] for {objective}: found [{y.min()}, {y.max()}]"
+            f"targets must lie in [{lo}, {1 - lo}] for {objective.name}: found [{y.min()}, {y.max()}]"
         )
     return c, G, y, g
 
@@ -84,27 +114,28 @@ def solve_binary(
     G,
     y,
     gamma: float,
-    objective: str = "reverse_kl",
+    objective: str | BinaryObjective = "reverse_kl",
     weights=None,
     w0=None,
     mu0: float = 1e-2,
     mu_final: float = 1e-14,
 ) -> BinarySolution:
-    """Project soft targets y (P(class 1), floored at gamma) onto {c + G w : w in [gamma, 1 - gamma]^d}."""
-    objective = _LOSS_OBJECTIVE.get(objective, objective)
+    """Project soft targets y (P(class 1), floored at gamma) onto {c + G w : w in [gamma, 1 - gamma]^d} by
+    `objective` (a name of BINARY_OBJECTIVES, or a BinaryObjective of the caller's: a loss entry's own)."""
+    objective = binary_objective(objective)
     c, G, y, g = _checked_problem(c, G, y, gamma, objective)
     wts = check_weights(weights, G.shape[0])
     d = G.shape[1]
 
     def value_grad(x):
-        J, dp, d2p = binary_terms(objective, c + G @ x, y, wts)
+        J, dp, d2p = objective.terms(c + G @ x, y, wts)
         return J, G.T @ dp, d2p
 
-    if objective == "reverse_ce":  # linear: each coordinate at the bound its coefficient prefers
+    if objective.linear:  # each coordinate at the bound its coefficient prefers
         _, grad, _ = value_grad(np.full(d, 0.5))
         x = np.where(grad > 0, g, 1 - g)
         J, grad, _ = value_grad(x)
-        return BinarySolution(x, c + G @ x, objective, J, max(box_gap(grad, x, g), 0.0), 0, g)
+        return BinarySolution(x, c + G @ x, objective.name, J, max(box_gap(grad, x, g), 0.0), 0, g)
 
     def barrier(x):
         return np.sum(np.log(x - g) + np.log(1 - g - x))
@@ -131,4 +162,4 @@ def solve_binary(
     )
     x = np.clip(x, g, 1 - g)
     J, grad, _ = value_grad(x)
-    return BinarySolution(x, c + G @ x, objective, J, max(box_gap(grad, x, g), 0.0), steps, g)
+    return BinarySolution(x, c + G @ x, objective.name, J, max(box_gap(grad, x, g), 0.0), steps, g)

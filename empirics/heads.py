@@ -26,6 +26,7 @@ from core.numerics import gamma_floor, sigmoid, xlogy
 from core.tolerances import LOGISTIC_GRAD_TOL
 
 from .config import CONVEX_FIXED_OBJECTIVES
+from .loss_registry import LOSS_REGISTRY
 from .losses import Loss
 from .partition import Partition, choose_l2
 
@@ -92,9 +93,27 @@ class LogisticFit:
         }
 
 
+@dataclass(frozen=True)
+class LogitBatch:
+    """The logit-space terms a loss entry's ``logit_terms`` reads (empirics.loss_registry.LogitTerms)."""
+
+    z: np.ndarray
+    s: np.ndarray
+    log_s: np.ndarray
+    log_1s: np.ndarray
+    y: np.ndarray
+    log_y: np.ndarray
+    log_1y: np.ndarray
+    teacher_entropy: float
+
+
 def logistic_objective(loss: str, gamma: float, u: np.ndarray, y: np.ndarray, l2: float):
-    """J(v) = mean_i L(y_i, sigmoid(u_i . v)) + l2/2 |v|^2 and its gradient, in float64, for the four fixed
-    objectives (the same values as :mod:`empirics.losses`; gradients docs/theory.md section 2)."""
+    """J(v) = mean_i L(y_i, sigmoid(u_i . v)) + l2/2 |v|^2 and its gradient, in float64, from the loss
+    entry's logit-space terms (the same values as :mod:`empirics.losses`; gradients docs/theory.md
+    section 2)."""
+    entry = LOSS_REGISTRY.get(loss)
+    if entry is None or entry.logit_terms is None:
+        raise LossError(f"{loss!r} is not one of the fixed objectives {CONVEX_FIXED_OBJECTIVES}")
     y = np.asarray(y, np.float64)
     yg = gamma_floor(y, gamma)  # the reverse losses read the floored weak label
     log_y, log_1y = np.log(yg), np.log1p(-yg)
@@ -103,20 +122,8 @@ def logistic_objective(loss: str, gamma: float, u: np.ndarray, y: np.ndarray, l2
     def value_and_grad(v: np.ndarray) -> tuple[float, np.ndarray]:
         z = u @ v
         log_s, log_1s = -np.logaddexp(0.0, -z), -np.logaddexp(0.0, z)
-        s = np.exp(log_s)
-        if loss in ("forward_ce", "forward_kl"):
-            per = -(y * log_s + (1 - y) * log_1s)
-            dz = s - y
-            if loss == "forward_kl":
-                per = per - teacher_entropy
-        elif loss == "reverse_ce":
-            per = -(s * log_y + (1 - s) * log_1y)
-            dz = -s * (1 - s) * (log_y - log_1y)
-        elif loss == "reverse_kl":
-            per = s * (log_s - log_y) + (1 - s) * (log_1s - log_1y)
-            dz = s * (1 - s) * (z - (log_y - log_1y))
-        else:
-            raise LossError(f"{loss!r} is not one of the fixed objectives {CONVEX_FIXED_OBJECTIVES}")
+        batch = LogitBatch(z, np.exp(log_s), log_s, log_1s, y, log_y, log_1y, teacher_entropy)
+        per, dz = entry.logit_terms(batch)
         value = float(per.mean() + 0.5 * l2 * (v @ v))
         return value, u.T @ dz / len(z) + l2 * v
 
@@ -187,10 +194,13 @@ class SimplexMap:
 
 
 def fit_simplex_head(G: np.ndarray, labels: np.ndarray, loss: str, gamma: float) -> BinarySolution:
-    if loss not in CONVEX_FIXED_OBJECTIVES:
+    """The certified projection of the weak labels onto the simplex head's class by the loss entry's
+    probability-space objective."""
+    entry = LOSS_REGISTRY.get(loss)
+    if entry is None or entry.prob_objective is None:
         raise LossError(
-            f"the simplex head supports {', '.join(CONVEX_FIXED_OBJECTIVES)}; {loss!r} uses batch "
-            "statistics (use the logistic head)"
+            f"the simplex head supports {', '.join(CONVEX_FIXED_OBJECTIVES)}; {loss!r} has no objective in "
+            "probability space (batch statistics: use the logistic head)"
         )
     y = gamma_floor(labels, gamma)  # the gamma-floor of the targets
-    return solve_binary(0.5, G, y, gamma, loss)
+    return solve_binary(0.5, G, y, gamma, entry.prob_objective)

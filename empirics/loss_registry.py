@@ -1,6 +1,9 @@
 """Every weak-to-strong loss as one registry entry: its name, the paper's name, the objective, whether it
-takes batch statistics, its plot style and its per-example function. Adding a loss is adding one entry here
-(and its test); the CLI, the validation, the grid, the plots and the summaries read this table.
+takes batch statistics, its plot style, and everything a head needs of it: the per-example function (torch,
+fine-tuning and the Adam head), the value and gradient in logit space (numpy, the second-order logistic
+head) and the objective in probability space (the certified simplex-head solver, on core.binary_head).
+Adding a loss is adding one entry here (and its test); the CLI, the validation, the grid, the heads, the
+solver, the plots and the summaries read this table, and nothing outside it branches on a loss name.
 
 Nothing here imports torch: a per-example function receives the batch's terms (:class:`Terms`, built by
 :mod:`empirics.losses`) and combines them with tensor arithmetic. Notation (docs/theory.md section 2): q the
@@ -12,6 +15,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
+
+import numpy as np
+
+from core.binary_head import BINARY_OBJECTIVES, BinaryObjective
 
 
 class Terms(Protocol):
@@ -28,6 +35,38 @@ class Terms(Protocol):
     def log_floor(self, x): ...  # log((1 - k gamma) x + gamma)
 
 
+class LogitTerms(Protocol):
+    """What a logit-space function may use (numpy float64, shape (n,)): z = u . v, s = sigmoid(z) and its
+    logs, the weak label y, the logs of its gamma-floor, and the teacher's mean entropy (a scalar)."""
+
+    z: np.ndarray
+    s: np.ndarray
+    log_s: np.ndarray
+    log_1s: np.ndarray
+    y: np.ndarray
+    log_y: np.ndarray
+    log_1y: np.ndarray
+    teacher_entropy: float
+
+
+def _forward_ce(t: LogitTerms):
+    return -(t.y * t.log_s + (1 - t.y) * t.log_1s), t.s - t.y
+
+
+def _forward_kl(t: LogitTerms):
+    per, dz = _forward_ce(t)
+    return per - t.teacher_entropy, dz
+
+
+def _reverse_ce(t: LogitTerms):
+    return -(t.s * t.log_y + (1 - t.s) * t.log_1y), -t.s * (1 - t.s) * (t.log_y - t.log_1y)
+
+
+def _reverse_kl(t: LogitTerms):
+    per = t.s * (t.log_s - t.log_y) + (1 - t.s) * (t.log_1s - t.log_1y)
+    return per, t.s * (1 - t.s) * (t.z - (t.log_y - t.log_1y))
+
+
 @dataclass(frozen=True)
 class LossEntry:
     name: str
@@ -37,6 +76,12 @@ class LossEntry:
     marker: str
     color: str
     per_example: Callable[[Terms], Any]
+    # (per-example value, dJ/dz) in logit space, in float64: the second-order logistic head (None: no
+    # fixed objective, batch statistics)
+    logit_terms: Callable[[LogitTerms], tuple[np.ndarray, np.ndarray]] | None = None
+    # the objective in P(first chosen) that the certified simplex-head solver minimises (None: not convex
+    # in the head's weights, or batch statistics)
+    prob_objective: BinaryObjective | None = None
 
 
 LOSS_REGISTRY: dict[str, LossEntry] = {
@@ -50,6 +95,8 @@ LOSS_REGISTRY: dict[str, LossEntry] = {
             marker="o",
             color="tab:blue",
             per_example=lambda t: t.ce(t.p, t.log_q),
+            logit_terms=_forward_ce,
+            prob_objective=BINARY_OBJECTIVES["forward_kl"],  # the same minimiser: CE = KL + H(p)
         ),
         LossEntry(
             name="forward_kl",
@@ -59,6 +106,8 @@ LOSS_REGISTRY: dict[str, LossEntry] = {
             marker="s",
             color="tab:cyan",
             per_example=lambda t: t.kl(t.p, t.log_q),
+            logit_terms=_forward_kl,
+            prob_objective=BINARY_OBJECTIVES["forward_kl"],
         ),
         LossEntry(
             name="reverse_ce",
@@ -68,6 +117,8 @@ LOSS_REGISTRY: dict[str, LossEntry] = {
             marker="D",
             color="tab:red",
             per_example=lambda t: t.ce(t.q, t.log_floor(t.p)),
+            logit_terms=_reverse_ce,
+            prob_objective=BINARY_OBJECTIVES["reverse_ce"],
         ),
         LossEntry(
             name="reverse_kl",
@@ -77,6 +128,8 @@ LOSS_REGISTRY: dict[str, LossEntry] = {
             marker="^",
             color="tab:orange",
             per_example=lambda t: (t.q * (t.log_q - t.log_floor(t.p))).sum(-1),
+            logit_terms=_reverse_kl,
+            prob_objective=BINARY_OBJECTIVES["reverse_kl"],
         ),
         LossEntry(
             name="confidence",

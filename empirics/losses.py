@@ -24,7 +24,7 @@ import torch.nn.functional as F
 from core.errors import LossError
 from core.torch_numerics import ce_from_log, gamma_floor, kl_from_log
 
-from .loss_registry import LOSS_REGISTRY, LOSSES
+from .loss_registry import LOSS_REGISTRY
 
 DEFAULT_GAMMA = 1e-3
 
@@ -119,7 +119,7 @@ class Loss:
     ) -> torch.Tensor:
         entry = LOSS_REGISTRY.get(self.name)
         if entry is None:
-            raise LossError(f"unknown loss {self.name!r}; known losses: {', '.join(LOSSES)}")
+            raise LossError(f"unknown loss {self.name!r}; known losses: {', '.join(LOSS_REGISTRY)}")
         log_q, p = _as_k_class(logits, labels)
         return entry.per_example(_Terms(self, log_q, p, step_frac, gather))
 
@@ -134,8 +134,8 @@ class Loss:
 
 
 def get_loss(name: str, gamma: float = DEFAULT_GAMMA, **kw) -> Loss:
-    if name not in LOSSES:
-        raise LossError(f"unknown loss {name!r}; known losses: {', '.join(LOSSES)}")
+    if name not in LOSS_REGISTRY:
+        raise LossError(f"unknown loss {name!r}; known losses: {', '.join(LOSS_REGISTRY)}")
     loss = Loss(name, gamma, **kw)
     _floored(torch.zeros(1, 2), gamma)  # validates gamma
     loss.alpha(0.0)  # validates the schedule
