@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 from core.errors import ConfigError
 
 from .config import (
@@ -40,6 +42,39 @@ SEEDS_LAST_LAYER = list(range(12))
 # forward CE needs 8 (reverse CE 7, reverse KL 3, noise 2); ceiling - weak >= 3 SE needs 5. At the 80 % upper
 # limits: 25, 21, 5, 2 and 21. Eight seeds keep the cold regime near 2.5 h on 2 cores (a seed ~17 min).
 SEEDS_FINETUNE = list(range(8))
+
+
+# The decoder ladder (docs/findings.md, "The decoder ladder: analysis plan"): frozen last-token features of
+# three packaged decoders, SmolLM2-135M-Instruct -> Gemma-3-270M -> Qwen2.5-Coder-0.5B-Instruct, logistic
+# heads; every pair whose student is the larger model. Among these decoders size alone makes no gap on frozen
+# features, so a teacher is made weak by its training pairs: for each teacher model, the largest N of 50, 100,
+# 200, 400 whose pilot accuracy lies >= 3 points below the pilot ceiling of every student it teaches
+# (benchmarks/pilot_ladder.py, train_gt only; benchmarks/measured/ladder-pilot-harmless-2026-12-07). Harmless:
+# SmolLM2@50 (60.2 % against Gemma's 63.9 and Qwen's 67.2) and Gemma@400 (63.4 % against Qwen's 67.2).
+LADDER = ("smollm2-135m-instruct-q4", "gemma-3-270m", "qwen2.5-coder-0.5b-instruct-q4")
+LADDER_TEACHER_PAIRS = {"hh-rlhf-harmless": (50, 400)}
+# 33 seeds: every claim's 1-point goal (2 with noise) at the last-layer regime's variances (same heads, same
+# 4,000 test pairs), the stronger-teacher claim the one that needs them (33; the others 3-14 at their 80 %
+# upper limits). The stronger-student claim is read as its kin. Fixed before the main runs.
+SEEDS_LADDER = list(range(33))
+
+
+def _ladder(dataset: str, description: str) -> Sweep:
+    small, mid, large = LADDER
+    n_small, n_mid = LADDER_TEACHER_PAIRS[dataset]
+    return Sweep(
+        experiment=dataclasses.replace(LAST_LAYER, data=DataConfig(dataset=dataset)),
+        grid=GridConfig(
+            pairs=[f"{small}@{n_small}:{mid}", f"{small}@{n_small}:{large}", f"{mid}@{n_mid}:{large}"],
+            losses=list(LOSSES),
+            heads=["logistic"],
+            seeds=SEEDS_LADDER,
+            noises=["none", "flip:0.2"],
+            noise_losses=["forward_kl", "reverse_kl"],  # the noise claim's two
+        ),
+        description=description,
+        notes=NEEDS_DATA,
+    )
 
 
 NEEDS_DATA = (
@@ -160,6 +195,14 @@ PRESETS: dict[str, Sweep] = {
         "seeds (by a power computation), each redrawing the teacher's 100 pairs, every run's fit / held-out "
         "part and the fine-tuning order",
         notes=NEEDS_DATA,
+    ),
+    "ladder-harmless": _ladder(
+        "hh-rlhf-harmless",
+        "the decoder ladder on HH-RLHF harmless (all 4,000 pairs per split): frozen last-token features of "
+        "SmolLM2-135M-Instruct, Gemma-3-270M and Qwen2.5-Coder-0.5B-Instruct (4-bit packaged stand-ins); "
+        "teachers SmolLM2 on 50 and Gemma on 400 train_gt pairs (weak by their sample, from a pilot); pairs "
+        "SmolLM2 -> Gemma, SmolLM2 -> Qwen, Gemma -> Qwen; every loss on the logistic head, forward and "
+        "reverse KL also under 20 % flips; 33 seeds (by a power computation)",
     ),
     "paper-gpt2": _paper(
         ["gpt2:gpt2-medium", "gpt2:gpt2-large", "gpt2-medium:gpt2-large", "gpt2:gpt2-xl"],

@@ -84,7 +84,7 @@ def test_an_unset_option_keeps_the_preset_value():
     ("argv", "message"),
     [
         (["--no-such-option", "1"], "unrecognized arguments: --no-such-option"),
-        (["--max-length", "abc"], "argument --max_length/--max-length: invalid int value: 'abc'"),
+        (["--max-length", "abc"], "argument --max-length: invalid int value: 'abc'"),
         (["--mode", "zero_shot"], "invalid choice: 'zero_shot'"),
         (["--lr", "-1"], "--lr must be a positive finite number, got -1.0"),
         (["--lr", "inf"], "--lr must be a finite number, got inf"),
@@ -271,3 +271,37 @@ def test_max_length_override_reaches_every_stage(mode, pair, data_dir, tmp_path,
     assert {value for _, value in seen} == {19}
     cfg = json.loads(next((tmp_path / "o").glob("ceiling__*/config.json")).read_text())
     assert cfg["experiment"]["setup"]["max_length"] == 19
+
+
+def test_the_ladder_preset_is_the_committed_plan():
+    """The ladder's design as docs/findings.md fixes it before its runs: three pairs whose student is the
+    larger decoder, teachers weak by their sample (SmolLM2 on 50, Gemma on 400 train_gt pairs), every loss
+    on the logistic head, forward and reverse KL under 20 % flips, 33 seeds, fp32."""
+    from empirics.grid import planned_runs
+    from empirics.registry import MODELS, trained_on
+
+    sw = PRESETS["ladder-harmless"]
+    e, g = sw.experiment, sw.grid
+    assert (e.data.dataset, e.mode, e.setup.bf16, e.setup.max_length) == (
+        "hh-rlhf-harmless",
+        "last_layer",
+        "off",
+        256,
+    )
+    assert g.pairs == [
+        "smollm2-135m-instruct-q4@50:gemma-3-270m",
+        "smollm2-135m-instruct-q4@50:qwen2.5-coder-0.5b-instruct-q4",
+        "gemma-3-270m@400:qwen2.5-coder-0.5b-instruct-q4",
+    ]
+    size = {"smollm2-135m-instruct-q4": 135, "gemma-3-270m": 268, "qwen2.5-coder-0.5b-instruct-q4": 494}
+    for pair in g.pairs:
+        weak, strong = pair.split(":")
+        assert size[trained_on(weak)[0]] < size[strong]
+        assert MODELS[strong].source == MODELS[trained_on(weak)[0]].source == "package"
+    assert (g.heads, g.seeds, g.noises, g.noise_losses) == (
+        ["logistic"],
+        list(range(33)),
+        ["none", "flip:0.2"],
+        ["forward_kl", "reverse_kl"],
+    )
+    assert len(planned_runs(sw)) == 3 + 33 * (2 + 2 + 3 * 7 + 3 * 2)
