@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import math
+import os
 import sys
 from collections.abc import Callable
 
@@ -55,6 +56,9 @@ def run_command(prog: str, call: Callable[[], int], interrupted: str = "interrup
     except StorageError as exc:
         print(f"{prog}: error: {exc}", file=sys.stderr)
         return 3
+    except BrokenPipeError:  # the reader left (`... | head`): nothing to say, and nobody to say it to
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # no second error at exit's flush
+        return 141
     except OSError as exc:  # a folder that cannot be made, a file where a folder should be, ...
         print(f"{prog}: error: {exc.filename or ''}: {exc.strerror or exc}", file=sys.stderr)
         return 3

@@ -107,3 +107,20 @@ def test_a_saved_witness_refutes_a_constant_one_float_step_below_c_sharp(tmp_pat
     saved = json.loads(path.read_text())
     assert saved["F_sw"] != saved["F_w"]
     assert witness_file_ratio(path) > c
+
+
+def test_a_reader_that_leaves_early_is_no_error(tmp_path):
+    """`w2s-... | head`: the pipe closes under the command's output; it stops without a word (exit 141, the
+    shell's SIGPIPE status), not with an error line or a traceback."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys\nfrom core.cli import run_command\n"
+        "sys.exit(run_command('x', lambda: [print(i) for i in range(10**6)] and 0))"
+    )
+    proc = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    proc.stdout.readline()
+    proc.stdout.close()  # the reader leaves
+    assert proc.wait(timeout=60) == 141
+    assert proc.stderr.read() == b""
