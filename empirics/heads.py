@@ -26,7 +26,7 @@ from core.numerics import gamma_floor, sigmoid, xlogy
 from core.tolerances import LOGISTIC_GRAD_TOL
 
 from .config import CONVEX_FIXED_OBJECTIVES
-from .loss_registry import LOSS_REGISTRY
+from .loss_registry import LOSS_REGISTRY, LogitTerms
 from .losses import Loss
 from .partition import Partition, choose_l2
 
@@ -93,20 +93,6 @@ class LogisticFit:
         }
 
 
-@dataclass(frozen=True)
-class LogitBatch:
-    """The logit-space terms a loss entry's ``logit_terms`` reads (empirics.loss_registry.LogitTerms)."""
-
-    z: np.ndarray
-    s: np.ndarray
-    log_s: np.ndarray
-    log_1s: np.ndarray
-    y: np.ndarray
-    log_y: np.ndarray
-    log_1y: np.ndarray
-    teacher_entropy: float
-
-
 def logistic_objective(loss: str, gamma: float, u: np.ndarray, y: np.ndarray, l2: float):
     """J(v) = mean_i L(y_i, sigmoid(u_i . v)) + l2/2 |v|^2 and its gradient, in float64, from the loss
     entry's logit-space terms (the same values as :mod:`empirics.losses`; gradients docs/theory.md
@@ -122,7 +108,7 @@ def logistic_objective(loss: str, gamma: float, u: np.ndarray, y: np.ndarray, l2
     def value_and_grad(v: np.ndarray) -> tuple[float, np.ndarray]:
         z = u @ v
         log_s, log_1s = -np.logaddexp(0.0, -z), -np.logaddexp(0.0, z)
-        batch = LogitBatch(z, np.exp(log_s), log_s, log_1s, y, log_y, log_1y, teacher_entropy)
+        batch = LogitTerms(z, np.exp(log_s), log_s, log_1s, y, log_y, log_1y, teacher_entropy)
         per, dz = entry.logit_terms(batch)
         value = float(per.mean() + 0.5 * l2 * (v @ v))
         return value, u.T @ dz / len(z) + l2 * v

@@ -35,7 +35,8 @@ class Terms(Protocol):
     def log_floor(self, x): ...  # log((1 - k gamma) x + gamma)
 
 
-class LogitTerms(Protocol):
+@dataclass(frozen=True)
+class LogitTerms:
     """What a logit-space function may use (numpy float64, shape (n,)): z = u . v, s = sigmoid(z) and its
     logs, the weak label y, the logs of its gamma-floor, and the teacher's mean entropy (a scalar)."""
 
