@@ -269,28 +269,11 @@ def weak_to_strong(runs: Runs, weak: str, strong: str, head: str) -> dict | None
 # ---------------------------------------------------------------------------------------- a claim's matrix
 def claim_cells(claim: Claim, runs: Runs) -> dict[tuple, dict[int, tuple[dict, dict]]]:
     """{setting: {seed: (run a, run b)}}: the student pairs a claim compares. A setting is (weak, strong,
-    head, noise); for the stronger-teacher claim (strong, head, loss, weaker teacher, stronger teacher), the
-    teachers ordered by their accuracy averaged over seeds."""
+    head, noise); across teachers (strong, head, loss, weaker teacher, stronger teacher) and across students
+    (teacher, head, loss, weaker student, stronger student): :func:`_ranked_cells`."""
+    if claim.noise in ("teacher", "student"):
+        return _ranked_cells(runs, claim.noise)
     cells: dict[tuple, dict[int, tuple[dict, dict]]] = {}
-    if claim.noise == "teacher":
-        acc = runs.teacher_accuracy()
-        by_target: dict[tuple, list] = {}
-        for w, st, head, noise, _, loss in runs.students:
-            if noise == "none" and w in acc:
-                by_target.setdefault((st, head, loss), []).append(w)
-        for (st, head, loss), teachers in by_target.items():
-            ranked = sorted(set(teachers), key=lambda w: acc[w])
-            for lo, hi in pairwise(ranked):
-                if acc[hi] <= acc[lo]:
-                    continue
-                for seed in sorted({k[4] for k in runs.students if k[:3] == (hi, st, head)}):
-                    a = runs.students.get((hi, st, head, "none", seed, loss))
-                    b = runs.students.get((lo, st, head, "none", seed, loss))
-                    if a and b:
-                        cells.setdefault((st, head, loss, lo, hi), {})[seed] = (a, b)
-        return cells
-    if claim.noise == "student":
-        return _student_cells(runs)
     for (w, st, head, noise, seed, loss), rec in runs.students.items():
         if loss != claim.a or (noise == "none") != (claim.noise == "clean"):
             continue
@@ -300,26 +283,34 @@ def claim_cells(claim: Claim, runs: Runs) -> dict[tuple, dict[int, tuple[dict, d
     return cells
 
 
-def _student_cells(runs: Runs) -> dict[tuple, dict[int, tuple[dict, dict]]]:
-    """{(teacher, head, loss, weaker student, stronger student): {seed: (run a, run b)}}: students of one
-    teacher and loss, the strong models ordered by their ceilings' accuracy averaged over seeds. The gain over
-    the same teacher differs by exactly the students' accuracy difference."""
-    acc = runs.ceiling_accuracy()
-    by_source: dict[tuple, set] = {}
+def _ranked_cells(runs: Runs, varies: str) -> dict[tuple, dict[int, tuple[dict, dict]]]:
+    """Students that differ in one model only, paired along that model's ranking, noise none: their
+    teacher (`varies` = "teacher", teachers ranked by their mean test accuracy) or their strong model
+    ("student", ranked by its ceilings' mean accuracy; the gains over the same teacher then differ by exactly
+    the students' accuracy difference). {(the model that stays, head, loss, weaker, stronger): {seed:
+    (student of the stronger, student of the weaker)}}."""
+    by_teacher = varies == "teacher"
+    acc = runs.teacher_accuracy() if by_teacher else runs.ceiling_accuracy()
+
+    def key(stays, varied, head, seed, loss) -> tuple:
+        w, st = (varied, stays) if by_teacher else (stays, varied)
+        return (w, st, head, "none", seed, loss)
+
+    groups: dict[tuple, dict[str, object]] = {}
     for w, st, head, noise, _, loss in runs.students:
-        if noise == "none" and (st, head) in acc:
-            by_source.setdefault((w, head, loss), set()).add(st)
+        stays, varied = (st, w) if by_teacher else (w, st)
+        rank = w if by_teacher else (st, head)
+        if noise == "none" and rank in acc:
+            groups.setdefault((stays, head, loss), {})[varied] = acc[rank]
     cells: dict[tuple, dict[int, tuple[dict, dict]]] = {}
-    for (w, head, loss), strong in by_source.items():
-        ranked = sorted(strong, key=lambda st: acc[(st, head)])
-        for lo, hi in pairwise(ranked):
-            if acc[(hi, head)] <= acc[(lo, head)]:
+    for (stays, head, loss), members in groups.items():
+        for lo, hi in pairwise(sorted(members, key=members.__getitem__)):
+            if members[hi] <= members[lo]:
                 continue
-            for seed in sorted({k[4] for k in runs.students if k[:3] == (w, hi, head)}):
-                a = runs.students.get((w, hi, head, "none", seed, loss))
-                b = runs.students.get((w, lo, head, "none", seed, loss))
+            for seed in sorted({k[4] for k in runs.students if k[:3] == key(stays, hi, head, 0, loss)[:3]}):
+                a, b = (runs.students.get(key(stays, m, head, seed, loss)) for m in (hi, lo))
                 if a and b:
-                    cells.setdefault((w, head, loss, lo, hi), {})[seed] = (a, b)
+                    cells.setdefault((stays, head, loss, lo, hi), {})[seed] = (a, b)
     return cells
 
 
@@ -413,22 +404,31 @@ def _panel(claim: Claim, setting: tuple) -> str:
     return f"{setting[0]} -> {setting[1]} ({setting[2]})"
 
 
+def _within(claim: Claim, runs: Runs, cells: dict, name_of) -> dict[str, tuple[Estimate, dict]]:
+    """The claim recomputed within each group of its settings (`name_of(claim, setting)` names the group):
+    {name: (estimate, matrix)} for the groups with at least 2 seeds."""
+    out = {}
+    for name in sorted({name_of(claim, s) for s in cells}):
+        m = claim_matrix(claim, runs, {s: v for s, v in cells.items() if name_of(claim, s) == name})
+        if len(m["seeds"]) >= 2:
+            out[name] = (crossed_estimate(m["d"]), m)
+    return out
+
+
 def by_panel(claim: Claim, runs: Runs, cells: dict) -> dict[str, dict]:
     """The claim within each panel (:func:`_panel`), with its own verdict: the panels of one claim are one
     two-sided Holm family (the pooled verdicts are the primary family; these say where an effect lies)."""
-    out = {}
-    for panel in sorted({_panel(claim, s) for s in cells}):
-        m = claim_matrix(claim, runs, {s: v for s, v in cells.items() if _panel(claim, s) == panel})
-        if len(m["seeds"]) < 2 or not np.any(m["d"]):
-            continue
-        e = crossed_estimate(m["d"])
-        out[panel] = {
+    out = {
+        panel: {
             "delta": e.delta,
             "ci95": e.ci95,
             "mde": e.mde,
             "seeds": e.seeds,
             "p_two_sided": e.p_two_sided,
         }
+        for panel, (e, m) in _within(claim, runs, cells, _panel).items()
+        if np.any(m["d"])
+    }
     if claim.kind == "greater":
         for b, p in zip(out.values(), holm([b["p_two_sided"] for b in out.values()]), strict=True):
             b["p_holm_panels"], b["verdict"] = p, verdict(b["delta"], p)
@@ -437,20 +437,16 @@ def by_panel(claim: Claim, runs: Runs, cells: dict) -> dict[str, dict]:
 
 def by_setting(claim: Claim, runs: Runs, cells: dict) -> dict[str, dict]:
     """The same comparison within each group (:func:`_group`): a pooled verdict may come from one head."""
-    out = {}
-    for group in sorted({_group(claim, s) for s in cells}):
-        m = claim_matrix(claim, runs, {s: v for s, v in cells.items() if _group(claim, s) == group})
-        if len(m["seeds"]) < 2:
-            continue
-        e = crossed_estimate(m["d"])
-        out[group] = {
+    return {
+        group: {
             "delta": e.delta,
             "ci95": e.ci95,
             "mde": e.mde,
             "seeds": e.seeds,
             "settings": len(m["settings"]),
         }
-    return out
+        for group, (e, m) in _within(claim, runs, cells, _group).items()
+    }
 
 
 def _untestable(claim: Claim, m: dict) -> str:
