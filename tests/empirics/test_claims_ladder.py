@@ -14,6 +14,13 @@ from .fixtures import write_ladder_fixture
 
 TEACHERS = {"small": 0.58, "mid": 0.62}
 CEILINGS = {"gemma": 0.80, "qwen": 0.86}
+# forward-CE students of both teachers: qwen's 6 points above gemma's over either teacher
+LADDER_STUDENTS = {
+    ("small", "gemma"): 0.64,
+    ("small", "qwen"): 0.70,
+    ("mid", "gemma"): 0.66,
+    ("mid", "qwen"): 0.72,
+}
 
 
 def claim(results, key):
@@ -21,13 +28,7 @@ def claim(results, key):
 
 
 def test_a_stronger_student_over_the_same_teacher_is_reproduced_per_panel(tmp_path):
-    students = {
-        ("small", "gemma"): 0.64,
-        ("small", "qwen"): 0.70,
-        ("mid", "gemma"): 0.66,
-        ("mid", "qwen"): 0.72,
-    }
-    out = write_ladder_fixture(tmp_path / "r", 2000, TEACHERS, CEILINGS, students)
+    out = write_ladder_fixture(tmp_path / "r", 2000, TEACHERS, CEILINGS, LADDER_STUDENTS)
     c = claim(out, "stronger_student_gains_more")
     assert c.verdict == "reproduced", c.numbers()
     assert c.delta == pytest.approx(0.06, abs=0.015)
@@ -76,15 +77,11 @@ def test_one_strong_model_leaves_the_claim_untestable(tmp_path):
 
 
 def test_findings_show_each_panel_with_its_verdict(tmp_path):
-    students = {
-        ("small", "gemma"): 0.64,
-        ("small", "qwen"): 0.70,
-        ("mid", "gemma"): 0.66,
-        ("mid", "qwen"): 0.72,
-    }
     claims = [
         asdict(c)
-        for c in evaluate_claims(write_ladder_fixture(tmp_path / "r", 2000, TEACHERS, CEILINGS, students))
+        for c in evaluate_claims(
+            write_ladder_fixture(tmp_path / "r", 2000, TEACHERS, CEILINGS, LADDER_STUDENTS)
+        )
     ]
     rows = [r for r in panels_section(claims) if r.startswith("| a stronger student")]
     assert len(rows) == 2
@@ -98,15 +95,11 @@ def test_findings_show_each_panel_with_its_verdict(tmp_path):
 def test_the_verdicts_picture_shows_each_interval_its_mde_and_the_papers_range(tmp_path):
     from empirics.plots import verdicts
 
-    students = {
-        ("small", "gemma"): 0.64,
-        ("small", "qwen"): 0.70,
-        ("mid", "gemma"): 0.66,
-        ("mid", "qwen"): 0.72,
-    }
     claims = [
         asdict(c)
-        for c in evaluate_claims(write_ladder_fixture(tmp_path / "r", 2000, TEACHERS, CEILINGS, students))
+        for c in evaluate_claims(
+            write_ladder_fixture(tmp_path / "r", 2000, TEACHERS, CEILINGS, LADDER_STUDENTS)
+        )
     ]
     reverse = {**claims[0], "key": "reverse_kl_beats_forward_kl", "verdict": "inconclusive", "extra": {}}
     reverse |= {"delta": 0.001, "ci95": (-0.002, 0.004), "mde": 0.0045}

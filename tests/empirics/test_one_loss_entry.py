@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 import torch
 
-from core.binary_head import BINARY_OBJECTIVES, BinaryObjective
+from core.binary_head import BinaryObjective
 from core.errors import LossError
 from empirics import heads
 from empirics.config import FinetuneConfig
@@ -20,14 +20,13 @@ from empirics.streams import RunStreams
 GAMMA = 1e-3
 
 
-def _logit_terms(t):
-    fce = -(t.y * t.log_s + (1 - t.y) * t.log_1s), t.s - t.y
-    rce = -(t.s * t.log_y + (1 - t.s) * t.log_1y), -t.s * (1 - t.s) * (t.log_y - t.log_1y)
-    return fce[0] + rce[0], fce[1] + rce[1]
+def _logit_terms(t):  # forward CE + reverse CE, from their own entries
+    a, b = (LOSS_REGISTRY[name].logit_terms(t) for name in ("forward_ce", "reverse_ce"))
+    return a[0] + b[0], a[1] + b[1]
 
 
 def _prob_terms(p, y, w):
-    a, b = BINARY_OBJECTIVES["forward_kl"].terms(p, y, w), BINARY_OBJECTIVES["reverse_ce"].terms(p, y, w)
+    a, b = (LOSS_REGISTRY[name].prob_objective.terms(p, y, w) for name in ("forward_ce", "reverse_ce"))
     return a[0] + b[0], a[1] + b[1], a[2] + b[2]
 
 
