@@ -21,21 +21,29 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
+from core.errors import ConfigError
 from core.io import atomic_save_npz, package_versions
 
 from .data import PreferencePair, content_hash
 from .models import load_backbone, model_identity, pool
 from .precision import inference_autocast
 from .registry import cache_dir, spec
+from .shared_prefix import embed_pairs_shared_prefix
+
+SIDES = ("first", "second")
 
 # bump when the extraction itself changes. 3: batches by token length (2: by characters; a batch's padding
 # changes its floating-point sums, so features differ in the last bits)
 FEATURE_VERSION = 3
 
 
-def feature_record(model: str, pairs: list[PreferencePair], max_length: int, bf16: bool = False) -> dict:
-    """Everything that makes a feature file: the cache key is its hash, and the file carries it."""
-    return {
+def feature_record(
+    model: str, pairs: list[PreferencePair], max_length: int, bf16: bool = False, extraction: str = "per-text"
+) -> dict:
+    """Everything that makes a feature file: the cache key is its hash, and the file carries it. The
+    extraction is recorded when it is not the per-text pass (so the per-text files keep their keys)."""
+    shared = {"extraction": extraction} if extraction != "per-text" else {}
+    return shared | {
         "feature_version": FEATURE_VERSION,
         "model": model_identity(model),
         "pooling": spec(model).kind,
@@ -134,10 +142,16 @@ def pair_features(
     backbone=None,
     batch_size: int = 16,
     bf16: bool = False,
+    extraction: str = "per-text",
 ) -> tuple[np.ndarray, np.ndarray]:
     """(phi(first), phi(second)), each (n, hidden), from the cache or computed and cached. `backbone` is a
-    loaded (model, tokenizer, spec) triple, or a callable returning one (called only on a cache miss)."""
-    record = feature_record(model, pairs, max_length, bf16)
+    loaded (model, tokenizer, spec) triple, or a callable returning one (called only on a cache miss).
+    `extraction`: "per-text" (each text its own pass) or "shared-prefix" (:mod:`empirics.shared_prefix`)."""
+    if extraction == "shared-prefix" and spec(model).kind != "decoder":
+        raise ConfigError(
+            f"--extraction shared-prefix needs a decoder (causal attention); {model} is an {spec(model).kind}"
+        )
+    record = feature_record(model, pairs, max_length, bf16, extraction)
     path = cache_dir() / "features" / f"{feature_key(record)}.npz"
     ids = [p.id for p in pairs]
     if path.is_file():
@@ -147,11 +161,21 @@ def pair_features(
     if backbone is None:
         backbone = load_backbone(model)
     bb, tok, s = backbone() if callable(backbone) else backbone
-    texts = [p.first for p in pairs] + [p.second for p in pairs]
-    emb = embed_texts(
-        bb, tok, s.kind, texts, max_length, batch_size, desc=f"{model} {split}".strip(), bf16=bf16
-    )
-    first, second = emb[: len(pairs)], emb[len(pairs) :]
+    desc = f"{model} {split}".strip()
+    if extraction == "shared-prefix":
+        first, second = embed_pairs_shared_prefix(
+            bb,
+            tok,
+            s.kind,
+            *(token_ids(tok, [getattr(p, side) for p in pairs], max_length) for side in SIDES),
+            batch_size,
+            desc,
+            bf16,
+        )
+    else:
+        texts = [p.first for p in pairs] + [p.second for p in pairs]
+        emb = embed_texts(bb, tok, s.kind, texts, max_length, batch_size, desc=desc, bf16=bf16)
+        first, second = emb[: len(pairs)], emb[len(pairs) :]
     if not (np.all(np.isfinite(first)) and np.all(np.isfinite(second))):
         raise FloatingPointError(f"{model} {split}: the backbone produced non-finite features")
     id_array = np.array(ids)

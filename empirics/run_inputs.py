@@ -87,7 +87,14 @@ class RunInputs:
             with self.timer.timed("extraction"):
                 self._feats[model] = {
                     s: pair_features(
-                        model, self.split(s), setup.max_length, s, backbone, setup.eval_batch_size, self.bf16
+                        model,
+                        self.split(s),
+                        setup.max_length,
+                        s,
+                        backbone,
+                        setup.eval_batch_size,
+                        self.bf16,
+                        setup.extraction,
                     )
                     for s in SPLITS
                 }

@@ -25,6 +25,7 @@ OTHER_VALUES = {
     "mode": ("finetune", "finetune"),
     "max_length": ("37", 37),
     "eval_batch_size": ("6", 6),
+    "extraction": ("shared-prefix", "shared-prefix"),
     "gamma": ("0.02", 0.02),
     "confidence_alpha_max": ("0.3", 0.3),
     "confidence_warmup_frac": ("0.4", 0.4),
@@ -273,25 +274,28 @@ def test_max_length_override_reaches_every_stage(mode, pair, data_dir, tmp_path,
     assert cfg["experiment"]["setup"]["max_length"] == 19
 
 
-def test_the_ladder_preset_is_the_committed_plan():
+@pytest.mark.parametrize(("task", "sizes"), [("harmless", (50, 400)), ("helpful", (12, 100))])
+def test_the_ladder_preset_is_the_committed_plan(task, sizes):
     """The ladder's design as docs/findings.md fixes it before its runs: three pairs whose student is the
-    larger decoder, teachers weak by their sample (SmolLM2 on 50, Gemma on 400 train_gt pairs), every loss
-    on the logistic head, forward and reverse KL under 20 % flips, 33 seeds, fp32."""
+    larger decoder, teachers weak by their sample (harmless: SmolLM2 on 50, Gemma on 400 train_gt pairs;
+    helpful, under the plan's amendment: 12 and 100), every loss on the logistic head, forward and reverse KL
+    under 20 % flips, 33 seeds, fp32, each pair's shared prompt run once."""
     from empirics.grid import planned_runs
     from empirics.registry import MODELS, trained_on
 
-    sw = PRESETS["ladder-harmless"]
+    sw = PRESETS[f"ladder-{task}"]
     e, g = sw.experiment, sw.grid
-    assert (e.data.dataset, e.mode, e.setup.bf16, e.setup.max_length) == (
-        "hh-rlhf-harmless",
+    assert (e.data.dataset, e.mode, e.setup.bf16, e.setup.max_length, e.setup.extraction) == (
+        f"hh-rlhf-{task}",
         "last_layer",
         "off",
         256,
+        "shared-prefix",
     )
     assert g.pairs == [
-        "smollm2-135m-instruct-q4@50:gemma-3-270m",
-        "smollm2-135m-instruct-q4@50:qwen2.5-coder-0.5b-instruct-q4",
-        "gemma-3-270m@400:qwen2.5-coder-0.5b-instruct-q4",
+        f"smollm2-135m-instruct-q4@{sizes[0]}:gemma-3-270m",
+        f"smollm2-135m-instruct-q4@{sizes[0]}:qwen2.5-coder-0.5b-instruct-q4",
+        f"gemma-3-270m@{sizes[1]}:qwen2.5-coder-0.5b-instruct-q4",
     ]
     size = {"smollm2-135m-instruct-q4": 135, "gemma-3-270m": 268, "qwen2.5-coder-0.5b-instruct-q4": 494}
     for pair in g.pairs:
