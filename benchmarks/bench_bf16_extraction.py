@@ -5,8 +5,8 @@ Goal (issue 10): on hardware with native bf16 (a CUDA GPU, or a CPU with avx512_
 `--bf16 auto` turns it on), extraction >= 1.7x faster than fp32, and the logistic ceiling fit on bf16 features
 as accurate on the same test pairs as the one fit on fp32 features (the paired difference's 95 % interval
 contains 0). Both heads follow the sweep's rule: forward CE, L-BFGS, L2 chosen on a held-out part of the
-training pairs (empirics.partition), standardised on the training features. Without native bf16 the timing is
-reported but says nothing (bf16 is emulated there, and slower); the accuracy check still holds.
+training pairs (empirics.inputs.partition), standardised on the training features. Without native bf16 the
+timing is reported but says nothing (bf16 is emulated there, and slower); the accuracy check still holds.
 Writes results/benchmarks/bf16_extraction.json.
 
     python benchmarks/bench_bf16_extraction.py [--model gemma-3-270m] [--pairs 1000] [--data-dir DIR]
@@ -27,16 +27,16 @@ from core.cli import COUNT, MAX_LENGTH, OneLineErrorParser, run_command
 from core.errors import InvalidInputError
 from core.io import atomic_write_text
 from core.numerics import sigmoid
-from empirics.data import load_split
-from empirics.features import embed_texts
-from empirics.heads import Standardizer, fit_logistic_heldout
-from empirics.inference import bootstrap
-from empirics.metrics import accuracy
-from empirics.models import load_backbone
-from empirics.partition import partition
-from empirics.pipeline import run_environment as environment
-from empirics.precision import detected_native_bf16, precision_provenance
-from empirics.streams import RunStreams
+from empirics.inputs.data import load_split
+from empirics.inputs.features import embed_texts
+from empirics.inputs.models import load_backbone
+from empirics.inputs.partition import partition
+from empirics.inputs.precision import detected_native_bf16, precision_provenance
+from empirics.inputs.streams import RunStreams
+from empirics.readers.inference import bootstrap
+from empirics.readers.metrics import accuracy
+from empirics.runs.pipeline import run_environment as environment
+from empirics.training.heads import Standardizer, fit_logistic_heldout
 
 L2_GRID = [0.01, 0.1, 1.0, 10.0]
 GAMMA = 1e-3
@@ -58,7 +58,7 @@ def ceiling_test_correct(
 
 
 def paired_ci95(diff: np.ndarray) -> list[float]:
-    """95 % paired-bootstrap interval of a per-pair difference (empirics.inference.bootstrap)."""
+    """95 % paired-bootstrap interval of a per-pair difference (empirics.readers.inference.bootstrap)."""
     dist = bootstrap([diff])
     return [float(np.percentile(dist, q)) for q in (2.5, 97.5)]
 

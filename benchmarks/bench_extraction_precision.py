@@ -4,7 +4,8 @@ Modes, each over the same texts (the first --pairs pairs of train_gt and of test
   fp32            the fp32 model, no autocast (the reference)
   tf32            the fp32 model with TF32 matrix products (CUDA only)
   autocast        the fp32 model under the suite's bf16 autocast for forward passes (`--bf16 on`:
-                  empirics.precision.inference_autocast, which on a GPU keeps cuDNN's attention kernel out)
+                  empirics.inputs.precision.inference_autocast, which on a GPU keeps cuDNN's attention kernel
+                  out)
   autocast-cudnn  the same with cuDNN attention allowed (PyTorch's own choice; CUDA only)
   bf16            a bf16 copy of the model, no autocast (weights and activations in bf16)
   bf16-nocudnn    the same without cuDNN attention (CUDA only)
@@ -35,11 +36,11 @@ from torch.nn.attention import SDPBackend
 
 from core.cli import COUNT, MAX_LENGTH, OneLineErrorParser, run_command
 from core.io import atomic_write_text
-from empirics import precision
-from empirics.data import load_split
-from empirics.features import embed_texts, token_ids
-from empirics.models import load_backbone
-from empirics.pipeline import run_environment as environment
+from empirics.inputs import precision
+from empirics.inputs.data import load_split
+from empirics.inputs.features import embed_texts, token_ids
+from empirics.inputs.models import load_backbone
+from empirics.runs.pipeline import run_environment as environment
 
 MODES = ("fp32", "tf32", "autocast", "autocast-cudnn", "bf16", "bf16-nocudnn")
 CUDA_ONLY = ("tf32", "autocast-cudnn", "bf16-nocudnn")

@@ -1,9 +1,9 @@
 """Benchmark: feature extraction throughput against the bare backbone's forward passes on the same texts.
 
-Ours: ``empirics.features.embed_texts`` (tokenisation, batches by token length, forward, pooling, copy to
-numpy). Bare: only the backbone's forward passes over the same batches, tokenised beforehand. Goal: ours >= 90
-% of bare. Also the bare forward over batches sorted by characters (feature version 2's batching), with each
-batching's share of padding tokens: what sorting by tokens saves. Writes
+Ours: ``empirics.inputs.features.embed_texts`` (tokenisation, batches by token length, forward, pooling, copy
+to numpy). Bare: only the backbone's forward passes over the same batches, tokenised beforehand. Goal: ours >=
+90 % of bare. Also the bare forward over batches sorted by characters (feature version 2's batching), with
+each batching's share of padding tokens: what sorting by tokens saves. Writes
 results/benchmarks/feature_extraction.json.
 
     python benchmarks/bench_feature_extraction.py [--model all-MiniLM-L6-v2] [--texts 512] [--data-dir DIR]
@@ -21,10 +21,10 @@ import numpy as np
 import torch
 
 from core.cli import COUNT, MAX_LENGTH, OneLineErrorParser, run_command
-from empirics.data import load_split
-from empirics.features import by_token_length, embed_texts, token_ids
-from empirics.models import load_backbone
-from empirics.pipeline import run_environment as environment
+from empirics.inputs.data import load_split
+from empirics.inputs.features import by_token_length, embed_texts, token_ids
+from empirics.inputs.models import load_backbone
+from empirics.runs.pipeline import run_environment as environment
 
 
 def parser() -> OneLineErrorParser:

@@ -25,12 +25,12 @@ import numpy as np
 import torch
 
 from core.cli import COUNT, MAX_LENGTH, OneLineErrorParser, number, run_command
-from empirics.data import load_split
-from empirics.losses import get_loss
-from empirics.models import RewardModel, batch_pair_logits, load_backbone
-from empirics.pipeline import run_environment as environment
-from empirics.precision import detected_native_bf16, precision_provenance
-from empirics.streams import RunStreams
+from empirics.inputs.data import load_split
+from empirics.inputs.models import RewardModel, batch_pair_logits, load_backbone
+from empirics.inputs.precision import detected_native_bf16, precision_provenance
+from empirics.inputs.streams import RunStreams
+from empirics.runs.pipeline import run_environment as environment
+from empirics.training.losses import get_loss
 
 
 def our_step(model, tok, pairs, labels, loss, opt, max_length, group_pairs=None, bf16=False):

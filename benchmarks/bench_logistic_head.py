@@ -21,9 +21,9 @@ import numpy as np
 
 from core.cli import COUNT, OneLineErrorParser, number, run_command
 from core.io import atomic_write_text, environment
-from empirics.config import CONVEX_FIXED_OBJECTIVES
-from empirics.heads import fit_logistic, logistic_objective, train_logistic
-from empirics.losses import get_loss
+from empirics.registries.losses import CONVEX_FIXED_OBJECTIVES
+from empirics.training.heads import fit_logistic, logistic_objective, train_logistic
+from empirics.training.losses import get_loss
 
 
 def problem(n: int, d: int, seed: int = 0):

@@ -23,7 +23,7 @@ import numpy as np
 
 from core.cli import COUNT, OneLineErrorParser, number, run_command
 from core.io import atomic_write_text, environment
-from empirics.heads import SimplexMap
+from empirics.training.heads import SimplexMap
 
 
 def main() -> None:

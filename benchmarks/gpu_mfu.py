@@ -54,7 +54,7 @@ def main():
         raise InvalidInputError("needs a CUDA GPU (none is visible here); nothing was measured")
     import transformers
 
-    from empirics.models import RewardModel
+    from empirics.inputs.models import RewardModel
 
     print(
         f"device {torch.cuda.get_device_name(0)}; torch {torch.__version__}; transformers "

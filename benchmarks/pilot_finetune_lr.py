@@ -1,7 +1,7 @@
 """Pilot: the fine-tuning regime's learning rate, chosen without a test label.
 
-The `replication-finetune` preset trains its runs at one learning rate (empirics.presets.LR_FINETUNE), the
-same for every loss. It was chosen by this pilot: for each candidate rate, the strong model's ceiling run
+The `replication-finetune` preset trains its runs at one learning rate (empirics.plans.presets.LR_FINETUNE),
+the same for every loss. It was chosen by this pilot: for each candidate rate, the strong model's ceiling run
 (seed 0: its top block trained on ground truth, on the fit part of train_gt, from its own linear probe) is
 trained exactly as the preset trains it, and the rate whose kept checkpoint (the run's best held-out one)
 agrees best with ground truth on the held-out part of train_gt wins (ties go to the smaller rate). Test labels
@@ -27,10 +27,10 @@ from pathlib import Path
 from core.cli import OneLineErrorParser, number, run_command
 from core.errors import InvalidInputError
 from core.io import atomic_write_text, environment
-from empirics.config import RunSpec
-from empirics.pipeline import Pipeline
-from empirics.presets import LR_FINETUNE, PRESETS
-from empirics.sweep import check_same_experiment, folder_lock, provenance
+from empirics.plans.presets import LR_FINETUNE, PRESETS
+from empirics.plans.spec import RunSpec
+from empirics.runs.pipeline import Pipeline
+from empirics.runs.sweep import check_same_experiment, folder_lock, provenance
 
 PRESET = "replication-finetune"
 

@@ -10,7 +10,8 @@ sweep's max length):
 - the ceiling: the logistic head (forward CE, L2 by the suite's held-out rule) trained on K-1 of K folds and
   scored on the K-th, for each fold;
 - a teacher on N pairs, for each N of --sizes and each seed: the suite's own sample of N pairs (the run's
-  ``sample`` stream, empirics.streams, with its held-out part), scored on every pair outside its sample.
+  ``sample`` stream, empirics.inputs.streams, with its held-out part), scored on every pair outside its
+  sample.
 
 Writes OUT/ladder_pilot.json (every fold and seed, the means and their standard errors, the machine and the
 time per model) and prints a table: each teacher size's accuracy beside every model's ceiling, and the gap in
@@ -36,14 +37,14 @@ from core.errors import InvalidInputError
 from core.io import atomic_write_text, environment
 from core.numerics import sigmoid
 from core.tolerances import LOGISTIC_GRAD_TOL
-from empirics.data import load_split
-from empirics.features import pair_features
-from empirics.heads import Standardizer, fit_logistic_heldout
-from empirics.models import load_backbone
-from empirics.partition import Partition, partition
-from empirics.presets import LAST_LAYER
-from empirics.registry import spec
-from empirics.streams import RunStreams
+from empirics.inputs.data import load_split
+from empirics.inputs.features import pair_features
+from empirics.inputs.models import load_backbone
+from empirics.inputs.partition import Partition, partition
+from empirics.inputs.streams import RunStreams
+from empirics.plans.presets import LAST_LAYER
+from empirics.registries.models import spec
+from empirics.training.heads import Standardizer, fit_logistic_heldout
 
 LADDER = ["smollm2-135m-instruct-q4", "gemma-3-270m", "qwen2.5-coder-0.5b-instruct-q4"]
 GAMMA = LAST_LAYER.gamma

@@ -3,10 +3,11 @@ ground truth, the fit part of train_gt) by map size and temperature, on a last-l
 
 The simplex head predicts P(first chosen) = 1/2 + G(u) w, w in [gamma, 1 - gamma]^d, with the fixed map
 h(u) = softmax(-|u - c_l|^2 / tau) over d k-means centroids of the symmetrised train_w2s differences and
-G = (h(u) - h(-u)) / 2 (empirics.heads.SimplexMap). The sweep uses d = --simplex-dim (64) and tau = the median
-squared distance to the nearest centroid. This script refits the map for each d and each multiple of that tau,
-fits the ceiling, and reports train and test accuracy beside the logistic ceiling and the weak teacher of the
-same results (read from its summary). Reads only the results folder (planted_inputs/, saved by the sweep).
+G = (h(u) - h(-u)) / 2 (empirics.training.heads.SimplexMap). The sweep uses d = --simplex-dim (64) and tau =
+the median squared distance to the nearest centroid. This script refits the map for each d and each multiple
+of that tau, fits the ceiling, and reports train and test accuracy beside the logistic ceiling and the weak
+teacher of the same results (read from its summary). Reads only the results folder (planted_inputs/, saved by
+the sweep).
 
     python benchmarks/study_simplex_class.py results/replication-last-layer [--dims 64 256 1024]
         [--tau-scales 1 0.3 0.1] [--out results/benchmarks]
@@ -23,11 +24,11 @@ from pathlib import Path
 from core.cli import OneLineErrorParser, number, run_command
 from core.errors import InvalidInputError
 from core.io import atomic_write_text, environment
-from empirics.heads import SimplexMap, fit_simplex_head
-from empirics.metrics import accuracy
-from empirics.partition import partition
-from empirics.planted import experiment_of, saved_inputs
-from empirics.streams import RunStreams
+from empirics.inputs.partition import partition
+from empirics.inputs.streams import RunStreams
+from empirics.readers.metrics import accuracy
+from empirics.runs.planted import experiment_of, saved_inputs
+from empirics.training.heads import SimplexMap, fit_simplex_head
 
 
 def main() -> None:

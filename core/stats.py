@@ -1,6 +1,6 @@
 """The two intervals of a mean both halves report, written once: Student t over independent replicates, and
 the percentile bootstrap (scipy.stats). Comparisons between settings with seeds as the unit of replication
-are empirics/inference.py's, built on the same library."""
+are empirics/readers/inference.py's, built on the same library."""
 
 from __future__ import annotations
 

@@ -9,7 +9,7 @@ The Python API a notebook needs (imported lazily: ``import empirics`` loads no t
     empirics.summarize("results/tiny")                  # accuracies with intervals over seeds
     for claim in empirics.evaluate_claims("results/tiny"):
         print(claim.statement, claim.verdict, claim.numbers())
-    empirics.audit("results/tiny")                      # the bounds on every run, written to audit/
+    empirics.readers.audit("results/tiny")                      # the bounds on every run, written to audit/
 
 ``examples/tiny_sweep.py`` runs exactly this on a data set it writes itself.
 """
@@ -17,24 +17,24 @@ The Python API a notebook needs (imported lazily: ``import empirics`` loads no t
 from importlib import import_module
 
 _EXPORTS = {
-    "PRESETS": "empirics.presets",
-    "preset": "empirics.presets",
-    "Sweep": "empirics.config",
-    "Experiment": "empirics.config",
-    "GridConfig": "empirics.config",
-    "RunSpec": "empirics.config",
-    "Noise": "empirics.config",
-    "LOSSES": "empirics.config",
-    "run_sweep": "empirics.sweep",
-    "Pipeline": "empirics.pipeline",
-    "load_runs": "empirics.run_folder",
-    "RunRecord": "empirics.run_folder",
-    "summarize": "empirics.summary",
-    "summary_markdown": "empirics.summary",
-    "evaluate_claims": "empirics.claims",
-    "write_claims": "empirics.claims",
-    "CLAIMS": "empirics.claims",
-    "audit": "empirics.audit",
+    "PRESETS": "empirics.plans.presets",
+    "preset": "empirics.plans.presets",
+    "Sweep": "empirics.plans.experiment",
+    "Experiment": "empirics.plans.experiment",
+    "GridConfig": "empirics.plans.options",
+    "RunSpec": "empirics.plans.spec",
+    "Noise": "empirics.registries.noise",
+    "LOSSES": "empirics.registries.losses",
+    "run_sweep": "empirics.runs.sweep",
+    "Pipeline": "empirics.runs.pipeline",
+    "load_runs": "empirics.readers.run_folder",
+    "RunRecord": "empirics.readers.run_folder",
+    "summarize": "empirics.readers.summary",
+    "summary_markdown": "empirics.readers.summary",
+    "evaluate_claims": "empirics.readers.claims",
+    "write_claims": "empirics.readers.claims",
+    "CLAIMS": "empirics.readers.claims",
+    "audit": "empirics.readers.audit",
 }
 __all__ = sorted(_EXPORTS)
 

@@ -1,7 +1,8 @@
 """`w2s-empirics`: weak-to-strong training of pairwise reward models, sweeps and their summaries.
 
-The options of ``sweep`` are derived from the dataclasses of :mod:`empirics.config` (``HfArgumentParser``): a
-given option overrides the preset's value in the one section that owns it; nothing is mapped by hand."""
+The options of ``sweep`` are derived from the dataclasses of :mod:`empirics.plans.options`
+(``HfArgumentParser``): a given option overrides the preset's value in the one section that owns it; nothing
+is mapped by hand."""
 
 from __future__ import annotations
 
@@ -16,9 +17,11 @@ from pathlib import Path
 from core.cli import COUNT, OneLineErrorParser, run_command
 from core.errors import ConfigError, InvalidInputError
 
-from .config import DATASETS, SECTIONS, Sweep
-from .loss_registry import LOSS_REGISTRY
-from .presets import PRESETS, preset
+from .plans.experiment import Sweep
+from .plans.options import SECTIONS
+from .plans.presets import PRESETS, preset
+from .registries.datasets import DATASETS
+from .registries.losses import LOSS_REGISTRY
 
 log = logging.getLogger("empirics")
 DEFAULT = "cpu-demo"  # the preset of a bare `w2s-empirics sweep`
@@ -46,9 +49,9 @@ def sweep_of(args) -> Sweep:
 
 
 def _cmd_sweep(args) -> int:
-    from .data import resolve_data_dir
-    from .grid import planned_runs
-    from .validate import check_sweep
+    from .inputs.data import resolve_data_dir
+    from .plans.grid import planned_runs
+    from .runs.validate import check_sweep
 
     sw = sweep_of(args)
     check_sweep(sw)  # names and combinations, before torch is imported or any data is read
@@ -63,9 +66,9 @@ def _cmd_sweep(args) -> int:
         print("\n".join(r.name for r in runs))
         print(f"{len(runs)} runs")
         return 0
-    from .run_folder import end_processes
-    from .summary import summary_markdown
-    from .sweep import run_sweep
+    from .processes import end_processes
+    from .readers.summary import summary_markdown
+    from .runs.sweep import run_sweep
 
     summary = run_sweep(sw, out, args.checkpoint_every, args.log_with or ())
     end_processes()  # every process of a launch leaves together
@@ -77,7 +80,7 @@ def _cmd_sweep(args) -> int:
 
 
 def _cmd_summarize(args) -> int:
-    from .summary import summarize, summary_markdown
+    from .readers.summary import summarize, summary_markdown
 
     if not Path(args.results).is_dir():
         raise InvalidInputError(f"results folder not found: {args.results}")
@@ -86,10 +89,10 @@ def _cmd_summarize(args) -> int:
 
 
 def _cmd_audit(args) -> int:
-    from . import plots
-    from .audit import audit
-    from .claims import write_claims
-    from .summary import summarize
+    from .readers import plots
+    from .readers.audit import audit
+    from .readers.claims import write_claims
+    from .readers.summary import summarize
 
     results = Path(args.results)
     if not (results / "sweep.json").is_file():
@@ -107,7 +110,7 @@ def _cmd_audit(args) -> int:
     print((out / "audit.md").read_text())
     print((out / "claims.md").read_text())
     if args.planted:
-        from .planted import planted_truth
+        from .runs.planted import planted_truth
 
         planted = planted_truth(results)
         print((out / "planted.md").read_text())
@@ -115,7 +118,7 @@ def _cmd_audit(args) -> int:
             report["failures"].append(
                 "planted truth: Theorem 2 violated in sample by the certified reverse-KL student"
             )
-    from .findings import write_findings
+    from .readers.findings import write_findings
 
     write_findings(results)
     print(f"audit written to {out}; FINDINGS.md in {results}")
@@ -130,7 +133,7 @@ def _cmd_replicate(args) -> int:
     """Each regime: its preset's sweep into RESULTS_ROOT/<preset> (resumable), the audit with planted truth,
     and the packed regime in REFERENCE/<regime> (RESULTS_ROOT/reference unless given: never the committed
     reference by default)."""
-    from .reference import pack
+    from .readers.reference import pack
 
     regimes = list(REGIMES) if args.regime == "all" else [args.regime]
     status = 0
@@ -158,7 +161,7 @@ def _cmd_replicate(args) -> int:
 
 def _cmd_list(args) -> int:
     if args.what == "models":
-        from .registry import DECODER_TYPES, ENCODER_TYPES, MODELS, TOP_BLOCK_TYPES
+        from .registries.models import DECODER_TYPES, ENCODER_TYPES, MODELS, TOP_BLOCK_TYPES
 
         for m in MODELS.values():
             base = f"  (stand-in for {m.hub_base})" if m.hub_base else ""
@@ -183,8 +186,8 @@ def _cmd_list(args) -> int:
 
 
 def _cmd_prepare(args) -> int:
-    from . import packaged
-    from .registry import MODELS
+    from .inputs import packaged
+    from .registries.models import MODELS
 
     names = [m.name for m in MODELS.values() if m.source == "package" and not m.first_blocks]
     unknown = [n for n in args.models if n not in names]

@@ -11,5 +11,6 @@ def get_logger(name: str):
     if int(os.environ.get("WORLD_SIZE", "1")) > 1:
         from accelerate.logging import get_logger as accelerate_logger
 
-        return accelerate_logger(name)  # logs from the main process only (the state exists: see run_folder)
+        # logs from the main process only (the state exists: see empirics.processes)
+        return accelerate_logger(name)
     return logging.getLogger(name)

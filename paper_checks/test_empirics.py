@@ -15,12 +15,12 @@ import pytest
 
 from core.io import read_jsonl_rows
 from core.tolerances import CERTIFIED_SLACK, FP_INEQUALITY_SLACK, REQUIRED_GAP_REL
-from empirics.audit import audit
-from empirics.claims import CLAIMS, evaluate_claims
-from empirics.config import LOSSES
-from empirics.planted import planted_truth
-from empirics.run_folder import load_runs
-from empirics.sweep import run_sweep
+from empirics.readers.audit import audit
+from empirics.readers.claims import CLAIMS, evaluate_claims
+from empirics.readers.run_folder import load_runs
+from empirics.registries.losses import LOSSES
+from empirics.runs.planted import planted_truth
+from empirics.runs.sweep import run_sweep
 
 pytestmark = pytest.mark.empirics
 LAST_LAYER_AGREEMENT, FINETUNE_AGREEMENT, FINETUNE_DECISION_BAND = 1e-6, 1e-3, 1e-3
@@ -219,8 +219,8 @@ def test_claim_verdict_logic_on_built_fixtures(claim_fixtures, fixture, expected
     vs 65 % on 800 pairs must be reproduced, 62 % vs 72 % contradicted, 70 % vs 69 % on 200 pairs
     inconclusive; and reverse KL 73, 69, 74 % vs forward KL 70 % on 4,000 pairs inconclusive -- where the
     former pair-only interval (seeds as fixed strata) excludes 0, as checked here."""
-    from empirics.claims import Runs, claim_cells, claim_matrix
-    from empirics.inference import pair_only_interval
+    from empirics.readers.claims import Runs, claim_cells, claim_matrix
+    from empirics.readers.inference import pair_only_interval
 
     folder = claim_fixtures / fixture
     result = {c.key: c for c in evaluate_claims(folder)}["reverse_kl_beats_forward_kl"]

@@ -1,6 +1,6 @@
 """The committed reference replication (paper_checks/reference/<regime>/), checked from its saved files.
 
-Each regime is unpacked into a results folder (empirics.reference) and then: every run's metrics are
+Each regime is unpacked into a results folder (empirics.readers.reference) and then: every run's metrics are
 recomputed from its predictions and match metrics.json; the claims recomputed from the predictions give the
 committed verdicts, differences and MDEs; the audit recomputed from the predictions finds no bound violated
 where its hypotheses hold, and matches the committed audit; the summary's weak, ceiling and student accuracies
@@ -12,18 +12,18 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from empirics.audit import audit
-from empirics.claims import evaluate_claims
-from empirics.metrics import run_metrics
-from empirics.partition import agreement
-from empirics.reference import unpack
-from empirics.run_folder import load_runs
-from empirics.summary import summarize
+from empirics.inputs.partition import agreement
+from empirics.readers.audit import audit
+from empirics.readers.claims import evaluate_claims
+from empirics.readers.metrics import run_metrics
+from empirics.readers.reference import unpack
+from empirics.readers.run_folder import load_runs
+from empirics.readers.summary import summarize
 
 pytestmark = pytest.mark.empirics
 REFERENCE = Path(__file__).parent / "reference"
 REGIMES = sorted(p.parent.name for p in REFERENCE.glob("*/data.npz"))
-RTOL = 1e-6  # float32 logits in the packed form (empirics.reference)
+RTOL = 1e-6  # float32 logits in the packed form (empirics.readers.reference)
 
 
 NONE = [pytest.param(None, marks=pytest.mark.skip(reason="no packed reference in this checkout"))]
@@ -120,7 +120,8 @@ def test_summary_recomputed_matches(unpacked):
 
 
 def test_each_runs_training_parts_and_noisy_labels_are_redrawn_from_its_seed(unpacked):
-    """The streams of empirics.streams redraw what the committed runs drew: every run's fit / held-out parts
+    """The streams of empirics.inputs.streams redraw what the committed runs drew: every run's fit / held-out
+    parts
     (its ``sample`` stream) and a student's noisy labels (its ``label_noise`` stream), rebuilt on unpacking,
     give the agreements its metrics.json recorded when it trained. A pair whose float32 logit lies within
     AMBIGUOUS of 0 may fall on the other side of 1/2 after packing: that many pairs is the slack."""

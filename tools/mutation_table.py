@@ -33,7 +33,7 @@ MUTATIONS = [
     Mutation(
         "conf-1-yhat",
         "confidence target built from 1 - yhat",
-        "empirics/loss_registry.py",
+        "empirics/registries/losses.py",
         "t.ce((1 - t.a) * t.p + t.a * t.yhat, t.log_q)",
         "t.ce((1 - t.a) * t.p + t.a * (1 - t.yhat), t.log_q)",
         ("tests/empirics/test_loss_registry.py", "tests/empirics/test_losses.py"),
@@ -41,7 +41,7 @@ MUTATIONS = [
     Mutation(
         "kl-direction",
         "KL(student, weak) direction swapped in the run metrics",
-        "empirics/metrics.py",
+        "empirics/readers/metrics.py",
         'out["kl_student_weak"] = float(np.mean(binary_kl(pf, wf)))',
         'out["kl_student_weak"] = float(np.mean(binary_kl(wf, pf)))',
         ("tests/empirics/test_metrics.py",),
@@ -49,7 +49,7 @@ MUTATIONS = [
     Mutation(
         "bands-swapped",
         "weak and ceiling bands swapped in the accuracy plot",
-        "empirics/plots.py",
+        "empirics/readers/plots.py",
         'for key, color in (("weak", "0.5"), ("ceiling", "k")):\n            if key in r:\n'
         "                mean, err = _interval(r[key])",
         'for key, color in (("weak", "0.5"), ("ceiling", "k")):\n            if key in r:\n'
@@ -59,7 +59,7 @@ MUTATIONS = [
     Mutation(
         "wilson-50",
         "Wilson interval at 50 % instead of 95 %",
-        "empirics/summary.py",
+        "empirics/readers/summary.py",
         '.proportion_ci(CONFIDENCE, method="wilson")',
         '.proportion_ci(0.5, method="wilson")',
         ("tests/empirics/test_metrics.py",),
@@ -75,7 +75,7 @@ MUTATIONS = [
     Mutation(
         "bootstrap-strata",
         "the stratified bootstrap ignoring its strata (one pooled sample)",
-        "empirics/inference.py",
+        "empirics/readers/inference.py",
         "    res = stats.bootstrap(\n        tuple(strata),",
         "    res = stats.bootstrap(\n        (np.concatenate(strata),) * len(strata),",
         ("tests/empirics/test_audit.py",),
@@ -83,16 +83,16 @@ MUTATIONS = [
     Mutation(
         "stronger-teacher-sign",
         "the stronger-teacher comparison's sign flipped",
-        "empirics/claims.py",
-        "                        cells.setdefault((st, head, loss, lo, hi), {})[seed] = (a, b)",
-        "                        cells.setdefault((st, head, loss, lo, hi), {})[seed] = (b, a)",
+        "empirics/readers/claims.py",
+        "                    cells.setdefault((stays, head, loss, lo, hi), {})[seed] = (a, b)",
+        "                    cells.setdefault((stays, head, loss, lo, hi), {})[seed] = (b, a)",
         ("tests/empirics/test_audit.py", "paper_checks/test_empirics.py"),
     ),
     # more of our own, across summary, claims, audit, plots, findings, planted, metrics and inference
     Mutation(
         "summary-noise-pooled",
         "summary pools every noise level into one row",
-        "empirics/summary.py",
+        "empirics/readers/summary.py",
         "g = groups.setdefault((s.weak_model, s.model, s.head, s.noise.tag), {})",
         'g = groups.setdefault((s.weak_model, s.model, s.head, "none"), {})',
         ("tests/empirics/test_audit.py", "tests/empirics/test_api.py"),
@@ -100,7 +100,7 @@ MUTATIONS = [
     Mutation(
         "summary-t-90",
         "the over-seeds interval at 90 % instead of 95 %",
-        "empirics/summary.py",
+        "empirics/readers/summary.py",
         "return mean_t_interval(values, CONFIDENCE)",
         "return mean_t_interval(values, 0.9)",
         ("tests/empirics/test_metrics.py",),
@@ -108,7 +108,7 @@ MUTATIONS = [
     Mutation(
         "holm-unadjusted",
         "Holm's adjustment dropped (raw p-values)",
-        "empirics/inference.py",
+        "empirics/readers/inference.py",
         "running = max(running, min(1.0, (m - rank) * p[i]))",
         "running = max(running, min(1.0, p[i]))",
         ("tests/empirics/test_audit.py", "tests/empirics/test_inference.py"),
@@ -116,7 +116,7 @@ MUTATIONS = [
     Mutation(
         "verdict-sign",
         "a significant negative difference called reproduced",
-        "empirics/inference.py",
+        "empirics/readers/inference.py",
         'return "reproduced" if delta > 0 else "contradicted"',
         'return "reproduced" if delta != 0 else "contradicted"',
         ("tests/empirics/test_inference.py", "paper_checks/test_empirics.py"),
@@ -124,7 +124,7 @@ MUTATIONS = [
     Mutation(
         "crossed-no-seed-variance",
         "the replicate-aware SE without the seed variance",
-        "empirics/inference.py",
+        "empirics/readers/inference.py",
         '        float(np.sqrt(c["var"])),',
         '        float(np.sqrt(c["var_pair"] / d.shape[1])),',
         ("tests/empirics/test_inference.py",),
@@ -132,7 +132,7 @@ MUTATIONS = [
     Mutation(
         "audit-theorem2-sign",
         "Theorem 2's slack computed with the gain's sign flipped",
-        "empirics/audit.py",
+        "empirics/readers/audit.py",
         'out["theorem2_slack"] = kl_star_w - kl_sw_t - out["L_star_sw"]',
         'out["theorem2_slack"] = out["L_star_sw"] - kl_star_w + kl_sw_t',
         ("tests/empirics/test_audit.py", "paper_checks/test_empirics.py"),
@@ -140,7 +140,7 @@ MUTATIONS = [
     Mutation(
         "findings-columns",
         "FINDINGS.md lists the students' columns in the wrong order",
-        "empirics/findings.py",
+        "empirics/readers/findings.py",
         'students = [_pct(r[k]) if k in r else "" for k in LOSSES]',
         'students = [_pct(r[k]) if k in r else "" for k in reversed(LOSSES)]',
         ("tests/empirics/test_findings.py",),
@@ -148,7 +148,7 @@ MUTATIONS = [
     Mutation(
         "planted-gain-sign",
         "the planted-truth gain with its sign flipped",
-        "empirics/planted.py",
+        "empirics/runs/planted.py",
         '"gain": _mean_kl(f_star[s], teacher[s]) - _mean_kl(f_star[s], fs),',
         '"gain": _mean_kl(f_star[s], fs) - _mean_kl(f_star[s], teacher[s]),',
         ("tests/empirics/test_audit.py", "paper_checks/test_empirics.py"),
@@ -156,7 +156,7 @@ MUTATIONS = [
     Mutation(
         "metrics-se",
         "the accuracy's SE without the square root",
-        "empirics/metrics.py",
+        "empirics/readers/metrics.py",
         '"accuracy_se": math.sqrt(max(acc * (1 - acc), 0.0) / n),',
         '"accuracy_se": max(acc * (1 - acc), 0.0) / n,',
         ("tests/empirics/test_metrics.py",),
@@ -164,7 +164,7 @@ MUTATIONS = [
     Mutation(
         "noise-plot-level",
         "the noise plot reads the flip level off by a factor 2",
-        "empirics/plots.py",
+        "empirics/readers/plots.py",
         'else float(r["noise"].removeprefix("flip"))',
         'else 2 * float(r["noise"].removeprefix("flip"))',
         ("tests/empirics/test_plots.py",),
@@ -172,7 +172,7 @@ MUTATIONS = [
     Mutation(
         "noise-plot-clean-teacher",
         "the noise plot's clean-teacher line drawn at the ceiling",
-        "empirics/plots.py",
+        "empirics/readers/plots.py",
         'ax.axhline(100 * clean["weak"][0], color="0.5", ls=":", lw=1, label="weak teacher (clean)")',
         'ax.axhline(100 * clean["ceiling"][0], color="0.5", ls=":", lw=1, label="weak teacher (clean)")',
         ("tests/empirics/test_plots.py",),
@@ -188,8 +188,10 @@ MUTATIONS = [
     Mutation(
         "teacher-ranking",
         "teachers ranked by the first seed's accuracy, not the mean",
-        "empirics/claims.py",
+        "empirics/readers/claims.py",
+        '            by_model.setdefault(model, []).append(r.test["accuracy"])\n'
         "        return {m: float(np.mean(a)) for m, a in by_model.items()}",
+        '            by_model.setdefault(model, []).append(r.test["accuracy"])\n'
         "        return {m: float(a[0]) for m, a in by_model.items()}",
         ("tests/empirics/test_audit.py", "paper_checks/test_empirics.py"),
     ),
@@ -197,7 +199,7 @@ MUTATIONS = [
     Mutation(
         "simplex-any-loss",
         "the simplex head registered as fitting every loss (batch statistics too)",
-        "empirics/head_registry.py",
+        "empirics/registries/heads.py",
         "losses=CONVEX_FIXED_OBJECTIVES,",
         "losses=None,",
         ("tests/empirics/test_registries.py",),
@@ -205,7 +207,7 @@ MUTATIONS = [
     Mutation(
         "helpful-reads-harmless",
         "the helpful data set read from the hub's harmless folder",
-        "empirics/dataset_registry.py",
+        "empirics/registries/datasets.py",
         '{"data_dir": "helpful-base"}',
         '{"data_dir": "harmless-base"}',
         ("tests/empirics/test_registries.py", "tests/empirics/test_data.py"),
@@ -213,7 +215,7 @@ MUTATIONS = [
     Mutation(
         "simplex-softmax-hypothesis",
         "the audit lists the softmax hypothesis as failing for the simplex head too",
-        "empirics/head_registry.py",
+        "empirics/registries/heads.py",
         "class_not_convex=None,\n            saved_design=True,",
         'class_not_convex="softmax head (convex in logit space only)",\n            saved_design=True,',
         ("tests/empirics/test_registries.py", "tests/empirics/test_audit.py"),
@@ -245,7 +247,7 @@ MUTATIONS = [
     Mutation(
         "section-by-wrong-field",
         "Sweep.section returns the data section for every class",
-        "empirics/config.py",
+        "empirics/plans/experiment.py",
         "return getattr(self.experiment, EXPERIMENT_FIELD[cls])",
         'return getattr(self.experiment, "data")',
         ("tests/empirics/test_registries.py", "tests/empirics/test_config.py"),
@@ -253,7 +255,7 @@ MUTATIONS = [
     Mutation(
         "empirics-imports-theory",
         "empirics reaches sideways into theory for the bound constant",
-        "empirics/plots.py",
+        "empirics/readers/plots.py",
         "from core.bounds import c_sharp",
         "from theory.bounds import c_sharp",
         ("tests/test_layering.py",),

@@ -128,7 +128,7 @@ def test_bad_sweep_option(extra, message, tmp_path, capsys):
 )
 def test_bad_sweep_json(content, message, tmp_path, capsys):
     """Each fault in an otherwise complete saved sweep (--from-sweep takes complete sweeps only)."""
-    from empirics.presets import PRESETS
+    from empirics.plans.presets import PRESETS
 
     def merged(base, change):
         out = dict(base)
@@ -469,7 +469,7 @@ def test_bad_theory_input(argv, status, message, tmp_path, capsys):
 def last_layer_results(tmp_path_factory):
     """One tiny last-layer sweep with a simplex head: its planted inputs and simplex design are damaged
     below, each case in a copy."""
-    from empirics.sweep import run_sweep
+    from empirics.runs.sweep import run_sweep
     from tests.empirics.fixtures import tiny_sweep
 
     root = tmp_path_factory.mktemp("npz")

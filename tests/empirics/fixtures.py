@@ -59,7 +59,7 @@ def _write_run(folder: Path, spec, label, correct, weak_prob=None, weak_run: str
 
 def student_dir(folder: Path, loss: str, seed: int) -> Path:
     """The folder of a claim fixture's student (:func:`write_claim_fixture`)."""
-    from empirics.config import RunSpec
+    from empirics.plans.spec import RunSpec
 
     return folder / RunSpec("student", "strong", seed, "logistic", loss, "weak").name
 
@@ -74,8 +74,10 @@ def write_claim_fixture(
     and tests/empirics/test_audit.py)."""
     import numpy as np
 
-    from empirics.config import Experiment, GridConfig, RunSpec, SetupConfig, Sweep
-    from empirics.grid import baseline_specs
+    from empirics.plans.experiment import Experiment, Sweep
+    from empirics.plans.grid import baseline_specs
+    from empirics.plans.options import GridConfig, SetupConfig
+    from empirics.plans.spec import RunSpec
 
     rng = np.random.default_rng(seed)
     label = rng.integers(0, 2, n)
@@ -132,7 +134,7 @@ def tiny_sweep(
     **options,
 ):
     """A Sweep on the tiny JSONL fixture, built from option names exactly as the CLI spells them."""
-    from empirics.config import Sweep
+    from empirics.plans.experiment import Sweep
 
     base = {
         "dataset": "jsonl",
@@ -159,8 +161,8 @@ def tiny_sweep(
 
 def guard_test_labels(monkeypatch) -> None:
     """Any read of a test label while a run trains (inside Trainer.fit_predict) fails the run's test."""
-    from empirics.run_inputs import RunInputs
-    from empirics.trainers import Trainer
+    from empirics.training.run_inputs import RunInputs
+    from empirics.training.trainers import Trainer
 
     training, labels, fit_predict = [], RunInputs.labels, Trainer.fit_predict
 
@@ -187,8 +189,10 @@ def write_ladder_fixture(
     own draw of which of the n test pairs each run gets right; the sweep.json plans exactly these runs."""
     import numpy as np
 
-    from empirics.config import Experiment, GridConfig, RunSpec, SetupConfig, Sweep
-    from empirics.grid import baseline_specs
+    from empirics.plans.experiment import Experiment, Sweep
+    from empirics.plans.grid import baseline_specs
+    from empirics.plans.options import GridConfig, SetupConfig
+    from empirics.plans.spec import RunSpec
 
     rng = np.random.default_rng(17)
     label = rng.integers(0, 2, n)

@@ -8,10 +8,10 @@ import pytest
 import torch
 
 from core.errors import ConfigError, ModelError
-from empirics.models import RewardModel, load_backbone, model_identity, tiny_tokenizer, tokenize_pairs
-from empirics.registry import external_spec, spec
-from empirics.sweep import run_sweep
-from empirics.validate import check_sweep
+from empirics.inputs.models import RewardModel, load_backbone, model_identity, tiny_tokenizer, tokenize_pairs
+from empirics.registries.models import external_spec, spec
+from empirics.runs.sweep import run_sweep
+from empirics.runs.validate import check_sweep
 
 from .fixtures import tiny_sweep
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 import empirics
-from empirics.claims import CLAIMS
+from empirics.readers.claims import CLAIMS
 
 ROOT = Path(__file__).resolve().parents[2]
 

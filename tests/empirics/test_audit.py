@@ -7,11 +7,11 @@ import json
 import numpy as np
 import pytest
 
-from empirics.audit import hypotheses_failing
 from empirics.cli import main
-from empirics.config import RunSpec
-from empirics.inference import bootstrap, holm
-from empirics.sweep import run_sweep
+from empirics.plans.spec import RunSpec
+from empirics.readers.audit import hypotheses_failing
+from empirics.readers.inference import bootstrap, holm
+from empirics.runs.sweep import run_sweep
 
 from .fixtures import student_dir, tiny_sweep
 
@@ -100,7 +100,7 @@ def test_runs_that_repeat_are_never_counted_twice(tmp_path):
     head. A setting whose seeds gave identical runs has no replicate variance: it is left out, with why."""
     import shutil
 
-    from empirics.claims import evaluate_claims
+    from empirics.readers.claims import evaluate_claims
     from tests.empirics.fixtures import write_claim_fixture
 
     key = "reverse_kl_beats_forward_kl"
@@ -142,7 +142,7 @@ def test_runs_that_repeat_are_never_counted_twice(tmp_path):
 def test_only_weak_to_strong_settings_enter_a_claim(tmp_path):
     """A teacher as good as its ceiling (0.85 both): the setting is left out with its numbers, and the claim
     is not testable; the same students under a weak teacher (0.60) are tested."""
-    from empirics.claims import evaluate_claims
+    from empirics.readers.claims import evaluate_claims
     from tests.empirics.fixtures import write_claim_fixture
 
     key = "reverse_kl_beats_forward_kl"
@@ -166,11 +166,11 @@ def test_planted_truth_reads_only_the_results_folder(data_dir, tmp_path, monkeyp
     to load a model or extract features broken, it still runs; without the saved inputs it refuses."""
     import shutil
 
-    import empirics.features
-    import empirics.models
+    import empirics.inputs.features
+    import empirics.inputs.models
     from core.errors import InvalidInputError
-    from empirics.planted import planted_inputs_file, planted_truth
-    from empirics.registry import cache_dir
+    from empirics.registries.models import cache_dir
+    from empirics.runs.planted import planted_inputs_file, planted_truth
 
     out = tmp_path / "res"
     sw = tiny_sweep(data_dir, "last_layer", 24, ["tiny-bert:tiny-qwen2"], ["reverse_kl"], ["simplex"])
@@ -180,13 +180,13 @@ def test_planted_truth_reads_only_the_results_folder(data_dir, tmp_path, monkeyp
     def broken(*a, **k):
         raise AssertionError("the audit must not load models or extract features")
 
-    import empirics.run_inputs
+    import empirics.training.run_inputs
 
     for module, name in (
-        (empirics.models, "load_backbone"),
-        (empirics.features, "load_backbone"),
-        (empirics.run_inputs, "load_backbone"),
-        (empirics.run_inputs, "pair_features"),
+        (empirics.inputs.models, "load_backbone"),
+        (empirics.inputs.features, "load_backbone"),
+        (empirics.training.run_inputs, "load_backbone"),
+        (empirics.training.run_inputs, "pair_features"),
     ):
         monkeypatch.setattr(module, name, broken)
     result = planted_truth(out)
@@ -202,7 +202,7 @@ def test_planted_truth_reads_only_the_results_folder(data_dir, tmp_path, monkeyp
 
 def test_each_verdict_states_its_mde_goal_and_whether_it_was_met(tmp_path):
     """1 point without noise: 3 seeds x 800 pairs cannot see 1 point, 5 seeds x 40,000 pairs can."""
-    from empirics.claims import evaluate_claims
+    from empirics.readers.claims import evaluate_claims
 
     from .fixtures import write_claim_fixture
 
@@ -222,7 +222,7 @@ def test_each_verdict_states_its_mde_goal_and_whether_it_was_met(tmp_path):
 
 def test_no_differing_decision_gives_no_mde_goal(tmp_path):
     """Two students that agree on every test decision: the MDE (0) claims no power; the goal is not 'met'."""
-    from empirics.claims import evaluate_claims
+    from empirics.readers.claims import evaluate_claims
 
     from .fixtures import write_claim_fixture
 
@@ -246,7 +246,7 @@ def test_runs_scored_on_other_test_pairs_are_refused_not_paired(tmp_path, capsys
     rows = [json.loads(x) for x in path.read_text().splitlines()]
     path.write_text("".join(json.dumps({**r, "id": "x" + r["id"]}) + "\n" for r in rows))
     from core.errors import DataError
-    from empirics.claims import evaluate_claims
+    from empirics.readers.claims import evaluate_claims
 
     with pytest.raises(DataError, match=f"{path}: row 1 has id 'xt0'"):
         evaluate_claims(folder)
@@ -256,8 +256,8 @@ def test_audit_split_computes_each_quantity_from_the_predictions(tmp_path):
     """One student run written by hand: the audit's losses to the truth, both disagreements, the gain and
     Theorem 2's slack KL(F*, T) - KL(F_sw, T) - KL(F*, F_sw) (in sample the teacher T is the training target)
     against numpy closed forms (F* one-hot, so KL(F*, .) is the cross-entropy to the label)."""
-    from empirics.audit import audit_split
-    from empirics.run_folder import RunRecord
+    from empirics.readers.audit import audit_split
+    from empirics.readers.run_folder import RunRecord
 
     rng = np.random.default_rng(3)
     n, gamma = 200, 1e-3
@@ -294,8 +294,8 @@ def test_audit_split_computes_each_quantity_from_the_predictions(tmp_path):
 def test_the_stronger_teacher_is_the_one_better_on_average_over_seeds(tmp_path):
     """Teacher a: 0.70 then 0.56 (mean 0.63); teacher b: 0.64 then 0.66 (mean 0.65). The claim compares b's
     student (a) with a's student (b), seed by seed: b is stronger on average though a won seed 0."""
-    from empirics.claims import CLAIMS, Runs, claim_cells
-    from empirics.run_folder import RunRecord
+    from empirics.readers.claims import CLAIMS, Runs, claim_cells
+    from empirics.readers.run_folder import RunRecord
 
     def rec(role, model, seed, acc=0.6, weak=None):
         s = RunSpec(role, model, seed, "logistic", "forward_ce", weak)

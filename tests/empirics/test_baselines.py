@@ -5,9 +5,9 @@ import json
 import numpy as np
 import pytest
 
-from empirics.baselines import rule_probabilities
-from empirics.data import PreferencePair
-from empirics.summary import summarize
+from empirics.inputs.baselines import rule_probabilities
+from empirics.inputs.data import PreferencePair
+from empirics.readers.summary import summarize
 
 PAIRS = [
     PreferencePair("a", "short", "much longer text", 1, False),  # first is shorter

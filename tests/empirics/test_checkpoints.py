@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from empirics.checkpoints import CHECKPOINT_FOLDER, META, RunCheckpoints
 from empirics.cli import main
+from empirics.training.checkpoints import CHECKPOINT_FOLDER, META, RunCheckpoints
 
 # 16 pairs, 20 % held out, batch 2: 7 optimiser steps per run (weak, ceiling, two students)
 ARGS = ["sweep", "--preset", "tiny", "--losses", "forward_ce", "reverse_kl", "--noises", "none"]
@@ -23,7 +23,7 @@ STEPS = 7
 # run the sweep and SIGKILL this process (rank 0 under torchrun) right after the n-th checkpoint is saved
 KILLER = """
 import os, signal, sys
-import empirics.checkpoints as ck
+import empirics.training.checkpoints as ck
 n, count, real = int(os.environ["KILL_AFTER_SAVE"]), [0], ck.RunCheckpoints.save
 def save(self, *a, **k):
     real(self, *a, **k)
@@ -153,7 +153,7 @@ def test_checkpoint_every_is_validated(data_dir, tmp_path, capsys):
     assert exc.value.code == 2
     assert "--checkpoint-every: must lie in [1, inf], got 0" in capsys.readouterr().err
     from core.errors import ConfigError
-    from empirics.sweep import run_sweep
+    from empirics.runs.sweep import run_sweep
     from tests.empirics.fixtures import tiny_sweep
 
     with pytest.raises(ConfigError, match="--checkpoint-every must be a whole number >= 1"):
@@ -182,10 +182,10 @@ def test_the_fingerprint_changes_with_every_input_of_the_training():
 
     import numpy as np
 
-    from empirics.config import FinetuneConfig
-    from empirics.data import PreferencePair
-    from empirics.finetune import training_fingerprint
-    from empirics.losses import get_loss
+    from empirics.inputs.data import PreferencePair
+    from empirics.plans.options import FinetuneConfig
+    from empirics.training.finetune import training_fingerprint
+    from empirics.training.losses import get_loss
 
     pairs = [PreferencePair(f"p{i}", f"a{i}", f"b{i}", 1, False) for i in range(4)]
     base = ("tiny-gpt2", pairs, np.full(4, 0.7), get_loss("forward_ce"), FinetuneConfig(), 64, 0, False, 1)

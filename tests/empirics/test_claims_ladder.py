@@ -6,9 +6,9 @@ from dataclasses import asdict
 
 import pytest
 
-from empirics.claims import CLAIMS, Runs, claim_cells, evaluate_claims
-from empirics.findings import panels_section
-from empirics.records import load_checked_runs
+from empirics.readers.claims import CLAIMS, Runs, claim_cells, evaluate_claims
+from empirics.readers.findings import panels_section
+from empirics.readers.records import load_checked_runs
 
 from .fixtures import write_ladder_fixture
 
@@ -93,7 +93,7 @@ def test_findings_show_each_panel_with_its_verdict(tmp_path):
 
 
 def test_the_verdicts_picture_shows_each_interval_its_mde_and_the_papers_range(tmp_path):
-    from empirics.plots import verdicts
+    from empirics.readers.plots import verdicts
 
     claims = [
         asdict(c)

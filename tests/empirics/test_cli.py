@@ -92,8 +92,8 @@ def test_the_data_note_is_printed_only_when_no_data_folder_is_given(tmp_path, ca
 
 def test_run_folders_stay_inside_the_results_folder(tmp_path):
     from core.errors import InvalidInputError
-    from empirics.config import RunSpec
-    from empirics.run_folder import RunFolders
+    from empirics.plans.spec import RunSpec
+    from empirics.runs.run_folders import RunFolders
 
     folders = RunFolders(tmp_path / "out")
     assert folders.dir(RunSpec("weak", "org/model-x")).parent == tmp_path / "out"  # model names are slugs
@@ -116,7 +116,7 @@ def test_an_unknown_name_fails_before_torch_is_even_imported(tmp_path):
 
 def test_every_regime_of_replicate_names_a_preset_with_its_mode():
     from empirics.cli import REGIMES
-    from empirics.presets import PRESETS
+    from empirics.plans.presets import PRESETS
 
     modes = {"last-layer": "last_layer", "finetune": "finetune"}
     assert set(REGIMES) == set(modes)
@@ -140,7 +140,7 @@ def test_log_lines_go_to_the_current_stderr_and_other_libraries_stay_at_warning(
     monkeypatch.setattr(sys, "stderr", second)
     logging.getLogger("matplotlib.font_manager").warning("a library warning")
     logging.getLogger("matplotlib.font_manager").info("a library info line")
-    logging.getLogger("empirics.sweep").info("a project info line")
+    logging.getLogger("empirics.runs.sweep").info("a project info line")
     assert second.getvalue().splitlines() == ["a library warning", "a project info line"]
 
 
@@ -155,7 +155,7 @@ def test_replicate_and_counterexamples_never_write_committed_files_by_default(tm
     monkeypatch.setattr(cli, "_cmd_sweep", lambda args: 0)
     monkeypatch.setattr(cli, "_cmd_audit", lambda args: 0)
     monkeypatch.setattr(
-        "empirics.reference.pack", lambda out, dest: packed.append(dest) or {"runs": 0, "bytes": 0}
+        "empirics.readers.reference.pack", lambda out, dest: packed.append(dest) or {"runs": 0, "bytes": 0}
     )
     assert cli.main(["replicate", "--regime", "finetune", "--results-root", "r"]) == 0
     assert packed == [Path("r") / "reference" / "finetune"]

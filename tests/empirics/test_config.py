@@ -10,9 +10,10 @@ import pytest
 
 from core.errors import ConfigError
 from empirics import cli
-from empirics.config import SECTIONS, Sweep
-from empirics.pipeline import Pipeline
-from empirics.presets import PRESETS
+from empirics.plans.experiment import Sweep
+from empirics.plans.options import SECTIONS
+from empirics.plans.presets import PRESETS
+from empirics.runs.pipeline import Pipeline
 
 # a value different from every preset's, for each option: the test fails when a field has no entry here
 OTHER_VALUES = {
@@ -222,8 +223,8 @@ def test_confidence_schedule_reaches_the_loss(tmp_path):
 def test_max_length_override_reaches_every_stage(mode, pair, data_dir, tmp_path, monkeypatch):
     """--max-length must reach feature extraction, fine-tuning and prediction alike (it once stopped at the
     experiment record while fine-tuning and prediction used their own 512)."""
-    import empirics.features as features
-    import empirics.finetune as finetune
+    import empirics.inputs.features as features
+    import empirics.training.finetune as finetune
 
     seen = []
 
@@ -280,8 +281,8 @@ def test_the_ladder_preset_is_the_committed_plan(task, sizes):
     larger decoder, teachers weak by their sample (harmless: SmolLM2 on 50, Gemma on 400 train_gt pairs;
     helpful, under the plan's amendment: 12 and 100), every loss on the logistic head, forward and reverse KL
     under 20 % flips, 33 seeds, fp32, each pair's shared prompt run once."""
-    from empirics.grid import planned_runs
-    from empirics.registry import MODELS, trained_on
+    from empirics.plans.grid import planned_runs
+    from empirics.registries.models import MODELS, trained_on
 
     sw = PRESETS[f"ladder-{task}"]
     e, g = sw.experiment, sw.grid

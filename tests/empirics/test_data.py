@@ -4,7 +4,8 @@ import json
 
 import pytest
 
-from empirics import data as D
+from empirics.inputs import data as D
+from empirics.registries import datasets as R
 
 
 def test_pairs_are_single_records_with_stored_seeded_swap(data_dir):
@@ -79,12 +80,12 @@ def test_missing_split_file(tmp_path):
 
 
 def test_cai_rows_use_revision_as_chosen_and_hh_keeps_single_turn():
-    rows = D.cai_rows([{"init_prompt": "Hi?", "init_response": "bad", "revision_response": "good"}])
+    rows = R.cai_rows([{"init_prompt": "Hi?", "init_response": "bad", "revision_response": "good"}])
     assert rows[0][1]["chosen"].endswith("good")
     assert rows[0][1]["rejected"].endswith("bad")
-    assert D.is_single_turn(rows[0][1]["chosen"])
+    assert R.is_single_turn(rows[0][1]["chosen"])
     multi = "\n\nHuman: a\n\nAssistant: b\n\nHuman: c\n\nAssistant: d"
-    kept = D.hh_rows(
+    kept = R.hh_rows(
         [
             {"chosen": "\n\nHuman: a\n\nAssistant: b", "rejected": "\n\nHuman: a\n\nAssistant: c"},
             {"chosen": multi, "rejected": multi + "!"},
@@ -92,7 +93,7 @@ def test_cai_rows_use_revision_as_chosen_and_hh_keeps_single_turn():
     )
     assert len(kept) == 1
     with pytest.raises(D.DataError, match="missing field"):
-        D.cai_rows([{"init_prompt": "x"}])
+        R.cai_rows([{"init_prompt": "x"}])
 
 
 def test_splits_are_deterministic_and_disjoint():

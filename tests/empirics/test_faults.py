@@ -58,12 +58,12 @@ if point == "replace":  # just before the n-th atomic rename: a temporary file i
         return real(a, b)
     core.io.os.replace = replace
 else:  # during the n-th training
-    import empirics.trainers
-    real = empirics.trainers.Trainer.fit_predict
+    import empirics.training.trainers
+    real = empirics.training.trainers.Trainer.fit_predict
     def fit(self, *a, **k):
         maybe_die()
         return real(self, *a, **k)
-    empirics.trainers.Trainer.fit_predict = fit
+    empirics.training.trainers.Trainer.fit_predict = fit
 from empirics.cli import main
 sys.exit(main(sys.argv[1:]))
 """
@@ -269,7 +269,7 @@ def test_a_full_disk_stops_with_one_line_and_the_resume_completes(
 
 
 def test_a_diverging_loss_fails_its_run_and_reports_no_numbers(data_dir, tmp_path, monkeypatch):
-    import empirics.losses as losses
+    import empirics.training.losses as losses
 
     real = losses.Loss.__call__
 

@@ -5,8 +5,8 @@ import numpy as np
 import pytest
 import torch
 
-from empirics import models as M
-from empirics.features import embed_texts
+from empirics.inputs import models as M
+from empirics.inputs.features import embed_texts
 
 # byte-level tokens: "é" is two bytes, so character and token lengths order these texts differently
 # (by characters 8, 6, 4, 3: every batch of two would mix 8 and 6 tokens)

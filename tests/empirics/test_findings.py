@@ -1,13 +1,13 @@
 """FINDINGS.md is written by the audit from the saved summary, claims, planted truth and timing."""
 
 from empirics.cli import main
-from empirics.config import LOSSES
+from empirics.registries.losses import LOSSES
 
 from .fixtures import tiny_sweep
 
 
 def test_the_audit_writes_findings_from_saved_results(data_dir, tmp_path):
-    from empirics.sweep import run_sweep
+    from empirics.runs.sweep import run_sweep
 
     out = tmp_path / "res"
     sw = tiny_sweep(
@@ -36,8 +36,8 @@ def test_the_weak_to_strong_gap_is_taken_between_seed_means_with_a_replicate_se(
     import numpy as np
     import pytest
 
-    from empirics.summary import summarize
-    from empirics.sweep import run_sweep
+    from empirics.readers.summary import summarize
+    from empirics.runs.sweep import run_sweep
 
     out = tmp_path / "res"
     sw = tiny_sweep(
@@ -87,7 +87,7 @@ def _table(lines: list[str]) -> list[dict]:
 
 
 def test_each_accuracy_lands_under_its_own_column():
-    from empirics.findings import accuracy_section
+    from empirics.readers.findings import accuracy_section
 
     row = {"weak_model": "w", "strong_model": "s", "head": "logistic", "noise": "none"}
     row["weak"], row["ceiling"] = (0.581, 0.562, 0.600), (0.663, 0.641, 0.684)
@@ -104,7 +104,7 @@ def test_each_accuracy_lands_under_its_own_column():
 
 
 def test_each_claim_row_shows_its_own_numbers():
-    from empirics.findings import claims_section
+    from empirics.readers.findings import claims_section
 
     claim = {
         "statement": "reverse-KL students beat forward-KL students",

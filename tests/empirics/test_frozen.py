@@ -1,4 +1,4 @@
-"""Top-block fine-tuning on cached lower-block states (empirics.frozen, finetune_top, the pipeline's
+"""Top-block fine-tuning on cached lower-block states (empirics.inputs.frozen, finetune_top, the pipeline's
 top-block runs)."""
 
 import json
@@ -9,16 +9,17 @@ import pytest
 import torch
 
 from core.errors import ConfigError, ModelError
-from empirics import heads
-from empirics.config import FinetuneConfig, RunSpec
-from empirics.finetune import finetune_top, predict_top
-from empirics.frozen import TopRewardModel, cached_lower_states, lower_states, n_blocks
-from empirics.losses import get_loss
-from empirics.models import RewardModel, load_backbone, tokenize_pairs
-from empirics.partition import agreement
-from empirics.pipeline import Pipeline
-from empirics.streams import RunStreams
-from empirics.sweep import run_sweep
+from empirics.inputs.frozen import TopRewardModel, cached_lower_states, lower_states, n_blocks
+from empirics.inputs.models import RewardModel, load_backbone, tokenize_pairs
+from empirics.inputs.partition import agreement
+from empirics.inputs.streams import RunStreams
+from empirics.plans.options import FinetuneConfig
+from empirics.plans.spec import RunSpec
+from empirics.runs.pipeline import Pipeline
+from empirics.runs.sweep import run_sweep
+from empirics.training import heads
+from empirics.training.finetune import finetune_top, predict_top
+from empirics.training.losses import get_loss
 
 from .fixtures import guard_test_labels, pair, tiny_sweep
 
@@ -38,7 +39,7 @@ def test_top_blocks_on_cached_states_give_the_whole_models_rewards(name):
         expected = whole.pair_logits(enc["input_ids"], enc["attention_mask"]).numpy()
     bb2, tok2, _ = load_backbone(name)
     flat, offsets = lower_states(bb2, tok2, FIRSTS + SECONDS, 48, n_blocks(bb2) - 1, batch_size=4)
-    from empirics.frozen import LowerStates
+    from empirics.inputs.frozen import LowerStates
 
     top = TopRewardModel(bb2, s.kind, 1)
     top.head.load_state_dict(whole.head.state_dict())
@@ -58,7 +59,7 @@ def test_architectures_where_the_split_is_not_exact_and_bad_block_counts_are_ref
 
 
 def test_lower_states_are_cached_verified_and_recomputed_when_changed(data_dir):
-    from empirics.data import load_split
+    from empirics.inputs.data import load_split
 
     pairs = load_split("jsonl", "test", str(data_dir), 8, 0)
     first = cached_lower_states("tiny-bert", pairs, 48, 1)
@@ -82,8 +83,8 @@ def test_lower_states_are_cached_verified_and_recomputed_when_changed(data_dir):
 
 
 def test_the_kept_checkpoint_is_the_best_on_held_out_and_the_head_starts_from_the_given_weight(data_dir):
-    from empirics.data import load_split
-    from empirics.frozen import LowerStates
+    from empirics.inputs.data import load_split
+    from empirics.inputs.frozen import LowerStates
 
     pairs = load_split("jsonl", "train_w2s", str(data_dir), 24, 0)
     states = cached_lower_states("tiny-bert", pairs, 48, 1)
@@ -143,7 +144,7 @@ def test_a_top_block_run_starts_from_its_own_probe_and_never_reads_a_test_label(
         assert m["trainable_blocks"] == 1
         assert float(m["checkpoint_epochs"]) in (0.5, 1.0)
         # checkpoint 0 is the probe: recompute the probe's held-out agreement as the last-layer head would
-        from empirics.partition import run_partition
+        from empirics.inputs.partition import run_partition
 
         rows = [
             json.loads(x) for x in (out / run.name / "predictions_train_w2s.jsonl").read_text().splitlines()
@@ -152,7 +153,7 @@ def test_a_top_block_run_starts_from_its_own_probe_and_never_reads_a_test_label(
         part = run_partition(run.model, RunStreams(seed), len(rows), sw.experiment.data.heldout_frac)
         weight, probe = p.trainer._probe(run.model, "train_w2s", target, "reverse_kl", part)
         assert probe["probe_l2"] == m["probe_l2"]
-        u = p.standardized("tiny-qwen2")["train_w2s"]
+        u = p.inputs.standardized("tiny-qwen2")["train_w2s"]
         v = heads.fit_logistic(u[part.fit], target[part.fit], "reverse_kl", 1e-3, m["probe_l2"]).v
         z_probe = u @ v  # the last-layer head of this run's loss, labels and part
         expected = agreement(1 / (1 + np.exp(-z_probe[part.heldout])), target[part.heldout])
@@ -194,13 +195,13 @@ def test_a_feature_constant_up_to_rounding_is_left_out_of_the_probe(data_dir, tm
     gives it weight 0, and its predictions are those of the top model it starts."""
     sw = _top_sweep(data_dir)
     p = Pipeline(sw.experiment, tmp_path / "res")
-    p.standardized("tiny-qwen2")
+    p.inputs.standardized("tiny-qwen2")
     rng = np.random.default_rng(0)
     p.inputs.scale["tiny-qwen2"][5] = 1e-9 + 1e-8  # as the standardiser would find it
     u = p.inputs._std["tiny-qwen2"]["train_w2s"]
     u[:, 5] = rng.normal(size=len(u))  # rounding noise blown up to unit variance
     labels = (u[:, 5] > 0).astype(float)  # ... and the labels follow the noise: the fit would use it
-    from empirics.partition import run_partition
+    from empirics.inputs.partition import run_partition
 
     part = run_partition("tiny-qwen2", RunStreams(0), len(labels), 0.2)
     weight, record = p.trainer._probe("tiny-qwen2", "train_w2s", labels, "forward_ce", part)
@@ -213,7 +214,7 @@ def test_a_feature_constant_up_to_rounding_is_left_out_of_the_probe(data_dir, tm
 def test_a_model_cut_after_its_first_blocks_is_the_base_models_lower_part():
     """minilm-l3 is all-MiniLM-L6-v2's first three blocks; on the tiny model: tiny-bert-first1's output is
     tiny-bert's hidden state after block 1."""
-    from empirics.models import model_identity
+    from empirics.inputs.models import model_identity
 
     cut, tok, _ = load_backbone("tiny-bert-first1")
     base, _, _ = load_backbone("tiny-bert")

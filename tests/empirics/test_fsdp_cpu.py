@@ -19,10 +19,10 @@ import torch
 import torch.distributed as dist
 from torch.distributed.fsdp import fully_shard
 
-from empirics.frozen import blocks
-from empirics.losses import get_loss
-from empirics.models import RewardModel, batch_pair_logits, load_backbone
-from empirics.run_folder import end_processes
+from empirics.inputs.frozen import blocks
+from empirics.training.losses import get_loss
+from empirics.inputs.models import RewardModel, batch_pair_logits, load_backbone
+from empirics.processes import end_processes
 
 mode, model_name, out = sys.argv[1:4]
 backbone, tok, s = load_backbone(model_name)
@@ -58,7 +58,7 @@ for step in range(3):
 trained = full_state()  # a collective under FSDP: every process gathers
 if rank == 0:
     torch.save({"initial": initial, "trained": trained}, out)
-if mode == "fsdp":  # every process leaves together (empirics.run_folder.end_processes)
+if mode == "fsdp":  # every process leaves together (empirics.processes.end_processes)
     end_processes()
 """
 

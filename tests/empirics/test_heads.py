@@ -4,8 +4,8 @@ import numpy as np
 import pytest
 
 from core.errors import LossError
-from empirics import heads
-from empirics.losses import get_loss
+from empirics.training import heads
+from empirics.training.losses import get_loss
 
 
 def _features(seed=0, n=120, dim=6):
@@ -51,7 +51,8 @@ def test_simplex_head_refuses_batch_statistics_losses():
 
 @pytest.mark.parametrize("loss", ["forward_ce", "forward_kl", "reverse_ce", "reverse_kl"])
 def test_second_order_logistic_objective_is_the_training_loss(loss):
-    """The float64 objective the L-BFGS head minimises is the torch loss of empirics.losses (+ l2/2 |v|^2),
+    """The float64 objective the L-BFGS head minimises is the torch loss of empirics.training.losses (+ l2/2
+    |v|^2),
     value and gradient (autograd) alike."""
     import torch
 
@@ -79,7 +80,7 @@ def test_second_order_logistic_head_is_certified_and_no_worse_than_adam(loss):
 
 
 def test_heldout_rule_fits_on_the_fit_part_and_scores_on_the_heldout_part():
-    from empirics.partition import partition
+    from empirics.inputs.partition import partition
 
     first, second, y = _features(seed=3, n=200)
     u = heads.Standardizer.fit(first, second)(first, second)

@@ -11,7 +11,7 @@ in at most 5 % of studies (+ 2 Monte-Carlo SE). The power computation is checked
 import numpy as np
 import pytest
 
-from empirics.inference import (
+from empirics.readers.inference import (
     ALPHA,
     crossed_components,
     crossed_estimate,
@@ -56,7 +56,7 @@ CALIBRATED = [  # (seeds, pairs, seed sd, pair spread): the replicate term domin
     pytest.param(20, 1000, 0.003, 0.25, id="20 seeds x 1000 pairs, strong pair effects"),
 ]
 # strong pair effects (as in the reference's claims, where the pair term is 0.3-2x the replicate term) and few
-# seeds: t with K - 1 df is conservative there (module doc of empirics.inference), never below nominal
+# seeds: t with K - 1 df is conservative there (module doc of empirics.readers.inference), never below nominal
 CONSERVATIVE = [
     pytest.param(3, 4000, 0.005, 0.25, id="3 seeds x 4000 pairs, strong pair effects"),
     pytest.param(5, 2000, 0.005, 0.25, id="5 seeds x 2000 pairs, strong pair effects"),
@@ -140,7 +140,7 @@ def test_the_seeds_a_pilot_asks_for_give_80_percent_power_at_the_goal(sd_seed, s
     detect an effect of `goal` (two-sided 5 %) in about 80 % of simulated studies, one seed fewer in fewer."""
     from scipy import stats
 
-    from empirics.inference import Estimate
+    from empirics.readers.inference import Estimate
 
     pairs, sd_resid, goal = 1000, 0.5, 0.02
     pilot = Estimate(

@@ -5,9 +5,10 @@ import numpy as np
 import pytest
 import torch
 
-from empirics import config, plots, validate
-from empirics.loss_registry import BATCH_STATISTICS_LOSSES, CONVEX_FIXED_OBJECTIVES, LOSS_REGISTRY, LOSSES
-from empirics.losses import get_loss
+from empirics.readers import plots
+from empirics.registries.losses import BATCH_STATISTICS_LOSSES, CONVEX_FIXED_OBJECTIVES, LOSS_REGISTRY, LOSSES
+from empirics.runs import validate
+from empirics.training.losses import get_loss
 
 GAMMA = 1e-3
 A = 0.5  # the linear schedule's weight after its warm-up (step_frac 1.0)
@@ -63,7 +64,7 @@ def test_the_batch_statistics_flag_tells_the_truth(name):
 
 
 def test_every_enumeration_of_losses_reads_the_registry():
-    assert config.LOSSES == LOSSES == tuple(LOSS_REGISTRY)
+    assert tuple(LOSS_REGISTRY) == LOSSES
     assert set(CONVEX_FIXED_OBJECTIVES) | set(BATCH_STATISTICS_LOSSES) == set(LOSSES)
     assert validate.BATCH_STATISTICS_LOSSES == BATCH_STATISTICS_LOSSES
     assert plots.MARKERS == {n: e.marker for n, e in LOSS_REGISTRY.items()}

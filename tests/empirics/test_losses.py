@@ -7,8 +7,8 @@ import torch
 
 from core.divergences import grad_forward, grad_reverse_ce, grad_reverse_kl
 from core.errors import LossError
-from empirics.config import LOSSES
-from empirics.losses import get_loss, hardened
+from empirics.registries.losses import LOSSES
+from empirics.training.losses import get_loss, hardened
 
 GAMMA = 1e-3
 

@@ -10,9 +10,9 @@ import sys
 import numpy as np
 import torch
 
-from empirics import precision
-from empirics.presets import preset
-from empirics.sweep import run_sweep
+from empirics.inputs import precision
+from empirics.plans.presets import preset
+from empirics.runs.sweep import run_sweep
 
 from .fixtures import tiny_sweep
 
@@ -123,7 +123,8 @@ def test_cpu_instruction_set_moves_logits_in_the_last_bits_only_and_is_recorded(
     """The same sweep with PyTorch's CPU kernels lowered to their portable (non-vector) build, in a fresh
     process ($ATEN_CPU_CAPABILITY=default), against this machine's own instruction set."""
     script = (
-        "import sys; from empirics.sweep import run_sweep; from tests.empirics.fixtures import tiny_sweep;"
+        "import sys; from empirics.runs.sweep import run_sweep;"
+        " from tests.empirics.fixtures import tiny_sweep;"
         "sw = tiny_sweep(sys.argv[1], 'last_layer', pairs=['tiny-bert:tiny-qwen2'], heads=['logistic'],"
         " losses=['forward_ce', 'reverse_kl'], bf16='off');"
         "sys.exit(run_sweep(sw, sys.argv[2])['failures'])"

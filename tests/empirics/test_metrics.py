@@ -5,7 +5,7 @@ import math
 import numpy as np
 import pytest
 
-from empirics.metrics import auroc, pgr, run_metrics
+from empirics.readers.metrics import auroc, pgr, run_metrics
 
 
 def test_accuracy_se_auroc_and_cross_entropy():
@@ -58,7 +58,7 @@ def test_each_disagreement_is_the_kl_in_its_own_direction():
 def test_the_summary_interval_is_wilsons_at_95_percent():
     """50 right of 100: Wilson's 95 % interval is 0.5 +- 1.96 sqrt(1/400 + 1.96^2/40000) / (1 + 1.96^2/100),
     by hand [0.4038, 0.5962] (a 50 % interval would be about [0.467, 0.533])."""
-    from empirics.summary import wilson_interval
+    from empirics.readers.summary import wilson_interval
 
     z = 1.959963984540054
     half = z * math.sqrt(0.25 / 100 + z**2 / 40000) / (1 + z**2 / 100)
@@ -71,9 +71,9 @@ def test_the_summary_interval_is_wilsons_at_95_percent():
 def test_the_over_seeds_interval_is_students_t_at_95_percent(tmp_path):
     """Three seeds at 60, 62 and 65 %: mean 62.333, sd 2.5166, t(0.975, 2) = 4.302653, so 62.333 +- 6.2516
     (by hand; a 90 % interval would be +- 4.2426)."""
-    from empirics.config import RunSpec
-    from empirics.run_folder import RunRecord
-    from empirics.summary import accuracy_interval
+    from empirics.plans.spec import RunSpec
+    from empirics.readers.run_folder import RunRecord
+    from empirics.readers.summary import accuracy_interval
 
     runs = [
         RunRecord(tmp_path, RunSpec("weak", "m", seed=k), {}, {"test": {"accuracy": a, "n": 4000}})

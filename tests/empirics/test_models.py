@@ -3,8 +3,8 @@
 import pytest
 import torch
 
-from empirics import models as M
-from empirics import registry
+from empirics.inputs import models as M
+from empirics.registries import models as registry
 
 
 def test_unknown_model_lists_the_known_ones():

@@ -9,13 +9,13 @@ import torch
 
 from core.binary_head import BinaryObjective
 from core.errors import LossError
-from empirics import heads
-from empirics.config import FinetuneConfig
-from empirics.finetune import finetune_top, predict_top
-from empirics.frozen import cached_lower_states
-from empirics.loss_registry import LOSS_REGISTRY, LossEntry
-from empirics.losses import get_loss
-from empirics.streams import RunStreams
+from empirics.inputs.frozen import cached_lower_states
+from empirics.inputs.streams import RunStreams
+from empirics.plans.options import FinetuneConfig
+from empirics.registries.losses import LOSS_REGISTRY, LossEntry
+from empirics.training import heads
+from empirics.training.finetune import finetune_top, predict_top
+from empirics.training.losses import get_loss
 
 GAMMA = 1e-3
 
@@ -85,7 +85,7 @@ def test_the_simplex_head_solves_the_new_loss_to_a_certificate(registered):
 
 
 def test_top_block_fine_tuning_trains_on_the_new_loss(registered, data_dir):
-    from empirics.data import load_split
+    from empirics.inputs.data import load_split
 
     pairs = load_split("jsonl", "train_w2s", str(data_dir), 16, 0)
     states = cached_lower_states("tiny-bert", pairs, 48, 1)

@@ -1,4 +1,5 @@
-"""Packaged GGUF decoders (empirics.packaged): a file is assembled from its parts in order and used only if
+"""Packaged GGUF decoders (empirics.inputs.packaged): a file is assembled from its parts in order and used
+only if
 its size and sha256 are the expected ones (anything else is refused in one line and never left in place), the
 converted folder is cached, and a missing package names the one command that obtains it. No real model file is
 needed: the parts are written here."""
@@ -9,9 +10,9 @@ import hashlib
 import pytest
 
 from core.errors import ModelError
-from empirics import packaged
 from empirics.cli import main
-from empirics.registry import DECODER_TYPES, MODELS
+from empirics.inputs import packaged
+from empirics.registries.models import DECODER_TYPES, MODELS
 
 
 @pytest.fixture

@@ -7,11 +7,11 @@ import numpy as np
 import pytest
 
 from core.errors import ModelError
-from empirics.config import RunSpec
-from empirics.partition import agreement, choose_l2, partition
-from empirics.registry import spec, trained_on
-from empirics.streams import RunStreams
-from empirics.sweep import run_sweep
+from empirics.inputs.partition import agreement, choose_l2, partition
+from empirics.inputs.streams import RunStreams
+from empirics.plans.spec import RunSpec
+from empirics.registries.models import spec, trained_on
+from empirics.runs.sweep import run_sweep
 
 from .fixtures import guard_test_labels, tiny_sweep
 

@@ -7,14 +7,16 @@ import numpy as np
 import pytest
 
 from core.errors import ConfigError, InvalidInputError
-from empirics.baselines import RULES
-from empirics.config import LOSSES, Noise, RunSpec
-from empirics.grid import student_specs, with_dependencies
-from empirics.pipeline import Pipeline
-from empirics.precision import detected_native_bf16, native_bf16
-from empirics.registry import cache_dir
-from empirics.sweep import run_sweep
-from empirics.trainers import Trainer
+from empirics.inputs.baselines import RULES
+from empirics.inputs.precision import detected_native_bf16, native_bf16
+from empirics.plans.grid import student_specs, with_dependencies
+from empirics.plans.spec import RunSpec
+from empirics.registries.losses import LOSSES
+from empirics.registries.models import cache_dir
+from empirics.registries.noise import Noise
+from empirics.runs.pipeline import Pipeline
+from empirics.runs.sweep import run_sweep
+from empirics.training.trainers import Trainer
 
 from .fixtures import tiny_sweep
 
@@ -154,7 +156,7 @@ def test_noise_models():
 
 
 def test_every_noise_kind_takes_its_levels_from_its_registry_entry():
-    from empirics.config import NOISE_KINDS
+    from empirics.registries.noise import NOISE_KINDS
 
     for kind in NOISE_KINDS.values():
         low, high = kind.level_range

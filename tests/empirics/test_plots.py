@@ -6,8 +6,8 @@ import json
 import numpy as np
 import pytest
 
-from empirics import plots
-from empirics.config import LOSSES
+from empirics.readers import plots
+from empirics.registries.losses import LOSSES
 
 
 def test_error_bars_are_the_distances_to_the_interval_ends():

@@ -4,7 +4,7 @@ from contextlib import nullcontext
 
 import torch
 
-from empirics.precision import autocast, inference_autocast
+from empirics.inputs.precision import autocast, inference_autocast
 
 
 def sdpa_flags() -> dict[str, bool]:

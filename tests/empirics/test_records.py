@@ -1,4 +1,5 @@
-"""Readers verify what they join (empirics.records): each way a results folder can disagree with itself is
+"""Readers verify what they join (empirics.readers.records): each way a results folder can disagree with
+itself is
 refused by summary, claims and audit alike, in one line naming the file, with exit status 2 from the CLI;
 the untouched folder reads."""
 
@@ -9,9 +10,9 @@ import re
 import pytest
 
 from core.errors import DataError
-from empirics.claims import CLAIMS, evaluate_claims
 from empirics.cli import main
-from empirics.config import RunSpec
+from empirics.plans.spec import RunSpec
+from empirics.readers.claims import CLAIMS, evaluate_claims
 
 from .fixtures import student_dir, write_claim_fixture
 

@@ -8,10 +8,10 @@ import pytest
 
 from core.errors import DataError, InvalidInputError
 from core.io import read_jsonl_rows
-from empirics.audit import audit
-from empirics.claims import write_claims
-from empirics.reference import pack, unpack
-from empirics.sweep import run_sweep
+from empirics.readers.audit import audit
+from empirics.readers.claims import write_claims
+from empirics.readers.reference import pack, unpack
+from empirics.runs.sweep import run_sweep
 
 from .fixtures import tiny_sweep
 

@@ -7,15 +7,17 @@ import pytest
 
 from core.errors import ConfigError, DataError
 from empirics import cli
-from empirics import data as D
-from empirics.audit import hypotheses_failing
-from empirics.config import SECTIONS, GridConfig, RunSpec, Sweep
-from empirics.dataset_registry import DATASET_REGISTRY
-from empirics.grid import student_specs
-from empirics.head_registry import HEAD_REGISTRY, HEADS
-from empirics.loss_registry import LOSS_REGISTRY
-from empirics.trainers import Trainer
-from empirics.validate import check_sweep
+from empirics.inputs import data as D
+from empirics.plans.experiment import Sweep
+from empirics.plans.grid import student_specs
+from empirics.plans.options import SECTIONS, GridConfig
+from empirics.plans.spec import RunSpec
+from empirics.readers.audit import hypotheses_failing
+from empirics.registries.datasets import DATASET_REGISTRY
+from empirics.registries.heads import HEAD_REGISTRY, HEADS
+from empirics.registries.losses import LOSS_REGISTRY
+from empirics.runs.validate import check_sweep
+from empirics.training.trainers import LAST_LAYER_FITTERS, Trainer
 
 # the losses a simplex head can fit, from the losses' own flag: the batch-statistics losses (hardening) are
 # not fixed convex objectives of F, so the certified box solver cannot take them
@@ -24,9 +26,9 @@ FIXED = sorted(n for n, e in LOSS_REGISTRY.items() if not e.batch_statistics)
 
 def test_the_last_layer_heads_are_logistic_and_simplex_and_each_has_a_fitter():
     assert HEADS == ("logistic", "simplex")
-    assert set(Trainer.LAST_LAYER_FITTERS) == set(HEADS)
-    for name in Trainer.LAST_LAYER_FITTERS.values():
-        assert callable(getattr(Trainer, name))
+    assert set(LAST_LAYER_FITTERS) == set(HEADS)
+    for name, fit in LAST_LAYER_FITTERS.items():
+        assert fit is getattr(Trainer, f"{name}_head")
 
 
 def test_the_grid_pairs_each_head_only_with_the_losses_it_fits():

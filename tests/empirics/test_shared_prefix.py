@@ -6,11 +6,11 @@ import pytest
 import torch
 
 from core.errors import ConfigError, InvalidInputError
-from empirics import models as M
-from empirics import shared_prefix
-from empirics.data import PreferencePair
-from empirics.features import embed_texts, feature_key, feature_record, pair_features, token_ids
-from empirics.shared_prefix import common_prefix, embed_pairs_shared_prefix
+from empirics.inputs import models as M
+from empirics.inputs import shared_prefix
+from empirics.inputs.data import PreferencePair
+from empirics.inputs.features import embed_texts, feature_key, feature_record, pair_features, token_ids
+from empirics.inputs.shared_prefix import common_prefix, embed_pairs_shared_prefix
 
 PROMPT = "Human: how do I bake bread at home?\n\nAssistant:"
 PAIRS = [
@@ -105,8 +105,8 @@ def test_a_sweep_refuses_it_for_encoders_and_reads_the_same_on_decoders(data_dir
     """In a pipeline: an encoder run is refused before any work; a decoder's ceiling gives the per-text
     pass's test logits to float rounding."""
     from core.io import read_jsonl_rows
-    from empirics.config import RunSpec
-    from empirics.pipeline import Pipeline
+    from empirics.plans.spec import RunSpec
+    from empirics.runs.pipeline import Pipeline
 
     from .fixtures import tiny_sweep
 

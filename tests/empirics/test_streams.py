@@ -1,4 +1,5 @@
-"""What a seed redraws: every named stream of empirics.streams repeats itself for a seed and differs between
+"""What a seed redraws: every named stream of empirics.inputs.streams repeats itself for a seed and differs
+between
 seeds, the streams of one run differ from each other, the draws the committed references were made with are
 kept, loading a model or training a run leaves torch's global random state alone, and a run's seed reaches
 what its training draws (the regression test of a dead seed: a model loader that re-seeded the global
@@ -8,14 +9,15 @@ import numpy as np
 import pytest
 import torch
 
-import empirics.finetune as F
-import empirics.models as M
-from empirics.config import FinetuneConfig, Noise
-from empirics.finetune import batches, finetune, finetune_top, predict_logits, predict_top
-from empirics.frozen import cached_lower_states
-from empirics.losses import get_loss
-from empirics.partition import partition
-from empirics.streams import SALTS, SIZED, RunStreams, StreamError
+import empirics.inputs.models as M
+import empirics.training.finetune as F
+from empirics.inputs.frozen import cached_lower_states
+from empirics.inputs.partition import partition
+from empirics.inputs.streams import SALTS, SIZED, RunStreams, StreamError
+from empirics.plans.options import FinetuneConfig
+from empirics.registries.noise import Noise
+from empirics.training.finetune import batches, finetune, finetune_top, predict_logits, predict_top
+from empirics.training.losses import get_loss
 
 SIZE = 500
 
@@ -45,7 +47,7 @@ def test_the_streams_of_one_run_are_distinct():
 
 def test_the_committed_references_draws_are_kept():
     """The split, flips and batch order the committed regimes were made with (numbers drawn by the code
-    before empirics.streams, written out here)."""
+    before empirics.inputs.streams, written out here)."""
     assert RunStreams(0).numpy("sample", 4000).permutation(4000)[:6].tolist() == [
         1999,
         1491,
@@ -113,7 +115,10 @@ def test_what_draws_takes_its_stream():
 
 def test_the_head_is_drawn_from_the_run_init_stream():
     backbone = M.load_backbone("tiny-gpt2")[0]
-    head = lambda s: M.RewardModel(backbone, "decoder", init=RunStreams(s).torch("init")).head.weight  # noqa: E731
+
+    def head(s):
+        return M.RewardModel(backbone, "decoder", init=RunStreams(s).torch("init")).head.weight
+
     assert not torch.equal(head(0), head(1))
     assert torch.equal(head(0), head(0))
     torch.manual_seed(1)
@@ -143,7 +148,7 @@ def with_dropout(monkeypatch):
 
 @pytest.fixture
 def states(data_dir):
-    from empirics.data import load_split
+    from empirics.inputs.data import load_split
 
     pairs = load_split("jsonl", "train_w2s", str(data_dir), 16, 0)
     return cached_lower_states("tiny-bert", pairs, 48, 1)
@@ -183,7 +188,7 @@ def test_the_protocol_draws_nothing_in_training(states, monkeypatch):
 
 
 def test_training_leaves_the_global_state(with_dropout, states, data_dir):
-    from empirics.data import load_split
+    from empirics.inputs.data import load_split
 
     torch.manual_seed(5)
     before = torch.get_rng_state()

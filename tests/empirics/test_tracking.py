@@ -9,9 +9,9 @@ import pytest
 from accelerate.tracking import GeneralTracker
 
 from core.errors import ConfigError
-from empirics import tracking
 from empirics.cli import main
-from empirics.sweep import run_sweep
+from empirics.runs.sweep import run_sweep
+from empirics.training import tracking
 from tests.empirics.fixtures import tiny_sweep
 
 

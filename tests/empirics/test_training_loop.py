@@ -7,13 +7,13 @@ import numpy as np
 import pytest
 
 from core.errors import ConfigError
-from empirics.config import FinetuneConfig
-from empirics.finetune import finetune, finetune_top, micro_batches, predict_top, warmup_steps
-from empirics.frozen import cached_lower_states
-from empirics.losses import get_loss
-from empirics.streams import RunStreams
-from empirics.sweep import run_sweep
-from empirics.validate import check_sweep
+from empirics.inputs.frozen import cached_lower_states
+from empirics.inputs.streams import RunStreams
+from empirics.plans.options import FinetuneConfig
+from empirics.runs.sweep import run_sweep
+from empirics.runs.validate import check_sweep
+from empirics.training.finetune import finetune, finetune_top, micro_batches, predict_top, warmup_steps
+from empirics.training.losses import get_loss
 
 from .fixtures import tiny_sweep
 
@@ -21,7 +21,7 @@ from .fixtures import tiny_sweep
 @pytest.fixture
 def top(data_dir):
     """(states, labels, fit, head weight) of tiny-bert's lower block on 24 train_w2s pairs."""
-    from empirics.data import load_split
+    from empirics.inputs.data import load_split
 
     pairs = load_split("jsonl", "train_w2s", str(data_dir), 24, 0)
     states = cached_lower_states("tiny-bert", pairs, 48, 1)
@@ -93,7 +93,7 @@ def test_clipping_bounds_the_update(top):
 
 
 def test_full_fine_tuning_accumulates_and_logs(data_dir):
-    from empirics.data import load_split
+    from empirics.inputs.data import load_split
 
     pairs = load_split("jsonl", "train_w2s", str(data_dir), 16, 0)
     labels = np.random.default_rng(0).uniform(0.1, 0.9, len(pairs))
@@ -105,7 +105,7 @@ def test_full_fine_tuning_accumulates_and_logs(data_dir):
         )
         assert len(record["train_log"]) == 2
         assert record["micro_batch"] == 8 // k
-        from empirics.finetune import predict_logits
+        from empirics.training.finetune import predict_logits
 
         out[k] = predict_logits(model, tok, pairs, 48)
     np.testing.assert_allclose(out[2], out[1], atol=2e-4)
