@@ -70,13 +70,28 @@ def _cmd_sweep(args) -> int:
     from .readers.summary import summary_markdown
     from .runs.sweep import run_sweep
 
-    summary = run_sweep(sw, out, args.checkpoint_every, args.log_with or ())
+    if args.slurm_workers:
+        return _submit_slurm(sw, out, args)
+    summary = run_sweep(sw, out, args.checkpoint_every, args.log_with or (), args.workers)
     end_processes()  # every process of a launch leaves together
     if summary.get("not_main_process"):  # another process of accelerate launch / torchrun: rank 0 reports
         return 0
     print(summary_markdown(summary))
     print(f"wall time {summary['wall_seconds']:.0f} s; results in {out}")
     return 1 if summary["failures"] else 0
+
+
+def _submit_slurm(sw, out: Path, args) -> int:
+    from .runs.workers import slurm_executor, submit_array
+
+    if args.slurm_gpus < 0:
+        raise ConfigError(f"--slurm-gpus must be >= 0, got {args.slurm_gpus}")
+    executor = slurm_executor(
+        out / ".slurm", args.slurm_partition, args.slurm_minutes, args.slurm_gpus, args.slurm_cpus
+    )
+    jobs = submit_array(sw, Path(out), args.slurm_workers, executor, args.checkpoint_every)
+    print(f"submitted {len(jobs)} workers (job {jobs[0].job_id.split('_')[0]}) into {out}")
+    return 0
 
 
 def _cmd_summarize(args) -> int:
@@ -252,6 +267,27 @@ def _add_sweep_parser(sub) -> None:
         help="fine-tuning runs: log every step (loss, learning rate, gradient norm, pairs/s) to these "
         "Accelerate trackers (tensorboard, wandb, mlflow, ...; installed separately) under OUT/tracking",
     )
+    s.add_argument(
+        "--workers",
+        type=COUNT,
+        default=1,
+        metavar="N",
+        help="N worker processes on this machine share the folder, each claiming runs one by one (this "
+        "machine's cores are shared between them); more can join it later with the same command",
+    )
+    s.add_argument(
+        "--slurm-workers",
+        type=COUNT,
+        metavar="N",
+        help="submit N workers as a Slurm job array through submitit (pip install -e '.[cluster]') and "
+        "exit; the last worker to finish writes the summary",
+    )
+    s.add_argument("--slurm-partition", help="with --slurm-workers: the partition")
+    s.add_argument(
+        "--slurm-minutes", type=COUNT, default=240, help="with --slurm-workers: time limit per worker"
+    )
+    s.add_argument("--slurm-gpus", type=int, default=1, help="with --slurm-workers: GPUs per worker")
+    s.add_argument("--slurm-cpus", type=COUNT, default=8, help="with --slurm-workers: CPUs per worker")
     s.add_argument("--dry-run", action="store_true", help="list the runs and exit")
     s.set_defaults(func=_cmd_sweep)
 

@@ -1,9 +1,12 @@
 """The sweep runner: every run of a grid that is not finished, in dependency order, resumably.
 
-Before any work: the sweep is validated (names, combinations, numbers, data); a lock makes a second sweep into
-the same folder refuse; a resume must use the same experiment and the same data (content hashes) as the
-folder's sweep.json; leftover temporary files are removed. A run that fails is recorded in failures.json and
-the sweep goes on; a file that cannot be written (full disk, no permission) stops it with one line.
+Before any work: the sweep is validated (names, combinations, numbers, data); a resume, or another worker
+joining, must use the same experiment and the same data (content hashes) as the folder's sweep.json; leftover
+temporary files are removed. Any number of workers share one folder: each claims a run before it starts it
+(:mod:`empirics.runs.leases`), so every run is made once, and the summary is written when every run is done.
+A run that fails is recorded in failures.json and the sweep goes on; a file that cannot be written (full
+disk, no permission) stops the worker with one line. Several processes of one accelerate / torchrun launch
+are one worker that holds the folder alone.
 """
 
 from __future__ import annotations
@@ -11,12 +14,14 @@ from __future__ import annotations
 import fcntl
 import json
 import os
+import re
 import time
 import traceback
 from contextlib import contextmanager
 from dataclasses import asdict
 from pathlib import Path
 
+from filelock import FileLock
 from tqdm.auto import tqdm
 
 from core.errors import ConfigError, DataError, InvalidInputError, StorageError
@@ -25,9 +30,10 @@ from core.io import atomic_write_text
 from ..inputs.data import data_source
 from ..logs import get_logger
 from ..plans.experiment import Experiment, Sweep
-from ..plans.grid import planned_runs
+from ..plans.grid import dependencies, planned_runs
 from ..processes import process_roles
 from ..readers.summary import summarize
+from .leases import Claims, Worker
 from .pipeline import Pipeline
 from .validate import check_sweep, check_training_limits
 
@@ -38,15 +44,16 @@ WHERE_NOT_WHAT = ("data_dir", "data.path", "data.asked_for", "path", "asked_for"
 
 
 @contextmanager
-def folder_lock(out: Path):
-    """An exclusive lock on the results folder for the whole sweep (released on exit, also on kill -9)."""
+def folder_lock(out: Path, shared: bool = False):
+    """A lock on the results folder for a worker's lifetime (released on exit, also on kill -9): shared by the
+    workers of one sweep, exclusive for a multi-process launch (which runs alone)."""
     try:
         out.mkdir(parents=True, exist_ok=True)
         handle = open(out / LOCK_NAME, "a+")  # noqa: SIM115 (held open for the lock's lifetime)
     except OSError as exc:
         raise StorageError(f"cannot use {out} as a results folder: {exc.strerror or exc}") from None
     try:
-        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        fcntl.flock(handle, (fcntl.LOCK_SH if shared else fcntl.LOCK_EX) | fcntl.LOCK_NB)
     except BlockingIOError:
         handle.seek(0)
         holder = handle.read().strip() or "another process"
@@ -54,10 +61,11 @@ def folder_lock(out: Path):
         raise InvalidInputError(
             f"{out} is in use by another sweep ({holder}); wait for it or use another --out"
         ) from None
-    handle.seek(0)
-    handle.truncate()
-    handle.write(f"pid {os.getpid()}")
-    handle.flush()
+    if not shared:
+        handle.seek(0)
+        handle.truncate()
+        handle.write(f"pid {os.getpid()}, a multi-process launch")
+        handle.flush()
     try:
         yield
     finally:
@@ -65,13 +73,33 @@ def folder_lock(out: Path):
         handle.close()
 
 
-def remove_temporary_files(out: Path) -> int:
-    """Half-written files a killed sweep left behind (atomic writes go through .<name>.tmp<pid>)."""
-    removed = 0
+def remove_temporary_files(out: Path, older_than: float = 0.0) -> int:
+    """Half-written files a killed worker left behind (atomic writes go through .<name>.tmp<pid>): those of a
+    process no longer alive on this machine, and any older than `older_than` seconds (a live worker's own, on
+    this node or another, are younger)."""
+    removed, now = 0, time.time()
     for path in [*out.glob(".*.tmp*"), *out.glob("*/.*.tmp*")]:
-        path.unlink(missing_ok=True)
-        removed += 1
+        try:
+            if now - path.stat().st_mtime >= older_than or not _alive(path.name):
+                path.unlink(missing_ok=True)
+                removed += 1
+        except OSError:
+            pass
     return removed
+
+
+def _alive(temporary_name: str) -> bool:
+    """Whether the process whose id a temporary file's name carries runs on this machine."""
+    digits = re.search(r"\.tmp(\d+)", temporary_name)
+    if not digits:
+        return False
+    try:
+        os.kill(int(digits.group(1)), 0)
+    except ProcessLookupError:
+        return False
+    except OSError:  # another user's process
+        return True
+    return True
 
 
 def provenance(pipe: Pipeline) -> dict:
@@ -94,86 +122,160 @@ def _check_checkpoint_every(every) -> None:
         raise ConfigError(f"--checkpoint-every must be a whole number >= 1, got {every!r}")
 
 
-def run_sweep(sw: Sweep, out: str | Path, checkpoint_every: int | None = None, log_with=()) -> dict:
+def run_sweep(
+    sw: Sweep, out: str | Path, checkpoint_every: int | None = None, log_with=(), workers: int = 1
+) -> dict:
     """Run every run of the sweep that is not finished; a failing run is recorded and the sweep goes on.
     `checkpoint_every`: save each fine-tuning run's state every so many optimiser steps, so that a rerun goes
     on inside an interrupted run (empirics.training.checkpoints); `log_with`: trackers for the fine-tuning
     runs' steps (names such as "tensorboard", or accelerate GeneralTracker objects;
-    empirics.training.tracking). Neither changes a number."""
+    empirics.training.tracking). Neither changes a number. `workers` > 1: that many worker processes on this
+    machine share the folder (empirics.runs.workers); this process waits for them."""
     out = Path(out)
     check_sweep(sw)
     _check_checkpoint_every(checkpoint_every)
+    if workers != 1:
+        from .workers import launch_local
+
+        return launch_local(sw, out, workers, checkpoint_every, log_with)
     main, barrier = process_roles()
     pipe = Pipeline(sw.experiment, out, checkpoint_every, log_with)
     pipe.prepare()  # reads and checks the data before anything is written
     check_training_limits(sw, pipe.folders.split_sizes)
     record = {**sw.to_json(), "provenance": provenance(pipe)}
-    lock = folder_lock(out) if main else _no_lock()
-    with lock:
-        check_same_experiment(record, out)
-        runs = planned_runs(sw)
-        check_finished_runs(pipe, runs)
-        if main:
-            remove_temporary_files(out)
-            atomic_write_text(out / "sweep.json", json.dumps(record, indent=2))
-        done = sum(pipe.folders.finished(r) for r in runs)
-        log.info("%d runs (%d already finished) -> %s", len(runs), done, out)
-        failures, t0 = [], time.time()
-        timing = TimingRecord(out)
-        for r in tqdm(runs, desc="sweep", unit="run", disable=not main):
-            if pipe.folders.finished(r):
-                continue
-            try:
-                pipe.run(r)
-            except (InvalidInputError, StorageError):
-                raise
-            except Exception as exc:  # keep going: what finished stays finished
-                failures.append(
-                    {
-                        "run": r.name,
-                        "error": f"{type(exc).__name__}: {exc}",
-                        "traceback": traceback.format_exc(),
-                    }
-                )
-                log.error("run %s failed: %s: %s", r.name, type(exc).__name__, exc)
-                if main:
-                    atomic_write_text(out / "failures.json", json.dumps(failures, indent=2))
-            if main:
-                timing.save(pipe.timing, time.time() - t0)
-        barrier()
-        if main and sw.experiment.mode == "last_layer" and not failures:
-            from .planted import save_planted_inputs
-
-            save_planted_inputs(pipe, *sw.grid.model_pairs[0])  # the audit's planted truth reads only these
-        if main:
-            if not failures:  # a resume that finished everything leaves no stale failure record
-                (out / "failures.json").unlink(missing_ok=True)
-            summary = _summary(out)
-        else:
-            summary = {"rows": [], "warnings": [], "runs": 0, "not_main_process": True}
+    runs, t0 = planned_runs(sw), time.time()
+    if int(os.environ.get("WORLD_SIZE", "1")) > 1:  # one run over several processes: alone, in order
+        with folder_lock(out) if main else _no_lock():
+            _setup(pipe, record, runs, out, main)
+            failures = _in_order(pipe, runs, out, main)
+            barrier()
+            summary = _finish(sw, pipe, out, failures) if main else _not_main()
+    else:
+        with folder_lock(out, shared=True):
+            claims = Claims(out, Worker())
+            with FileLock(str(out / ".sweep.setup.lock")):
+                _setup(pipe, record, runs, out, main, older_than=claims.worker.lease)
+            _claimed(pipe, runs, out, claims)
+            with FileLock(str(out / ".sweep.finish.lock")):  # the workers finish one after another
+                summary = _finish(sw, pipe, out, claims.failures())
     summary["wall_seconds"] = time.time() - t0
-    summary["failures"] = len(failures)
+    summary["failures"] = len(summary.pop("failed_runs", []))
     return summary
+
+
+def _setup(pipe: Pipeline, record: dict, runs: list, out: Path, main: bool, older_than: float = 0.0) -> None:
+    """Before any work: the folder holds this sweep's runs only; stale temporary files go; sweep.json."""
+    check_same_experiment(record, out)
+    check_finished_runs(pipe, runs)
+    if main:
+        remove_temporary_files(out, older_than)
+        atomic_write_text(out / "sweep.json", json.dumps(record, indent=2))
+    done = sum(pipe.folders.finished(r) for r in runs)
+    log.info("%d runs (%d already finished) -> %s", len(runs), done, out)
+
+
+def _run_one(pipe: Pipeline, r, failures: list, on_failure=None) -> None:
+    """One run; a failure is recorded (and handed to `on_failure`), an input or storage error stops."""
+    try:
+        pipe.run(r)
+    except (InvalidInputError, StorageError):
+        raise
+    except Exception as exc:  # keep going: what finished stays finished
+        error, trace = f"{type(exc).__name__}: {exc}", traceback.format_exc()
+        failures.append({"run": r.name, "error": error, "traceback": trace})
+        log.error("run %s failed: %s", r.name, error)
+        if on_failure:
+            on_failure(r.name, error, trace)
+
+
+def _in_order(pipe: Pipeline, runs: list, out: Path, main: bool) -> list[dict]:
+    """Every unfinished run in the planned order (the processes of one launch together)."""
+    failures, t0, timing = [], time.time(), TimingRecord(out)
+    for r in tqdm(runs, desc="sweep", unit="run", disable=not main):
+        if pipe.folders.finished(r):
+            continue
+        _run_one(pipe, r, failures)
+        if main:
+            if failures:
+                atomic_write_text(out / "failures.json", json.dumps(failures, indent=2))
+            timing.save(pipe.timing, time.time() - t0)
+    return failures
+
+
+def _claimed(pipe: Pipeline, runs: list, out: Path, claims: Claims) -> None:
+    """Claim and make runs until every run is finished or failed in this launch: always the first claimable
+    one in the planned order (seed by seed), a student only once its teacher and ceiling are done; while
+    the rest are held by other workers, wait (a claim whose worker died expires after its lease)."""
+    e, worker = pipe.exp, claims.worker
+    t0, timing = time.time(), TimingRecord(out, worker.name)
+    pending = [r for r in runs if not pipe.folders.finished(r)]
+    poll = min(1.0, worker.lease / 10)
+    with tqdm(total=len(runs), initial=len(runs) - len(pending), desc="sweep", unit="run") as bar:
+        while pending:
+            pending = [r for r in pending if not (pipe.folders.finished(r) or claims.failed_here(r.name))]
+            bar.n = len(runs) - len(pending)
+            bar.refresh()
+            ready = (
+                r
+                for r in pending
+                if all(
+                    pipe.folders.finished(d) or claims.failed_here(d.name)
+                    for d in dependencies(r, e.mode, e.finetune.teacher_head)
+                )
+            )
+            r = next((r for r in ready if claims.try_claim(r.name)), None)
+            if r is None:
+                time.sleep(poll)
+                continue
+            if pipe.folders.finished(r):  # finished between the look and the claim
+                claims.release(r.name)
+                continue
+            with claims.held(r.name):
+                _run_one(pipe, r, [], claims.fail)
+            timing.save(pipe.timing, time.time() - t0)
+
+
+def _finish(sw: Sweep, pipe: Pipeline, out: Path, failures: list[dict]) -> dict:
+    """Once every run is done: the planted-truth inputs (last layer), failures.json, the summary."""
+    if sw.experiment.mode == "last_layer" and not failures:
+        from .planted import save_planted_inputs
+
+        save_planted_inputs(pipe, *sw.grid.model_pairs[0])  # the audit's planted truth reads only these
+    if failures:
+        atomic_write_text(out / "failures.json", json.dumps(failures, indent=2))
+    else:  # a resume that finished everything leaves no stale failure record
+        (out / "failures.json").unlink(missing_ok=True)
+    return _summary(out) | {"failed_runs": failures}
+
+
+def _not_main() -> dict:
+    return {"rows": [], "warnings": [], "runs": 0, "not_main_process": True, "failed_runs": []}
 
 
 class TimingRecord:
     """timing.json: wall seconds per stage (extraction, heads or fine-tuning, evaluation, writing) of each
-    invocation into this folder and their total (a resumed sweep adds one); rewritten after every run, so a
-    killed sweep keeps what it measured."""
+    invocation into this folder (each worker of a launch is one) and their total; rewritten after every run,
+    under a lock since workers share it, so a killed sweep keeps what it measured."""
 
-    def __init__(self, out: Path):
-        self.path = out / "timing.json"
+    def __init__(self, out: Path, worker: str | None = None):
+        self.path, self.worker = out / "timing.json", worker
+        self.before = self._read()
+
+    def _read(self) -> list[dict]:
         try:
-            self.before = json.loads(self.path.read_text())["invocations"] if self.path.is_file() else []
+            return json.loads(self.path.read_text())["invocations"] if self.path.is_file() else []
         except (OSError, json.JSONDecodeError, KeyError, TypeError):
-            self.before = []
+            return []
 
     def save(self, stages: dict[str, float], wall: float) -> None:
         now = {k: round(v, 2) for k, v in sorted(stages.items())} | {"wall": round(wall, 2)}
-        runs = [*self.before, now]
-        keys = sorted({k for r in runs for k in r})
-        total = {k: round(sum(r.get(k, 0.0) for r in runs), 2) for k in keys}
-        atomic_write_text(self.path, json.dumps({"total": total, "invocations": runs}, indent=2))
+        with FileLock(str(self.path) + ".lock"):
+            others = [r for r in self._read() if r not in self.before] if self.worker else []
+            others = [r for r in others if r.get("worker") != self.worker]
+            runs = [*self.before, *others, now | ({"worker": self.worker} if self.worker else {})]
+            keys = sorted({k for r in runs for k, v in r.items() if isinstance(v, (int, float))})
+            total = {k: round(sum(r.get(k, 0.0) for r in runs), 2) for k in keys}
+            atomic_write_text(self.path, json.dumps({"total": total, "invocations": runs}, indent=2))
 
 
 @contextmanager
