@@ -4,8 +4,9 @@ results folder of one sweep.
 A worker claims a run before starting it: ``<out>/.claims/<run>.json``, written under that run's
 ``filelock`` lock, so two workers never both take a free run. While it works a heartbeat thread renews the
 claim (its file's modification time) every quarter lease; the claim is removed once the run is written. A
-claim whose heartbeat stopped (the worker was killed, its node lost) expires after the lease, and another
-worker takes the run over, from its checkpoint where it has one. A run that fails is marked failed for its
+claim whose heartbeat stopped (the worker was killed, its node lost) expires after the lease (at once when its
+process is gone from this machine), and another worker takes the run over, from its checkpoint where it has
+one. A run that fails is marked failed for its
 launch (one ``--workers`` or Slurm array): the launch's other workers do not retry it, a later launch does.
 Workers on several nodes need clocks that agree to well within the lease."""
 
@@ -55,6 +56,21 @@ class Worker:
     lease: float = field(default_factory=lease_seconds)
 
 
+def _dead_here(claim: dict) -> bool:
+    """The claim's worker ran on this machine and its process is gone (kill -9): no need to wait its lease."""
+    if claim.get("host") != socket.gethostname() or not isinstance(claim.get("pid"), int):
+        return False
+    if claim["pid"] == os.getpid():
+        return False
+    try:
+        os.kill(claim["pid"], 0)
+    except ProcessLookupError:
+        return True
+    except OSError:  # another user's process: alive
+        return False
+    return False
+
+
 class Claims:
     """The claims of one results folder, as seen by one worker."""
 
@@ -89,7 +105,7 @@ class Claims:
         with FileLock(str(self._file(run)) + ".lock", timeout=self.worker.lease):
             claim, age = self._read(run)
             if claim is not None:
-                state, age_out = claim.get("state"), age > self.worker.lease
+                state, age_out = claim.get("state"), age > self.worker.lease or _dead_here(claim)
                 elsewhere = claim.get("launch") != self.worker.launch
                 if not ((state == "failed" and elsewhere) or (state == "running" and age_out)):
                     return False
@@ -99,7 +115,8 @@ class Claims:
         return True
 
     def _write(self, run: str, state: str, **extra) -> None:
-        body = {"run": run, "state": state, "worker": self.worker.name, "launch": self.worker.launch} | extra
+        body = {"run": run, "state": state, "worker": self.worker.name, "launch": self.worker.launch}
+        body |= {"host": socket.gethostname(), "pid": os.getpid()} | extra
         atomic_write_text(self._file(run), json.dumps(body))
 
     def _still_mine(self, run: str) -> bool:

@@ -233,6 +233,7 @@ def _claimed(pipe: Pipeline, runs: list, out: Path, claims: Claims) -> None:
             with claims.held(r.name):
                 _run_one(pipe, r, [], claims.fail)
             timing.save(pipe.timing, time.time() - t0)
+    timing.save(pipe.timing, time.time() - t0)  # a worker that waited counts too
 
 
 def _finish(sw: Sweep, pipe: Pipeline, out: Path, failures: list[dict]) -> dict:
@@ -270,9 +271,13 @@ class TimingRecord:
     def save(self, stages: dict[str, float], wall: float) -> None:
         now = {k: round(v, 2) for k, v in sorted(stages.items())} | {"wall": round(wall, 2)}
         with FileLock(str(self.path) + ".lock"):
-            others = [r for r in self._read() if r not in self.before] if self.worker else []
-            others = [r for r in others if r.get("worker") != self.worker]
-            runs = [*self.before, *others, now | ({"worker": self.worker} if self.worker else {})]
+            if (
+                self.worker
+            ):  # the file as it is now (other workers write it too), this worker's entry replaced
+                mine = now | {"worker": self.worker}
+                runs = [r for r in self._read() if r.get("worker") != self.worker] + [mine]
+            else:
+                runs = [*self.before, now]
             keys = sorted({k for r in runs for k, v in r.items() if isinstance(v, (int, float))})
             total = {k: round(sum(r.get(k, 0.0) for r in runs), 2) for k in keys}
             atomic_write_text(self.path, json.dumps({"total": total, "invocations": runs}, indent=2))
