@@ -31,9 +31,15 @@ _cache: dict[tuple, list[RunRecord]] = {}
 
 def _stamp(results: Path) -> tuple:
     """The folder's sweep.json and run files as (name, size, mtime): a changed file is a new read."""
-    candidates = [*results.glob("*.json"), *results.glob("*/*")]
-    files = sorted(p for p in candidates if p.suffix in (".json", ".jsonl"))
-    return tuple((str(p), p.stat().st_size, p.stat().st_mtime_ns) for p in files)
+    candidates = [*results.glob("*.json"), *results.glob("*__*/*")]  # run folders: <role>__<model>__...
+    stamp = []
+    for p in sorted(p for p in candidates if p.suffix in (".json", ".jsonl")):
+        try:
+            st = p.stat()
+        except FileNotFoundError:  # replaced or removed meanwhile (a worker still finishing): not a run file
+            continue
+        stamp.append((str(p), st.st_size, st.st_mtime_ns))
+    return tuple(stamp)
 
 
 def load_checked_runs(results: str | Path, complete: bool = True) -> list[RunRecord]:
