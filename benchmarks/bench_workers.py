@@ -23,7 +23,7 @@ sys.path.insert(0, str(ROOT))
 
 from core.cli import COUNT  # noqa: E402
 from empirics.runs.leases import WORKER_LOGS  # noqa: E402
-from tests.empirics.fixtures import write_splits  # noqa: E402
+from tests.empirics.fixtures import run_files, write_splits  # noqa: E402
 
 
 def grid(data: Path, seeds: int, steps: int) -> list[str]:
@@ -60,18 +60,6 @@ def launch(args: list[str], out: Path, workers: int, cache: Path) -> float:
     t0 = time.perf_counter()
     subprocess.run(cmd, cwd=ROOT, env=env, check=True, capture_output=True)
     return time.perf_counter() - t0
-
-
-def run_files(out: Path) -> dict[str, bytes]:
-    files = {}
-    for path in sorted(out.glob("*__*/*")):
-        data = path.read_bytes()
-        if path.name == "config.json":
-            cfg = json.loads(data)
-            cfg.pop("environment")
-            data = json.dumps(cfg, sort_keys=True).encode()
-        files[str(path.relative_to(out))] = data
-    return files
 
 
 def overhead(out: Path) -> dict:

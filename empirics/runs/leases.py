@@ -27,6 +27,8 @@ from filelock import FileLock
 from core.errors import ConfigError, StorageError
 from core.io import atomic_write_text
 
+from ..processes import pid_alive
+
 CLAIMS = ".claims"
 WORKER_LOGS = ".workers"
 LEASE_ENV = "W2S_LEASE_SECONDS"  # how long a silent claim stays someone's (default DEFAULT_LEASE)
@@ -60,15 +62,7 @@ def _dead_here(claim: dict) -> bool:
     """The claim's worker ran on this machine and its process is gone (kill -9): no need to wait its lease."""
     if claim.get("host") != socket.gethostname() or not isinstance(claim.get("pid"), int):
         return False
-    if claim["pid"] == os.getpid():
-        return False
-    try:
-        os.kill(claim["pid"], 0)
-    except ProcessLookupError:
-        return True
-    except OSError:  # another user's process: alive
-        return False
-    return False
+    return claim["pid"] != os.getpid() and not pid_alive(claim["pid"])
 
 
 class Claims:

@@ -31,7 +31,7 @@ from ..inputs.data import data_source
 from ..logs import get_logger
 from ..plans.experiment import Experiment, Sweep
 from ..plans.grid import dependencies, planned_runs
-from ..processes import process_roles
+from ..processes import pid_alive, process_roles
 from ..readers.summary import summarize
 from .leases import Claims, Worker
 from .pipeline import Pipeline
@@ -91,15 +91,7 @@ def remove_temporary_files(out: Path, older_than: float = 0.0) -> int:
 def _alive(temporary_name: str) -> bool:
     """Whether the process whose id a temporary file's name carries runs on this machine."""
     digits = re.search(r"\.tmp(\d+)", temporary_name)
-    if not digits:
-        return False
-    try:
-        os.kill(int(digits.group(1)), 0)
-    except ProcessLookupError:
-        return False
-    except OSError:  # another user's process
-        return True
-    return True
+    return bool(digits) and pid_alive(int(digits.group(1)))
 
 
 def provenance(pipe: Pipeline) -> dict:
@@ -215,6 +207,8 @@ def _claimed(pipe: Pipeline, runs: list, out: Path, claims: Claims) -> None:
             pending = [r for r in pending if not (pipe.folders.finished(r) or claims.failed_here(r.name))]
             bar.n = len(runs) - len(pending)
             bar.refresh()
+            if not pending:
+                break
             ready = (
                 r
                 for r in pending

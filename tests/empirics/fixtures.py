@@ -221,3 +221,22 @@ def write_ladder_fixture(
             spec = RunSpec("student", s, k, "logistic", "forward_ce", w)
             _write_run(folder, spec, label, rng.random(n) < acc, *probs[w])
     return folder
+
+
+def run_files(out: Path) -> dict[str, bytes]:
+    """Every run's files (configs without their environment: time, commit, threads), by path."""
+    files = {}
+    for path in sorted(out.glob("*__*/*")):
+        data = path.read_bytes()
+        if path.name == "config.json":
+            cfg = json.loads(data)
+            cfg.pop("environment")
+            cfg["data"].pop("path", None)
+            cfg["experiment"]["data"].pop("data_dir", None)
+            data = json.dumps(cfg, sort_keys=True).encode()
+        if path.name == "train_log.json":  # the steps' speed aside
+            log = json.loads(data)
+            log["steps"] = [{k: v for k, v in step.items() if k != "pairs_per_s"} for step in log["steps"]]
+            data = json.dumps(log, sort_keys=True).encode()
+        files[str(path.relative_to(out))] = data
+    return files

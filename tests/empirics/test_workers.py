@@ -19,7 +19,7 @@ from empirics.runs.sweep import run_sweep
 from empirics.runs.workers import THREAD_VARIABLES
 from empirics.training.checkpoints import CHECKPOINT_FOLDER
 
-from .fixtures import tiny_sweep
+from .fixtures import run_files, tiny_sweep
 
 ROOT = Path(__file__).resolve().parents[2]
 TIMING = ("timing.json", "summary.json", "summary.md")  # wall seconds: the one content that may differ
@@ -42,25 +42,6 @@ def _cli(args, env=None, **kw):
     )  # fmt: skip
 
 
-def _results(out: Path) -> dict[str, bytes]:
-    """Every run's files (configs without their environment: time, commit, threads), by path."""
-    files = {}
-    for path in sorted(out.glob("*__*/*")):
-        data = path.read_bytes()
-        if path.name == "config.json":
-            cfg = json.loads(data)
-            cfg.pop("environment")
-            cfg["data"].pop("path", None)
-            cfg["experiment"]["data"].pop("data_dir", None)
-            data = json.dumps(cfg, sort_keys=True).encode()
-        if path.name == "train_log.json":  # the steps' speed aside
-            log = json.loads(data)
-            log["steps"] = [{k: v for k, v in step.items() if k != "pairs_per_s"} for step in log["steps"]]
-            data = json.dumps(log, sort_keys=True).encode()
-        files[str(path.relative_to(out))] = data
-    return files
-
-
 def _events(out: Path) -> list[dict]:
     return [
         json.loads(line)
@@ -74,8 +55,8 @@ def test_three_workers_make_every_run_once_and_match_one_process(data_dir, tmp_p
     assert _cli([*_options(data_dir), "--out", str(serial)]).wait(timeout=600) == 0
     p = _cli([*_options(data_dir), "--out", str(shared), "--workers", "3"])
     assert p.wait(timeout=600) == 0, p.stdout.read()
-    assert _results(shared) == _results(serial)
-    assert len(_results(serial)) > 40
+    assert run_files(shared) == run_files(serial)
+    assert len(run_files(serial)) > 40
     finished = [e["run"] for e in _events(shared) if e["event"] == "finished"]
     grid = {"pairs": ["tiny-bert@10:tiny-qwen2"], "losses": ["forward_ce", "reverse_kl", "confidence"]}
     sw = tiny_sweep(data_dir, "last_layer", heads=["logistic"], seeds=[0, 1, 2], **grid)
@@ -114,7 +95,7 @@ def test_a_killed_worker_is_taken_over_after_its_lease_and_nothing_is_mixed(data
         )
         == 0
     )
-    assert _results(shared) == _results(serial)
+    assert run_files(shared) == run_files(serial)
     took = [e for e in _events(shared) if e["event"] == "took over"]
     assert [e["run"] for e in took] == [claims[0]["run"]]
     assert took[0]["after"] < 60  # well inside the default lease
@@ -204,7 +185,7 @@ def test_submitit_array_workers_match_one_process(data_dir, tmp_path):
     run_sweep(sw, serial)
     jobs = submit_array(sw, shared, 2, submitit.LocalExecutor(folder=str(tmp_path / "jobs")))
     assert [j.result() for j in jobs] == [0, 0]
-    assert _results(shared) == _results(serial)
+    assert run_files(shared) == run_files(serial)
     runs = [json.loads((d / "summary.json").read_text())["runs"] for d in (shared, serial)]
     assert runs[0] == runs[1]
 
