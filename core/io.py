@@ -1,9 +1,9 @@
 """Files: atomic writes (text, arrays), JSONL read and write, loading the runs of a results folder,
 provenance.
 
-Every file the suite writes goes through :func:`atomic_write_text` or :func:`atomic_save_npz`: a temporary
-file in the same folder, then ``os.replace``, so a crash never leaves a half-written file under the final
-name."""
+Every file the suite writes goes through :func:`atomic_write_text`, :func:`atomic_write_bytes` or
+:func:`atomic_save_npz`: a temporary file in the same folder, then ``os.replace``, so a crash never leaves a
+half-written file under the final name."""
 
 from __future__ import annotations
 
@@ -67,10 +67,16 @@ def atomic_write_text(path: str | Path, text: str) -> None:
         tmp.write_text(text)
 
 
-def atomic_save_npz(path: str | Path, **arrays) -> None:
+def atomic_write_bytes(path: str | Path, data: bytes) -> None:
+    path = Path(path)
+    with _atomic(path, f".{path.name}.tmp{os.getpid()}") as tmp:
+        tmp.write_bytes(data)
+
+
+def atomic_save_npz(path: str | Path, *, compress: bool = False, **arrays) -> None:
     path = Path(path)
     with _atomic(path, f".{path.name}.tmp{os.getpid()}.npz") as tmp:
-        np.savez(tmp, **arrays)
+        (np.savez_compressed if compress else np.savez)(tmp, **arrays)
 
 
 def atomic_savefig(fig, path: str | Path, **kw) -> None:
