@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import logging
+import os
 import shutil
 import sys
 import warnings
@@ -17,6 +18,7 @@ from pathlib import Path
 from core.cli import COUNT, OneLineErrorParser, run_command
 from core.errors import ConfigError, InvalidInputError
 
+from .inputs.data import DATA_DIR_ENV
 from .plans.experiment import Sweep
 from .plans.options import SECTIONS
 from .plans.presets import PRESETS, preset
@@ -141,7 +143,34 @@ def _cmd_audit(args) -> int:
 
 
 PROJECT_LOGGERS = ("core", "theory", "empirics")  # -v / -q set their level
-REGIMES = {"last-layer": "replication-last-layer", "finetune": "replication-finetune"}
+REGIMES = {  # the committed reference: regime -> its preset (docs/findings.md)
+    "last-layer": "replication-last-layer",
+    "finetune": "replication-finetune",
+    "ladder-harmless": "ladder-harmless",
+    "ladder-helpful": "ladder-helpful",
+}
+
+
+def _regime_data_dirs(args, regimes: list[str]) -> dict[str, str | None]:
+    """Each regime's data folder: DATA_ROOT/<its dataset> with --data-root; else --data-dir (or
+    $W2S_DATA_DIR, else the hub), which holds one dataset only, so regimes of two datasets need the root."""
+    datasets = {r: PRESETS[REGIMES[r]].experiment.data.dataset for r in regimes}
+    if args.data_root and args.data_dir:
+        raise ConfigError("--data-root and --data-dir both given: give one")
+    if args.data_root:
+        missing = [f"{Path(args.data_root) / d}" for d in sorted(set(datasets.values()))]
+        missing = [m for m in missing if not Path(m).is_dir()]
+        if missing:
+            raise ConfigError(f"--data-root {args.data_root} has no folder {', '.join(missing)}")
+        return {r: str(Path(args.data_root) / d) for r, d in datasets.items()}
+    one = args.data_dir or os.environ.get(DATA_DIR_ENV)
+    if one and len(set(datasets.values())) > 1:
+        raise ConfigError(
+            f"{', '.join(regimes)} read {' and '.join(sorted(set(datasets.values())))}: one data folder "
+            f"({'--data-dir' if args.data_dir else '$' + DATA_DIR_ENV}) cannot hold both; give --data-root "
+            "DIR (DIR/<dataset>/, e.g. ../shared/data) or one --regime"
+        )
+    return dict.fromkeys(regimes, args.data_dir)
 
 
 def _cmd_replicate(args) -> int:
@@ -151,13 +180,14 @@ def _cmd_replicate(args) -> int:
     from .readers.reference import pack
 
     regimes = list(REGIMES) if args.regime == "all" else [args.regime]
+    data_dirs = _regime_data_dirs(args, regimes)
     status = 0
     for regime in regimes:
         name = REGIMES[regime]
         out = Path(args.results_root) / name
         sweep_args = ["sweep", "--preset", name, "--out", str(out)]
-        if args.data_dir:
-            sweep_args += ["--data-dir", args.data_dir]
+        if data_dirs[regime]:
+            sweep_args += ["--data-dir", data_dirs[regime]]
         if _cmd_sweep(build_parser().parse_args(sweep_args)):
             log.error("%s: some runs failed (see %s/failures.json); not packed", regime, out)
             status = 1
@@ -317,14 +347,23 @@ def build_parser() -> argparse.ArgumentParser:
     rp = sub.add_parser(
         "replicate",
         help="the reference replication: run each regime's preset, audit it, pack it into the reference",
-        description="Runs replication-last-layer and/or replication-finetune into RESULTS_ROOT/<preset> "
-        "(resumable: rerun the same command), audits each (planted truth for last layer) and packs it into "
+        description="Runs each regime's preset (last-layer: replication-last-layer, finetune: "
+        "replication-finetune, ladder-harmless, ladder-helpful) into RESULTS_ROOT/<preset> (resumable: rerun "
+        "the same command), audits each (planted truth for the last-layer ones) and packs it into "
         "REFERENCE/<regime> (RESULTS_ROOT/reference by default), replacing the packed copy there. To "
         "refresh the committed reference of a checkout, give --reference paper_checks/reference. Cold on 2 "
-        "CPU cores: about 100 min for last-layer and 80 min for finetune (docs/findings.md).",
+        "CPU cores: hours per regime (docs/findings.md gives each one's time).",
     )
     rp.add_argument("--regime", choices=[*REGIMES, "all"], default="all")
-    rp.add_argument("--data-dir", help="the HH-RLHF harmless JSONL splits (or $W2S_DATA_DIR; else the hub)")
+    rp.add_argument(
+        "--data-root",
+        help="a folder with one folder of JSONL splits per dataset, named as `list datasets` names it "
+        "(hh-rlhf-harmless/, hh-rlhf-helpful/: e.g. ../shared/data); each regime reads its own",
+    )
+    rp.add_argument(
+        "--data-dir",
+        help="one dataset's JSONL splits (or $W2S_DATA_DIR; else the hub): only for regimes of one dataset",
+    )
     rp.add_argument("--results-root", default="results", help="where the full results go (default results)")
     rp.add_argument(
         "--reference",

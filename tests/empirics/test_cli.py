@@ -118,7 +118,8 @@ def test_every_regime_of_replicate_names_a_preset_with_its_mode():
     from empirics.cli import REGIMES
     from empirics.plans.presets import PRESETS
 
-    modes = {"last-layer": "last_layer", "finetune": "finetune"}
+    modes = {"last-layer": "last_layer", "finetune": "finetune", "ladder-harmless": "last_layer"}
+    modes["ladder-helpful"] = "last_layer"
     assert set(REGIMES) == set(modes)
     for regime, name in REGIMES.items():
         assert PRESETS[name].experiment.mode == modes[regime]
@@ -163,6 +164,46 @@ def test_replicate_and_counterexamples_never_write_committed_files_by_default(tm
     assert packed[-1] == Path("elsewhere") / "finetune"
     out = theory_parser().parse_args(["counterexamples"]).out
     assert out == Path("results") / "theory" / "counterexamples"
+
+
+def test_replicate_gives_each_regime_its_own_datasets_folder(tmp_path, monkeypatch, capsys):
+    """--data-root DIR: each regime reads DIR/<its dataset>; one --data-dir (or $W2S_DATA_DIR) for regimes
+    of two datasets is refused in one line (it would feed harmless pairs to the helpful regime)."""
+    import empirics.cli as cli
+
+    swept = []
+    monkeypatch.setattr(cli, "_cmd_sweep", lambda args: swept.append((args.preset, args.data_dir)) or 0)
+    monkeypatch.setattr(cli, "_cmd_audit", lambda args: 0)
+    monkeypatch.setattr("empirics.readers.reference.pack", lambda out, dest: {"runs": 0, "bytes": 0})
+    monkeypatch.delenv("W2S_DATA_DIR", raising=False)
+    root = tmp_path / "data"
+    for d in ("hh-rlhf-harmless", "hh-rlhf-helpful"):
+        (root / d).mkdir(parents=True)
+    args = ["replicate", "--results-root", str(tmp_path / "r"), "--data-root", str(root)]
+    assert cli.main(args) == 0
+    assert dict(swept) == {
+        "replication-last-layer": str(root / "hh-rlhf-harmless"),
+        "replication-finetune": str(root / "hh-rlhf-harmless"),
+        "ladder-harmless": str(root / "hh-rlhf-harmless"),
+        "ladder-helpful": str(root / "hh-rlhf-helpful"),
+    }
+    one = ["replicate", "--results-root", str(tmp_path / "r"), "--data-dir", str(root / "hh-rlhf-harmless")]
+    assert cli.main([*one, "--regime", "ladder-harmless"]) == 0
+    assert swept[-1] == ("ladder-harmless", str(root / "hh-rlhf-harmless"))
+    n = len(swept)
+    for bad, message in (
+        (one, "cannot hold both; give --data-root"),
+        ([*one, "--data-root", str(root)], "both given"),
+        (["replicate", "--data-root", str(tmp_path)], "has no folder"),
+    ):
+        assert cli.main(bad) == 2
+        err = capsys.readouterr().err.strip().splitlines()
+        assert len(err) == 1, err
+        assert message in err[0], err
+    monkeypatch.setenv("W2S_DATA_DIR", str(root / "hh-rlhf-harmless"))
+    assert cli.main(["replicate", "--results-root", str(tmp_path / "r")]) == 2
+    assert "$W2S_DATA_DIR" in capsys.readouterr().err
+    assert len(swept) == n  # nothing ran after a refusal
 
 
 def test_options_are_spelled_one_way_in_help_and_errors(capsys):
