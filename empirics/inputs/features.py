@@ -21,7 +21,6 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
-from core.errors import ConfigError
 from core.io import atomic_save_npz, package_versions
 
 from ..registries.models import cache_dir, spec
@@ -146,12 +145,10 @@ def pair_features(
 ) -> tuple[np.ndarray, np.ndarray]:
     """(phi(first), phi(second)), each (n, hidden), from the cache or computed and cached. `backbone` is a
     loaded (model, tokenizer, spec) triple, or a callable returning one (called only on a cache miss).
-    `extraction`: "per-text" (each text its own pass) or "shared-prefix"
-    (:mod:`empirics.inputs.shared_prefix`)."""
-    if extraction == "shared-prefix" and spec(model).kind != "decoder":
-        raise ConfigError(
-            f"--extraction shared-prefix needs a decoder (causal attention); {model} is an {spec(model).kind}"
-        )
+    `extraction`: "per-text" (each text its own pass) or "shared-prefix" (:mod:`empirics.inputs.shared_prefix`
+    for a decoder; an encoder, whose attention looks both ways, runs per text: the same file as per-text)."""
+    if spec(model).kind != "decoder":
+        extraction = "per-text"
     record = feature_record(model, pairs, max_length, bf16, extraction)
     path = cache_dir() / "features" / f"{feature_key(record)}.npz"
     ids = [p.id for p in pairs]

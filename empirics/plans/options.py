@@ -118,9 +118,10 @@ class SetupConfig:
     eval_batch_size: int = _opt(16, "texts per inference forward pass (feature extraction and prediction)")
     extraction: Literal[EXTRACTIONS] = _opt(
         "per-text",
-        "frozen features: per-text runs each text whole; shared-prefix (decoders) runs the tokens a pair's "
-        "two texts share at their start once and each text's rest from the cache (the same features to "
-        "float rounding, about a sixth faster on HH-RLHF; docs/empirics.md)",
+        "frozen features: per-text runs each text whole; shared-prefix runs, for a decoder, the tokens a "
+        "pair's two texts share at their start once and each text's rest from the cache (the same features "
+        "to float rounding, about a sixth faster on HH-RLHF; docs/empirics.md), and an encoder per text "
+        "(its attention looks both ways: nothing to share)",
     )
     bf16: Literal["auto", "on", "off"] = _opt(
         "auto",

@@ -1,11 +1,11 @@
 """Shared-prefix extraction: the features of the per-text pass (to float rounding) from fewer tokens, on every
-tiny decoder; refused for encoders; cached under its own key."""
+tiny decoder; an encoder runs per text under it (the per-text file); cached under its own key."""
 
 import numpy as np
 import pytest
 import torch
 
-from core.errors import ConfigError, InvalidInputError
+from core.errors import ConfigError
 from empirics.inputs import models as M
 from empirics.inputs import shared_prefix
 from empirics.inputs.data import PreferencePair
@@ -64,13 +64,26 @@ def test_the_shared_start_leaves_each_text_a_token():
     assert common_prefix([7], [7, 8]) == 0
 
 
-def test_encoders_are_refused(tmp_path):
+def test_an_encoder_runs_per_text_under_it(tmp_path):
+    """An encoder's attention looks both ways, so a shared start has no state to share: under shared-prefix
+    it runs per text, into the per-text cache file (computed once for both settings); the low-level pass
+    itself refuses an encoder."""
     pairs = [PreferencePair(f"p{i}", a, b, 1, False) for i, (a, b) in enumerate(PAIRS)]
+    calls = []
+
+    def backbone():
+        calls.append(1)
+        return M.load_backbone("tiny-bert")
+
+    shared = pair_features("tiny-bert", pairs, 64, backbone=backbone, extraction="shared-prefix")
+    per_text = pair_features("tiny-bert", pairs, 64, backbone=backbone)
+    assert len(calls) == 1  # the per-text call read the file the shared-prefix call wrote
+    assert len(list((tmp_path / "cache").rglob("*.npz"))) == 1
+    for a, b in zip(shared, per_text, strict=True):
+        assert np.array_equal(a, b)
+    bb, tok, s = M.load_backbone("tiny-bert")
     with pytest.raises(ConfigError, match="needs a decoder"):
-        pair_features("tiny-bert", pairs, 64, extraction="shared-prefix")
-    backbone, tok, s = M.load_backbone("tiny-bert")
-    with pytest.raises(ConfigError, match="needs a decoder"):
-        embed_pairs_shared_prefix(backbone, tok, s.kind, *_ids(tok))
+        embed_pairs_shared_prefix(bb, tok, s.kind, *_ids(tok))
 
 
 def test_cached_under_its_own_key_and_read_back():
@@ -101,9 +114,9 @@ def test_cached_under_its_own_key_and_read_back():
     np.testing.assert_allclose(np.concatenate([a1, b1]), np.concatenate([a3, b3]), rtol=1e-5, atol=1e-5)
 
 
-def test_a_sweep_refuses_it_for_encoders_and_reads_the_same_on_decoders(data_dir, tmp_path):
-    """In a pipeline: an encoder run is refused before any work; a decoder's ceiling gives the per-text
-    pass's test logits to float rounding."""
+def test_a_sweep_runs_encoders_per_text_and_decoders_to_rounding(data_dir, tmp_path):
+    """In a pipeline: an encoder's ceiling under shared-prefix is the per-text one, logit for logit; a
+    decoder's gives the per-text pass's test logits to float rounding."""
     from core.io import read_jsonl_rows
     from empirics.plans.spec import RunSpec
     from empirics.runs.pipeline import Pipeline
@@ -116,9 +129,9 @@ def test_a_sweep_refuses_it_for_encoders_and_reads_the_same_on_decoders(data_dir
         (folder,) = (tmp_path / out).glob("ceiling__*")
         return np.array([r["logit"] for r in read_jsonl_rows(folder / "predictions_test.jsonl")])
 
-    with pytest.raises(InvalidInputError, match="needs decoders"):
-        ceiling("shared-prefix", "tiny-bert", "bert")
-    assert not list((tmp_path / "cache").rglob("*.npz"))  # refused before extracting anything
+    assert np.array_equal(
+        ceiling("shared-prefix", "tiny-bert", "bert-shared"), ceiling("per-text", "tiny-bert", "bert")
+    )
     np.testing.assert_allclose(
         ceiling("shared-prefix", "tiny-qwen2", "shared"),
         ceiling("per-text", "tiny-qwen2", "per-text"),
