@@ -27,9 +27,10 @@ REFERENCE_PRECISION = "off"
 # reference of 26e128f. Last layer: the smallest K meeting every clean claim's 1-point goal and the noise
 # claim's 2 at the pilot's variances is 10 (reverse confidence, reading a; the others 2-5); 12 leaves a
 # margin. At the pilot's 80 % upper limits of s2_seed it would be 22 (confidence 11). The stronger-teacher
-# claim's 1 point needs 33 seeds read from these 12 (50 at the 80 % upper limit); its test pairs alone floor
-# the MDE at 0.68 points (the 3-seed pilot's variance gave 1.02, whence an earlier "whatever K").
-SEEDS_LAST_LAYER = list(range(12))
+# claim's 1 point needs 33 seeds read from those 12 (50 at the 80 % upper limit); its test pairs alone floor
+# the MDE at 0.68 points (the 3-seed pilot's variance gave 1.02, whence an earlier "whatever K"). So the
+# regime runs 33 (fixed before their runs; docs/findings.md "Regime 1 at 33 seeds").
+SEEDS_LAST_LAYER = list(range(33))
 # Fine-tuning, the same computation on its pilot (every setting read as if weak-to-strong): confidence >
 # forward CE needs 8 (reverse CE 7, reverse KL 3, noise 2); ceiling - weak >= 3 SE needs 5. At the 80 % upper
 # limits: 25, 21, 5, 2 and 21. Eight seeds keep the cold regime near 2.5 h on 2 cores (a seed ~17 min).
@@ -58,14 +59,7 @@ def _ladder(dataset: str) -> Sweep:
     n_small, n_mid = LADDER_TEACHER_SIZES[dataset]
     task = dataset.removeprefix("hh-rlhf-")
     return Sweep(
-        experiment=dataclasses.replace(
-            LAST_LAYER,
-            data=DataConfig(dataset=dataset),
-            # each pair's prompt once (empirics.inputs.shared_prefix): a sixth of the extraction, the per-text
-            # pass's features to float rounding (measured: max |difference| 7e-5, relative 1e-6, on all three
-            # models)
-            setup=dataclasses.replace(LAST_LAYER.setup, extraction="shared-prefix"),
-        ),
+        experiment=dataclasses.replace(LAST_LAYER, data=DataConfig(dataset=dataset)),
         grid=GridConfig(
             pairs=[f"{small}@{n_small}:{mid}", f"{small}@{n_small}:{large}", f"{mid}@{n_mid}:{large}"],
             losses=list(LOSSES),
@@ -92,7 +86,12 @@ NEEDS_DATA = (
 )
 # the last-layer regime's experiment and model pairs, shared by its reference preset and the simplex study
 LAST_LAYER = Experiment(
-    setup=SetupConfig(mode="last_layer", max_length=256, bf16=REFERENCE_PRECISION),
+    # a decoder runs each pair's prompt once (empirics.inputs.shared_prefix): a sixth of the extraction, the
+    # per-text pass's features to float rounding (measured: max |difference| 7e-5, relative 1e-6, on all three
+    # ladder models); an encoder runs per text. One feature file per model and task, shared by the regimes.
+    setup=SetupConfig(
+        mode="last_layer", max_length=256, bf16=REFERENCE_PRECISION, extraction="shared-prefix"
+    ),
     # 500 full-batch Adam steps reach L-BFGS's held-out and test accuracy here (measured);
     # the L2 grid spans three decades, each run choosing on its held-out part
     head=HeadConfig(head_steps=500, head_l2=[0.01, 0.1, 1.0, 10.0]),
@@ -154,7 +153,7 @@ PRESETS: dict[str, Sweep] = {
         description="reference replication, last-layer regime (the theorem's setting): all 4,000 HH-RLHF "
         "harmless pairs per split; teachers all-MiniLM-L6-v2 on train_gt and on 100 train_gt pairs (a weaker "
         "teacher); strong Gemma-3-270M; every loss on the logistic head; noise none and flips 0.2 and 0.4; "
-        "12 seeds (by a power computation), each redrawing a teacher's 100 pairs and every run's fit / "
+        "33 seeds (by a power computation), each redrawing a teacher's 100 pairs and every run's fit / "
         "held-out part",
         notes=NEEDS_DATA,
     ),
