@@ -1,10 +1,13 @@
 """core/: the numerics vocabulary (NumPy and torch twins agree), I/O errors, and the import boundaries."""
 
+import json
 import subprocess
 import sys
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from core import numerics as nx
 from core.errors import DataError
@@ -58,6 +61,72 @@ def test_jsonl_errors_name_file_and_line(tmp_path):
     atomic_write_text(tmp_path / "sub" / "y.jsonl", '{"a": 1}\n')
     assert read_jsonl_rows(tmp_path / "sub" / "y.jsonl") == [{"a": 1}]
     assert [p.name for p in (tmp_path / "sub").iterdir()] == ["y.jsonl"]  # no temporary file left
+
+
+JSON_VALUES = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats() | st.text(),
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=5), inner, max_size=4),
+    max_leaves=12,
+)
+# what json reads one way and a fast parser might read another: NaN and infinities, integers past 64 bits,
+# duplicate keys, escapes (surrogates among them), a BOM, deep nesting, a bare number, trailing whitespace
+EDGE_LINES = [
+    b'{"p": NaN}',
+    b'{"p": Infinity, "q": -Infinity}',
+    b'{"p": 1e400}',
+    b'{"n": 123456789012345678901234567890}',
+    b'{"a": 1, "a": 2}',
+    b'{"s": "\\ud800"}',
+    b'{"s": "\\ud83d\\ude00 \\u00e9"}',
+    b"\xef\xbb\xbf{}",
+    b"[" * 3000 + b"]" * 3000,
+    b"-0",
+    b'{"x": 0.1}\r',
+    b'{"x": 0.1000000000000000055511151231257827, "y": 9223372036854775807, "z": 18446744073709551616}',
+    b'{"x": 0.123456789012345678, "y": 1.00000000000000011, "z": 9007199254740993.0}',
+    b'{"x": 2.2250738585072011e-308, "y": 4.9406564584124654e-324, "z": 1.7976931348623157e308}',
+]
+
+
+@settings(max_examples=300, deadline=None)
+@given(value=JSON_VALUES, ensure_ascii=st.booleans())
+def test_the_fast_jsonl_parser_reads_what_json_reads(tmp_path_factory, value, ensure_ascii):
+    """Each line, through the fast parser (orjson) or its fallback, gives what json.loads gives, or the same
+    error; NaN and infinities compare by their repr."""
+    line = json.dumps(value, ensure_ascii=ensure_ascii).encode()
+    _same_as_json(tmp_path_factory.mktemp("j") / "x.jsonl", line)
+
+
+@pytest.mark.parametrize("line", EDGE_LINES, ids=range(len(EDGE_LINES)))
+def test_the_fast_jsonl_parser_matches_json_on_edge_lines(tmp_path, line):
+    _same_as_json(tmp_path / "x.jsonl", line)
+
+
+def _same_as_json(path, line: bytes) -> None:
+    path.write_bytes(line + b"\n")
+    try:
+        expected = json.loads(line.decode("utf-8"))
+    except (ValueError, RecursionError):
+        with pytest.raises(DataError, match="x.jsonl, line 1"):
+            read_jsonl_rows(path)
+        return
+    try:
+        json.dumps(expected, ensure_ascii=False).encode("utf-8")
+    except UnicodeEncodeError:  # a lone surrogate: refused, by name
+        with pytest.raises(DataError, match="lone surrogate"):
+            read_jsonl_rows(path)
+        return
+    (got,) = read_jsonl_rows(path)
+    assert repr(got) == repr(expected)
+    assert [type(x) for x in _leaves(got)] == [type(x) for x in _leaves(expected)]
+
+
+def _leaves(v):
+    if isinstance(v, dict):
+        return [x for k in v for x in [k, *_leaves(v[k])]]
+    if isinstance(v, list):
+        return [x for item in v for x in _leaves(item)]
+    return [v]
 
 
 @pytest.mark.parametrize(
