@@ -105,6 +105,30 @@ def _cmd_summarize(args) -> int:
     return 0
 
 
+def _cmd_compare(args) -> int:
+    import tempfile
+
+    from core.io import write_json_and_markdown
+
+    from .readers.compare import compare_markdown, compare_results
+    from .readers.reference import unpack
+
+    with tempfile.TemporaryDirectory(prefix="w2s-compare-") as tmp:
+        folders = []
+        for k, given in enumerate((args.a, args.b)):
+            path = Path(given)
+            if not path.is_dir():
+                raise InvalidInputError(f"results folder not found: {given}")
+            folders.append(unpack(path, Path(tmp) / str(k)) if (path / "pack.json").is_file() else path)
+        report = compare_results(*folders)
+        report["a"], report["b"] = args.a, args.b  # as given, not the temporary unpacked copies
+    text = compare_markdown(report)
+    if args.out:
+        write_json_and_markdown(args.out, "compare", report, text)
+    print(text)
+    return 0
+
+
 def _cmd_audit(args) -> int:
     from .readers import plots
     from .readers.audit import audit
@@ -333,6 +357,17 @@ def build_parser() -> argparse.ArgumentParser:
     m = sub.add_parser("summarize", help="rewrite summary.md/json of a results folder and print the table")
     m.add_argument("results", help="a sweep's results folder")
     m.set_defaults(func=_cmd_summarize)
+    c = sub.add_parser(
+        "compare",
+        help="two results folders (or packed references) run by run: test predictions, accuracies, claims",
+        description="For every run both hold: its test accuracy in each, the test pairs whose prediction "
+        "differs, the largest logit difference; for every claim both decided, the per-seed differences of "
+        "the seeds both have. A packed reference (paper_checks/reference/<regime>) is unpacked first.",
+    )
+    c.add_argument("a", help="the first results folder or packed reference (e.g. the reference)")
+    c.add_argument("b", help="the second (e.g. a rerun)")
+    c.add_argument("--out", help="also write compare.json and compare.md into this folder")
+    c.set_defaults(func=_cmd_compare)
     a = sub.add_parser(
         "audit", help="bounds on every run, the claims table and plots, from saved predictions"
     )

@@ -149,6 +149,7 @@ class ClaimResult:
     pairs: int = 0
     settings: int = 0
     per_seed: list[float] = field(default_factory=list)  # delta of each seed (settings averaged)
+    seed_ids: list[int] = field(default_factory=list)  # which seed each per_seed entry is
     variance: dict = field(default_factory=dict)  # seed, pair and residual components
     max_abs_dprob: float | None = None
     duplicate_settings: int = 0  # settings whose runs equal another setting's, counted once
@@ -481,6 +482,7 @@ def evaluate_claims(results: str | Path) -> list[ClaimResult]:
             continue
         e = crossed_estimate(m["d"])
         _fill(res, e, m["d"])
+        res.seed_ids = [int(k) for k in m["seeds"]]
         res.max_abs_dprob = m["max_abs_dprob"]
         res.mde_goal = MDE_GOAL[c.noise]
         # no test decision differs: no spread, and an MDE of 0 would claim a power it lacks
