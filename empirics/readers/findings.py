@@ -58,11 +58,13 @@ def findings_markdown(results: str | Path) -> str:
     timing = results / "timing.json"
     if timing.is_file():
         t = read_json(timing)["total"]
+        peak = t.pop("peak_rss_mib", None)
         lines += [
             "",
-            "## Time (wall seconds, all invocations)",
+            "## Time (wall seconds, all invocations) and memory",
             "",
-            ", ".join(f"{k} {v:.0f}" for k, v in t.items()),
+            ", ".join(f"{k} {v:.0f}" for k, v in t.items())
+            + ("" if peak is None else f"; peak resident memory {peak:.0f} MiB (the largest invocation's)"),
         ]
     return "\n".join(lines) + "\n"
 

@@ -15,6 +15,8 @@ import fcntl
 import json
 import os
 import re
+import resource
+import sys
 import time
 import traceback
 from contextlib import contextmanager
@@ -247,10 +249,20 @@ def _not_main() -> dict:
     return {"rows": [], "warnings": [], "runs": 0, "not_main_process": True, "failed_runs": []}
 
 
+PEAKS = ("peak_rss_mib",)  # their total is the largest invocation's, not a sum
+
+
+def peak_rss_mib() -> float:
+    """This process's peak resident memory so far, MiB (ru_maxrss: KiB on Linux, bytes on macOS)."""
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return round(peak / (2**20 if sys.platform == "darwin" else 2**10), 1)
+
+
 class TimingRecord:
-    """timing.json: wall seconds per stage (extraction, heads or fine-tuning, evaluation, writing) of each
-    invocation into this folder (each worker of a launch is one) and their total; rewritten after every run,
-    under a lock since workers share it, so a killed sweep keeps what it measured."""
+    """timing.json: wall seconds per stage (extraction, heads or fine-tuning, evaluation, writing) and the
+    process's peak resident memory (``peak_rss_mib``) of each invocation into this folder (each worker of a
+    launch is one), and their total (the largest peak); rewritten after every run, under a lock since workers
+    share it, so a killed sweep keeps what it measured."""
 
     def __init__(self, out: Path, worker: str | None = None):
         self.path, self.worker = out / "timing.json", worker
@@ -264,6 +276,7 @@ class TimingRecord:
 
     def save(self, stages: dict[str, float], wall: float) -> None:
         now = {k: round(v, 2) for k, v in sorted(stages.items())} | {"wall": round(wall, 2)}
+        now["peak_rss_mib"] = peak_rss_mib()
         with FileLock(str(self.path) + ".lock"):
             if (
                 self.worker
@@ -273,7 +286,8 @@ class TimingRecord:
             else:
                 runs = [*self.before, now]
             keys = sorted({k for r in runs for k, v in r.items() if isinstance(v, (int, float))})
-            total = {k: round(sum(r.get(k, 0.0) for r in runs), 2) for k in keys}
+            combine = {k: max if k in PEAKS else sum for k in keys}
+            total = {k: round(combine[k](r.get(k, 0.0) for r in runs), 2) for k in keys}
             atomic_write_text(self.path, json.dumps({"total": total, "invocations": runs}, indent=2))
 
 

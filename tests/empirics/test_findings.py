@@ -1,5 +1,7 @@
 """FINDINGS.md is written by the audit from the saved summary, claims, planted truth and timing."""
 
+import json
+
 from empirics.cli import main
 from empirics.registries.losses import LOSSES
 
@@ -26,6 +28,9 @@ def test_the_audit_writes_findings_from_saved_results(data_dir, tmp_path):
     assert "reverse-KL students beat forward-KL students" in text
     assert "## Planted truth" in text
     assert "## Time" in text
+    peak = json.loads((out / "timing.json").read_text())["total"]["peak_rss_mib"]
+    assert f"peak resident memory {peak:.0f} MiB" in text
+    assert "peak_rss_mib" not in text  # a peak is not a number of seconds
 
 
 def test_the_weak_to_strong_gap_is_taken_between_seed_means_with_a_replicate_se(data_dir, tmp_path):

@@ -67,6 +67,9 @@ def test_three_workers_make_every_run_once_and_match_one_process(data_dir, tmp_p
     timing = json.loads((shared / "timing.json").read_text())  # one entry per worker, none lost
     assert len({t["worker"] for t in timing["invocations"]}) == len(timing["invocations"]) == 3
     assert timing["total"]["wall"] == pytest.approx(sum(t["wall"] for t in timing["invocations"]), abs=0.05)
+    peaks = [t["peak_rss_mib"] for t in timing["invocations"]]  # each worker's own process
+    assert min(peaks) > 50  # a worker that loaded torch and a model holds more than 50 MiB
+    assert timing["total"]["peak_rss_mib"] == max(peaks)
 
 
 def test_a_killed_worker_is_taken_over_after_its_lease_and_nothing_is_mixed(data_dir, tmp_path):
