@@ -28,6 +28,14 @@ RTOL = 1e-6
 
 
 NONE = [pytest.param(None, marks=pytest.mark.skip(reason="no packed reference in this checkout"))]
+BUDGET_BYTES = 80_000_000  # the whole committed reference, every regime together
+
+
+def test_the_whole_reference_fits_its_budget():
+    """Every regime of the reference together stays within 80 MB of the repository (float16 logits,
+    runs.json.gz: empirics.readers.reference)."""
+    sizes = {p.name: sum(f.stat().st_size for f in p.rglob("*") if f.is_file()) for p in REFERENCE.iterdir()}
+    assert sum(sizes.values()) <= BUDGET_BYTES, sizes
 
 
 @pytest.fixture(scope="module", params=REGIMES or NONE)
