@@ -7,7 +7,8 @@ library versions; max length; pooling; the split's content hash) and a checksum 
 hashes that record. A file that does not match it, does not verify, is truncated or holds non-finite values
 is a cache miss with a warning, never reused. Texts are tokenized once and batched by token length, longest
 first, so a batch pads to nearly its own length (sorting by characters left 18 % of Gemma-3's tokens as
-padding on HH-RLHF at max length 256; by tokens 0.1 %); files are written atomically."""
+padding on HH-RLHF at max length 256; by tokens 0.1 %); files are written atomically. A split stopped part way
+resumes from its last saved batch or window (:mod:`empirics.inputs.partial`)."""
 
 from __future__ import annotations
 
@@ -24,8 +25,10 @@ from tqdm.auto import tqdm
 from core.io import atomic_save_npz, package_versions
 
 from ..registries.models import cache_dir, spec
+from . import shared_prefix
 from .data import PreferencePair, content_hash
 from .models import load_backbone, model_identity, pool
+from .partial import PartialExtraction
 from .precision import inference_autocast
 from .shared_prefix import embed_pairs_shared_prefix
 
@@ -96,13 +99,14 @@ def token_ids(tokenizer, texts: list[str], max_length: int) -> list[list[int]]:
 
 
 def by_token_length(
-    tokenizer, ids: list[list[int]], batch_size: int, desc: str
+    tokenizer, ids: list[list[int]], batch_size: int, desc: str, skip: int = 0
 ) -> Iterator[tuple[np.ndarray, dict]]:
     """(indices, padded batch) over all texts, longest first (ties in text order), each batch padded to its
-    longest text, with a progress bar."""
+    longest text, with a progress bar; the first `skip` batches (done before a stop) left out."""
     lengths = np.array([len(i) for i in ids], dtype=np.int64)
     order = np.argsort(-lengths, kind="stable")
-    for start in tqdm(range(0, len(ids), batch_size), desc=desc, unit="batch", leave=False):
+    starts = range(0, len(ids), batch_size)
+    for start in tqdm(starts[skip:], desc=desc, unit="batch", leave=False, initial=skip, total=len(starts)):
         idx = order[start : start + batch_size]
         yield idx, tokenizer.pad({"input_ids": [ids[i] for i in idx]}, return_tensors="pt")
 
@@ -117,19 +121,24 @@ def embed_texts(
     batch_size: int = 16,
     desc: str = "features",
     bf16: bool = False,
+    partial: PartialExtraction | None = None,
 ) -> np.ndarray:
-    """Pooled final hidden states (n, hidden) in the order of `texts`, batched by token length."""
+    """Pooled final hidden states (n, hidden) in the order of `texts`, batched by token length; with
+    `partial`, resumed from and saved to it batch by batch (:mod:`empirics.inputs.partial`)."""
     backbone.eval()
     out = np.zeros((len(texts), backbone.config.hidden_size), np.float32)
+    done = partial.resume(out) if partial else 0
     device = next(backbone.parameters()).device
     ids = token_ids(tokenizer, texts, max_length)
-    for idx, enc in by_token_length(tokenizer, ids, batch_size, desc):
+    for b, (idx, enc) in enumerate(by_token_length(tokenizer, ids, batch_size, desc, skip=done), start=done):
         enc = enc.to(device)
         with inference_autocast(bf16):
             hidden = backbone(
                 input_ids=enc["input_ids"], attention_mask=enc["attention_mask"]
             ).last_hidden_state
         out[idx] = pool(hidden, enc["attention_mask"], kind).float().cpu().numpy()
+        if partial:
+            partial.reached(b + 1, out)
     return out
 
 
@@ -160,6 +169,9 @@ def pair_features(
         backbone = load_backbone(model)
     bb, tok, s = backbone() if callable(backbone) else backbone
     desc = f"{model} {split}".strip()
+    # what a unit of the extraction is: a stopped split resumes only into the same units
+    unit = {"window_pairs": shared_prefix.WINDOW_PAIRS} if extraction == "shared-prefix" else {}
+    partial = PartialExtraction(path.with_suffix(".partial.npz"), record | unit | {"batch_size": batch_size})
     if extraction == "shared-prefix":
         first, second = embed_pairs_shared_prefix(
             bb,
@@ -169,10 +181,11 @@ def pair_features(
             batch_size,
             desc,
             bf16,
+            partial,
         )
     else:
         texts = [p.first for p in pairs] + [p.second for p in pairs]
-        emb = embed_texts(bb, tok, s.kind, texts, max_length, batch_size, desc=desc, bf16=bf16)
+        emb = embed_texts(bb, tok, s.kind, texts, max_length, batch_size, desc, bf16, partial)
         first, second = emb[: len(pairs)], emb[len(pairs) :]
     if not (np.all(np.isfinite(first)) and np.all(np.isfinite(second))):
         raise FloatingPointError(f"{model} {split}: the backbone produced non-finite features")
@@ -185,4 +198,5 @@ def pair_features(
         record=np.array(json.dumps(record)),
         checksum=np.array(array_checksum(id_array, first, second)),
     )
+    partial.finish()
     return first, second

@@ -8,8 +8,9 @@ float rounding (tests/empirics/test_shared_prefix.py checks both).
 
 Two stages per window of pairs, so that neither pads much: the prefixes, sorted by length, run in batches
 (left-padded, explicit positions); then the rests of both texts, sorted by their own length, run in batches
-whose cache is gathered from their pairs' prefixes (left-padded, masked). Encoders attend both ways and are
-refused."""
+whose cache is gathered from their pairs' prefixes (left-padded, masked). Encoders attend both ways: this
+pass refuses them (:func:`empirics.inputs.features.pair_features` runs them per text). Windows are
+independent, so a stopped split resumes after its last saved window (:mod:`empirics.inputs.partial`)."""
 
 from __future__ import annotations
 
@@ -116,19 +117,25 @@ def embed_pairs_shared_prefix(
     batch_size: int = 16,
     desc: str = "features",
     bf16: bool = False,
+    partial=None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """(phi(first), phi(second)) from token ids, each pair's shared start run once; `batch_size` texts per
-    forward pass (prefixes: half as many)."""
+    forward pass (prefixes: half as many); with `partial`
+    (:class:`empirics.inputs.partial.PartialExtraction`), resumed from and saved to it window by window."""
     if kind != "decoder":
         raise ConfigError(f"--extraction shared-prefix needs a decoder (causal attention), not an {kind}")
     backbone.eval()
     n, width = len(first), backbone.config.hidden_size
     out = np.zeros((2, n, width), np.float32)
+    done = partial.resume(out) if partial else 0
     pad = tokenizer.pad_token_id
     shared = [common_prefix(a, b) for a, b in zip(first, second, strict=True)]
     with tqdm(total=2 * n, desc=desc, unit="text", leave=False) as bar:
-        for w0 in range(0, n, WINDOW_PAIRS):
+        for w, w0 in enumerate(range(0, n, WINDOW_PAIRS)):
             pairs = range(w0, min(n, w0 + WINDOW_PAIRS))
+            if w < done:
+                bar.update(2 * len(pairs))
+                continue
             caches = _prefix_caches(
                 backbone, [first[i][: shared[i]] for i in pairs], pad, batch_size // 2, bf16
             )
@@ -151,4 +158,6 @@ def embed_pairs_shared_prefix(
                 for (j, side, _), f in zip(chunk, feats.cpu().numpy(), strict=True):
                     out[side, w0 + j] = f
                 bar.update(len(chunk))
+            if partial:
+                partial.reached(w + 1, out)
     return out[0], out[1]
