@@ -114,13 +114,13 @@ def pack(results: str | Path, dest: str | Path, precision: str = "float16") -> d
         dest / "logits.npz",
         compress=True,
         runs=np.array([rec.name for rec in runs]),
-        **{s: np.stack(logits[s]) if runs else np.zeros((0, 0), precision) for s in SPLITS},
+        **{s: np.stack(logits[s]) for s in SPLITS},  # load_checked_runs: at least one run
     )
     atomic_save_npz(
         dest / "data.npz",
         compress=True,
-        **{f"ids_{s}": np.array(data.get(s, ([], []))[0]) for s in SPLITS},
-        **{f"labels_{s}": np.array(data.get(s, ([], []))[1], np.int8) for s in SPLITS},
+        **{f"ids_{s}": np.array(data[s][0]) for s in SPLITS},
+        **{f"labels_{s}": np.array(data[s][1], np.int8) for s in SPLITS},
     )
     atomic_write_text(dest / "pack.json", json.dumps({"format": FORMAT, "precision": precision}) + "\n")
     size = sum(p.stat().st_size for p in dest.rglob("*") if p.is_file())
@@ -146,8 +146,12 @@ def _run_files(reference: Path, hint: str) -> dict[str, dict[str, str]]:
         raise DataError(f"{reference}/runs.json.gz is missing; {hint}") from None
     except (OSError, EOFError, zlib.error, ValueError) as exc:
         raise DataError(f"{reference}/runs.json.gz is damaged ({type(exc).__name__}); {hint}") from None
-    if not isinstance(files, dict):
-        raise DataError(f"{reference}/runs.json.gz holds no runs; {hint}")
+    ok = isinstance(files, dict) and all(
+        isinstance(f, dict) and "config.json" in f and all(isinstance(t, str) for t in f.values())
+        for f in files.values()
+    )
+    if not ok:
+        raise DataError(f"{reference}/runs.json.gz: not each run's files as text; {hint}")
     return files
 
 
@@ -165,7 +169,7 @@ def unpack(reference: str | Path, dest: str | Path) -> Path:
     names = [str(n) for n in arrays["runs"]]
     files = _run_files(reference, hint)
     if sorted(files) != sorted(names) or any(arrays[s].shape != (len(names), len(ids[s])) for s in SPLITS):
-        raise DataError(f"{reference}: logits.npz and runs.json.gz do not name the same runs; {hint}")
+        raise DataError(f"{reference}: logits.npz does not match runs.json.gz and data.npz; {hint}")
     shutil.copytree(reference, dest, ignore=shutil.ignore_patterns(*PACKED))
     runs = {}
     for k, name in enumerate(names):

@@ -2,6 +2,7 @@
 run file verbatim and every predictions row (derived fields and every logit's sign exactly, probabilities to
 the precision's tolerance); the packed folder holds no row data."""
 
+import gzip
 import json
 
 import numpy as np
@@ -99,6 +100,14 @@ def test_a_damaged_or_foreign_pack_is_one_clear_error(audited, tmp_path):
     pack(audited, packed)
     with pytest.raises(InvalidInputError, match="unknown precision"):
         pack(audited, tmp_path / "p2", precision="float8")
+    keep = (packed / "runs.json.gz").read_bytes()
+    (packed / "runs.json.gz").write_bytes(gzip.compress(b'{"student__x": {"metrics.json": "{}"}}'))
+    with pytest.raises(DataError, match="not each run's files"):
+        unpack(packed, tmp_path / "back0")
+    one_run_less = dict(list(json.loads(gzip.decompress(keep)).items())[1:])
+    (packed / "runs.json.gz").write_bytes(gzip.compress(json.dumps(one_run_less).encode()))
+    with pytest.raises(DataError, match="does not match"):
+        unpack(packed, tmp_path / "back1")
     (packed / "runs.json.gz").write_bytes(b"not gzip")
     with pytest.raises(DataError, match="runs.json.gz is damaged"):
         unpack(packed, tmp_path / "back")
