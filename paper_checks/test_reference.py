@@ -4,7 +4,7 @@ Each regime is unpacked into a results folder (empirics.readers.reference) and t
 recomputed from its predictions and match metrics.json; the claims recomputed from the predictions give the
 committed verdicts, differences and MDEs; the audit recomputed from the predictions finds no bound violated
 where its hypotheses hold, and matches the committed audit; the summary's weak, ceiling and student accuracies
-match. Regenerate the reference with `w2s-empirics replicate --data-dir DIR` (docs/findings.md)."""
+match. Regenerate the reference with `w2s-empirics replicate --data-root DIR` (docs/findings.md)."""
 
 import json
 from pathlib import Path
