@@ -242,7 +242,7 @@ def _finish(sw: Sweep, pipe: Pipeline, out: Path, failures: list[dict]) -> dict:
         atomic_write_text(out / "failures.json", json.dumps(failures, indent=2))
     else:  # a resume that finished everything leaves no stale failure record
         (out / "failures.json").unlink(missing_ok=True)
-    return _summary(out) | {"failed_runs": failures}
+    return summary_or_empty(out) | {"failed_runs": failures}
 
 
 def _not_main() -> dict:
@@ -296,7 +296,7 @@ def _no_lock():
     yield
 
 
-def _summary(out: Path) -> dict:
+def summary_or_empty(out: Path) -> dict:
     try:
         return summarize(out)
     except DataError as exc:  # no finished run at all (every run failed): nothing to tabulate

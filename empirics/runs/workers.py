@@ -88,9 +88,10 @@ def launch_local(sw: Sweep, out: Path, n: int, checkpoint_every=None, log_with=(
 
 
 def _launch_summary(out: Path, wall: float) -> dict:
-    from ..readers.summary import summarize
+    """What one process's sweep returns: the summary (empty when no run finished), failures, wall time."""
+    from .sweep import summary_or_empty
 
-    summary = summarize(out)
+    summary = summary_or_empty(out)
     failures = out / "failures.json"
     summary["failed_runs"] = json.loads(failures.read_text()) if failures.is_file() else []
     summary["wall_seconds"] = wall

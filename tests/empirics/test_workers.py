@@ -203,3 +203,13 @@ def test_a_bad_lease_is_refused_in_one_line(bad, monkeypatch):
         lease_seconds()
     monkeypatch.setenv(LEASE_ENV, "2.5")
     assert lease_seconds() == 2.5
+
+
+def test_a_launch_whose_every_run_failed_reports_them_as_one_process_does(tmp_path):
+    """No run finished, two failed: the launcher's summary is empty and counts the failures (the CLI exits 1,
+    as after one process), not a 'holds no finished run' error."""
+    from empirics.runs.workers import _launch_summary
+
+    (tmp_path / "failures.json").write_text(json.dumps([{"run": "a"}, {"run": "b"}]))
+    summary = _launch_summary(tmp_path, 1.5)
+    assert (summary["rows"], summary["failures"], summary["wall_seconds"]) == ([], 2, 1.5)
