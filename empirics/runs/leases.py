@@ -6,8 +6,8 @@ A worker claims a run before starting it: ``<out>/.claims/<run>.json``, written 
 claim (its file's modification time) every quarter lease; the claim is removed once the run is written. A
 claim whose heartbeat stopped (the worker was killed, its node lost) expires after the lease (at once when its
 process is gone from this machine), and another worker takes the run over, from its checkpoint where it has
-one. A run that fails is marked failed for its
-launch (one ``--workers`` or Slurm array): the launch's other workers do not retry it, a later launch does.
+one. A run that fails is marked failed for its launch (one ``--workers`` or Slurm array): the launch's other
+workers do not retry it, a later launch does.
 Workers on several nodes need clocks that agree to well within the lease."""
 
 from __future__ import annotations

@@ -278,9 +278,8 @@ class TimingRecord:
         now = {k: round(v, 2) for k, v in sorted(stages.items())} | {"wall": round(wall, 2)}
         now["peak_rss_mib"] = peak_rss_mib()
         with FileLock(str(self.path) + ".lock"):
-            if (
-                self.worker
-            ):  # the file as it is now (other workers write it too), this worker's entry replaced
+            if self.worker:
+                # the file as it is now (other workers write it too), this worker's entry replaced
                 mine = now | {"worker": self.worker}
                 runs = [r for r in self._read() if r.get("worker") != self.worker] + [mine]
             else:
