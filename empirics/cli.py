@@ -129,6 +129,28 @@ def _cmd_compare(args) -> int:
     return 0
 
 
+def _cmd_verdict_table(args) -> int:
+    from core.io import atomic_write_text
+
+    from .readers import verdict_table
+
+    reference = Path(args.reference)
+    if not reference.is_dir() or not verdict_table.regimes(reference):
+        raise InvalidInputError(f"no audited regime (<regime>/audit/claims.json) under {args.reference}")
+    block = verdict_table.markdown(reference)
+    if args.readme:
+        readme = Path(args.readme)
+        if not readme.is_file():
+            raise InvalidInputError(f"README not found: {args.readme}")
+        try:
+            text = verdict_table.replaced_in(readme.read_text(), block)
+        except ValueError as exc:
+            raise InvalidInputError(f"{args.readme}: {exc}") from None
+        atomic_write_text(readme, text)
+    print(block, end="")
+    return 0
+
+
 def _cmd_audit(args) -> int:
     from .readers import plots
     from .readers.audit import audit
@@ -368,6 +390,18 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("b", help="the second (e.g. a rerun)")
     c.add_argument("--out", help="also write compare.json and compare.md into this folder")
     c.set_defaults(func=_cmd_compare)
+    vt = sub.add_parser(
+        "verdict-table",
+        help="the README's verdict tables from packed regimes' claims (pooled, and per teacher -> student)",
+        description="Prints, as markdown, every claim's pooled verdict per regime (columns) and, for each "
+        "regime with several pairs, each claim per pair; with --readme, also writes it between the file's "
+        "'<!-- verdict-table: begin -->' and '<!-- verdict-table: end -->' markers.",
+    )
+    vt.add_argument(
+        "reference", nargs="?", default="paper_checks/reference", help="default paper_checks/reference"
+    )
+    vt.add_argument("--readme", help="a markdown file whose marked block to replace (e.g. README.md)")
+    vt.set_defaults(func=_cmd_verdict_table)
     a = sub.add_parser(
         "audit", help="bounds on every run, the claims table and plots, from saved predictions"
     )

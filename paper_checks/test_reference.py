@@ -19,6 +19,7 @@ from empirics.readers.metrics import run_metrics
 from empirics.readers.reference import metric_tolerance, packed_precision, unpack
 from empirics.readers.run_folder import load_runs
 from empirics.readers.summary import summarize
+from empirics.readers.verdict_table import markdown, shown_in
 
 pytestmark = pytest.mark.empirics
 REFERENCE = Path(__file__).parent / "reference"
@@ -36,6 +37,14 @@ def test_the_whole_reference_fits_its_budget():
     runs.json.gz: empirics.readers.reference)."""
     sizes = {p.name: sum(f.stat().st_size for f in p.rglob("*") if f.is_file()) for p in REFERENCE.iterdir()}
     assert sum(sizes.values()) <= BUDGET_BYTES, sizes
+
+
+def test_the_readme_shows_the_committed_verdicts():
+    """The README's verdict tables are the committed reference's claims (`w2s-empirics verdict-table
+    --readme README.md` rewrites them), so no number there can drift from what the reference decides."""
+    shown = shown_in((REFERENCE.parent.parent / "README.md").read_text())
+    assert shown is not None, "README.md lost its verdict-table markers"
+    assert shown == markdown(REFERENCE)
 
 
 @pytest.fixture(scope="module", params=REGIMES or NONE)
