@@ -28,7 +28,7 @@ from ..registries.models import cache_dir, spec
 from . import shared_prefix
 from .data import PreferencePair, content_hash
 from .models import load_backbone, model_identity, pool
-from .partial import PartialExtraction
+from .partial import PartialExtraction, nan_if_none
 from .precision import inference_autocast
 from .shared_prefix import embed_pairs_shared_prefix
 
@@ -151,11 +151,15 @@ def pair_features(
     batch_size: int = 16,
     bf16: bool = False,
     extraction: str = "per-text",
+    measured: dict | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """(phi(first), phi(second)), each (n, hidden), from the cache or computed and cached. `backbone` is a
     loaded (model, tokenizer, spec) triple, or a callable returning one (called only on a cache miss).
     `extraction`: "per-text" (each text its own pass) or "shared-prefix" (:mod:`empirics.inputs.shared_prefix`
-    for a decoder; an encoder, whose attention looks both ways, runs per text: the same file as per-text)."""
+    for a decoder; an encoder, whose attention looks both ways, runs per text: the same file as per-text).
+    `measured`, when given, is filled with what the features cost: {"texts", "seconds" (the wall time that
+    made them, over every process of a resumed split, model loading excluded; None when unknown), "cached"
+    (read from the cache, not computed now)}, the seconds kept in the cache file."""
     if spec(model).kind != "decoder":
         extraction = "per-text"
     record = feature_record(model, pairs, max_length, bf16, extraction)
@@ -164,6 +168,8 @@ def pair_features(
     if path.is_file():
         cached = read_cached(path, record, ids)
         if cached is not None:
+            if measured is not None:
+                measured |= {"texts": 2 * len(pairs), "seconds": cached_seconds(path), "cached": True}
             return cached
     if backbone is None:
         backbone = load_backbone(model)
@@ -189,7 +195,7 @@ def pair_features(
         first, second = emb[: len(pairs)], emb[len(pairs) :]
     if not (np.all(np.isfinite(first)) and np.all(np.isfinite(second))):
         raise FloatingPointError(f"{model} {split}: the backbone produced non-finite features")
-    id_array = np.array(ids)
+    id_array, seconds = np.array(ids), partial.seconds()
     atomic_save_npz(
         path,
         ids=id_array,
@@ -197,6 +203,16 @@ def pair_features(
         second=second,
         record=np.array(json.dumps(record)),
         checksum=np.array(array_checksum(id_array, first, second)),
+        seconds=np.array(nan_if_none(seconds)),
     )
     partial.finish()
+    if measured is not None:
+        measured |= {"texts": 2 * len(pairs), "seconds": seconds, "cached": False}
     return first, second
+
+
+def cached_seconds(path: Path) -> float | None:
+    """The wall seconds a cache file's features took (None: a file from before they were kept)."""
+    with np.load(path, allow_pickle=False) as z:
+        seconds = float(z["seconds"]) if "seconds" in z.files else float("nan")
+    return None if np.isnan(seconds) else seconds

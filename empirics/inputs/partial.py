@@ -5,7 +5,8 @@ of pairs of the shared-prefix pass), always in the same order; after a unit, at 
 ``CHECKPOINT_SECONDS``, the features so far are saved beside the cache file (``<key>.partial.npz``) with the
 number of units done. A later run of the same extraction (the same record: model, pairs, settings, and the
 same unit) starts after them, so its features are the uninterrupted run's, bit for bit; a file that does not
-verify is set aside with a warning and the split starts over."""
+verify is set aside with a warning and the split starts over. The file also keeps the wall seconds that made
+its units, so a resumed split knows what the whole extraction took (:meth:`PartialExtraction.seconds`)."""
 
 from __future__ import annotations
 
@@ -23,6 +24,11 @@ from core.io import atomic_save_npz
 CHECKPOINT_SECONDS = 60.0
 
 
+def nan_if_none(seconds: float | None) -> float:
+    """Seconds as stored in an .npz (NaN: unknown)."""
+    return float("nan") if seconds is None else seconds
+
+
 def _checksum(done: int, out: np.ndarray) -> str:
     return hashlib.sha256(str(done).encode() + np.ascontiguousarray(out).tobytes()).hexdigest()
 
@@ -35,7 +41,16 @@ class PartialExtraction:
     path: Path
     record: dict
     every: float | None = None  # None: CHECKPOINT_SECONDS, read when a unit ends
-    _saved_at: float = field(default_factory=time.monotonic, init=False)
+    _saved_at: float = field(default_factory=lambda: time.monotonic(), init=False)
+    _started: float = field(default_factory=lambda: time.monotonic(), init=False)
+    # wall seconds that made the resumed units (earlier processes); None: unknown (a file without them)
+    spent_before: float | None = field(default=0.0, init=False)
+
+    def seconds(self) -> float | None:
+        """Wall seconds of the extraction so far: the resumed units' and this process's (None: unknown)."""
+        if self.spent_before is None:
+            return None
+        return self.spent_before + time.monotonic() - self._started
 
     def resume(self, out: np.ndarray) -> int:
         """Units already done, their features copied into `out` (0 and `out` untouched when none verify)."""
@@ -44,6 +59,7 @@ class PartialExtraction:
         try:
             with np.load(self.path, allow_pickle=False) as z:
                 record, done, saved = json.loads(str(z["record"])), int(z["done"]), z["out"]
+                spent = float(z["seconds"]) if "seconds" in z.files else float("nan")
                 ok = record == json.loads(json.dumps(self.record)) and saved.shape == out.shape
                 ok = ok and str(z["checksum"]) == _checksum(done, saved)
         except Exception as exc:  # truncated, not an npz, damaged: never trusted
@@ -54,6 +70,7 @@ class PartialExtraction:
             warnings.warn(f"partial features {self.path}: {why}; starting the split over", stacklevel=2)
             return 0
         out[...] = saved
+        self.spent_before = None if np.isnan(spent) else spent
         return done
 
     def reached(self, done: int, out: np.ndarray) -> None:
@@ -66,6 +83,7 @@ class PartialExtraction:
                 done=np.array(done),
                 out=out,
                 checksum=np.array(_checksum(done, out)),
+                seconds=np.array(nan_if_none(self.seconds())),
             )
             self._saved_at = time.monotonic()
 

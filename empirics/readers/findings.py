@@ -57,16 +57,38 @@ def findings_markdown(results: str | Path) -> str:
         lines += planted_section(read_json(planted))
     timing = results / "timing.json"
     if timing.is_file():
-        t = read_json(timing)["total"]
-        peak = t.pop("peak_rss_mib", None)
+        lines += timing_section(read_json(timing))
+    return "\n".join(lines) + "\n"
+
+
+def timing_section(timing: dict) -> list[str]:
+    """Wall seconds per stage over all invocations, the peak memory, and each model's features per split."""
+    t = dict(timing["total"])
+    peak = t.pop("peak_rss_mib", None)
+    lines = [
+        "",
+        "## Time (wall seconds, all invocations) and memory",
+        "",
+        ", ".join(f"{k} {v:.0f}" for k, v in t.items())
+        + ("" if peak is None else f"; peak resident memory {peak:.0f} MiB (the largest invocation's)"),
+    ]
+    features = timing.get("features") or {}
+    if features:
         lines += [
             "",
-            "## Time (wall seconds, all invocations) and memory",
+            "Frozen features per model and split: the wall seconds that made them (model loading excluded, "
+            "every process of a resumed split counted); cache: made earlier, read from the cache here.",
             "",
-            ", ".join(f"{k} {v:.0f}" for k, v in t.items())
-            + ("" if peak is None else f"; peak resident memory {peak:.0f} MiB (the largest invocation's)"),
+            "| model | split | texts | seconds | texts / s | |",
+            "| --- | --- | --- | --- | --- | --- |",
         ]
-    return "\n".join(lines) + "\n"
+        for model, splits in features.items():
+            for split, m in splits.items():
+                sec, texts = m.get("seconds"), m["texts"]
+                cost = f"{sec:.0f} | {texts / sec:.2f}" if sec else "unknown | "
+                cached = "cache" if m.get("cached") else ""
+                lines.append(f"| {model} | {split} | {texts} | {cost} | {cached} |")
+    return lines
 
 
 def accuracy_section(summary: dict) -> list[str]:

@@ -192,7 +192,7 @@ def _in_order(pipe: Pipeline, runs: list, out: Path, main: bool) -> list[dict]:
         if main:
             if failures:
                 atomic_write_text(out / "failures.json", json.dumps(failures, indent=2))
-            timing.save(pipe.timing, time.time() - t0)
+            timing.save(pipe.timing, time.time() - t0, pipe.timer.features)
     return failures
 
 
@@ -228,8 +228,8 @@ def _claimed(pipe: Pipeline, runs: list, out: Path, claims: Claims) -> None:
                 continue
             with claims.held(r.name):
                 _run_one(pipe, r, [], claims.fail)
-            timing.save(pipe.timing, time.time() - t0)
-    timing.save(pipe.timing, time.time() - t0)  # a worker that waited counts too
+            timing.save(pipe.timing, time.time() - t0, pipe.timer.features)
+    timing.save(pipe.timing, time.time() - t0, pipe.timer.features)  # a worker that waited counts too
 
 
 def _finish(sw: Sweep, pipe: Pipeline, out: Path, failures: list[dict]) -> dict:
@@ -261,7 +261,9 @@ def peak_rss_mib() -> float:
 class TimingRecord:
     """timing.json: wall seconds per stage (extraction, heads or fine-tuning, evaluation, writing) and the
     process's peak resident memory (``peak_rss_mib``) of each invocation into this folder (each worker of a
-    launch is one), and their total (the largest peak); rewritten after every run, under a lock since workers
+    launch is one), and their total (the largest peak); ``features``: what each model's frozen features cost
+    per split (texts, wall seconds over every process that made them, whether this folder read them from the
+    cache), kept by model and split across invocations. Rewritten after every run, under a lock since workers
     share it, so a killed sweep keeps what it measured."""
 
     def __init__(self, out: Path, worker: str | None = None):
@@ -269,12 +271,31 @@ class TimingRecord:
         self.before = self._read()
 
     def _read(self) -> list[dict]:
-        try:
-            return json.loads(self.path.read_text())["invocations"] if self.path.is_file() else []
-        except (OSError, json.JSONDecodeError, KeyError, TypeError):
-            return []
+        return self._file().get("invocations", [])
 
-    def save(self, stages: dict[str, float], wall: float) -> None:
+    def _file(self) -> dict:
+        try:
+            data = json.loads(self.path.read_text()) if self.path.is_file() else {}
+        except (OSError, json.JSONDecodeError):
+            return {}
+        return data if isinstance(data, dict) else {}
+
+    def _features(self, mine: dict[str, dict[str, dict]]) -> dict[str, dict[str, dict]]:
+        """The file's feature costs with this process's added: an entry is replaced only by a better one
+        (computed here over read from the cache, then a known cost over an unknown one)."""
+
+        def rank(m: dict) -> tuple[bool, bool]:
+            return not m.get("cached"), m.get("seconds") is not None
+
+        out = self._file().get("features", {})
+        for model, splits in mine.items():
+            for split, m in splits.items():
+                old = out.get(model, {}).get(split)
+                if m and (old is None or rank(m) > rank(old)):
+                    out.setdefault(model, {})[split] = m
+        return out
+
+    def save(self, stages: dict[str, float], wall: float, features: dict | None = None) -> None:
         now = {k: round(v, 2) for k, v in sorted(stages.items())} | {"wall": round(wall, 2)}
         now["peak_rss_mib"] = peak_rss_mib()
         with FileLock(str(self.path) + ".lock"):
@@ -287,7 +308,8 @@ class TimingRecord:
             keys = sorted({k for r in runs for k, v in r.items() if isinstance(v, (int, float))})
             combine = {k: max if k in PEAKS else sum for k in keys}
             total = {k: round(combine[k](r.get(k, 0.0) for r in runs), 2) for k in keys}
-            atomic_write_text(self.path, json.dumps({"total": total, "invocations": runs}, indent=2))
+            data = {"total": total, "invocations": runs, "features": self._features(features or {})}
+            atomic_write_text(self.path, json.dumps(data, indent=2))
 
 
 @contextmanager

@@ -29,6 +29,8 @@ class StageTimer:
 
     def __init__(self) -> None:
         self.timing: dict[str, float] = {}
+        # each model's features per split: {"texts", "seconds", "cached"} (empirics.inputs.features)
+        self.features: dict[str, dict[str, dict]] = {}
 
     @contextmanager
     def timed(self, stage: str):
@@ -84,7 +86,7 @@ class RunInputs:
                     loaded.append(load_backbone(model))
                 return loaded[0]
 
-            setup = self.exp.setup
+            setup, measured = self.exp.setup, {s: {} for s in SPLITS}
             with self.timer.timed("extraction"):
                 self._feats[model] = {
                     s: pair_features(
@@ -96,9 +98,11 @@ class RunInputs:
                         setup.eval_batch_size,
                         self.bf16,
                         setup.extraction,
+                        measured[s],
                     )
                     for s in SPLITS
                 }
+            self.timer.features[model] = measured
         return self._feats[model]
 
     def standardized(self, model: str) -> dict[str, np.ndarray]:

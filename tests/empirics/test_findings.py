@@ -28,8 +28,19 @@ def test_the_audit_writes_findings_from_saved_results(data_dir, tmp_path):
     assert "reverse-KL students beat forward-KL students" in text
     assert "## Planted truth" in text
     assert "## Time" in text
-    peak = json.loads((out / "timing.json").read_text())["total"]["peak_rss_mib"]
+    timing = json.loads((out / "timing.json").read_text())
+    peak = timing["total"]["peak_rss_mib"]
     assert f"peak resident memory {peak:.0f} MiB" in text
+    # each model's features, made by this sweep: their cost per split, in the file and in FINDINGS
+    assert set(timing["features"]) == {"tiny-bert", "tiny-qwen2"}
+    for model, splits in timing["features"].items():
+        assert set(splits) == {"train_gt", "train_w2s", "test"}
+        for split, m in splits.items():
+            assert m["cached"] is False
+            assert m["seconds"] > 0
+            n = sw.experiment.data.n_pairs  # pairs per split: two texts each
+            assert m["texts"] == 2 * n
+            assert f"| {model} | {split} | {2 * n} | {m['seconds']:.0f} | " in text
     assert "peak_rss_mib" not in text  # a peak is not a number of seconds
 
 

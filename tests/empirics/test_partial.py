@@ -2,13 +2,15 @@
 of the shared-prefix pass): the features equal an uninterrupted run's bit for bit, and the resumed run does
 only the units left. A damaged partial file, or one from other units, is set aside with a warning."""
 
+from types import SimpleNamespace
+
 import numpy as np
 import pytest
 
 from empirics.inputs import models as M
 from empirics.inputs import partial, shared_prefix
 from empirics.inputs.data import PreferencePair
-from empirics.inputs.features import pair_features
+from empirics.inputs.features import cached_seconds, pair_features
 from empirics.inputs.partial import PartialExtraction
 
 PROMPT = "Human: what should I plant in a shady corner?\n\nAssistant:"
@@ -97,3 +99,48 @@ def test_a_damaged_or_foreign_partial_file_is_set_aside(every_unit, monkeypatch,
     with pytest.warns(UserWarning, match="another extraction"):
         again = _extract("per-text", [])
     assert all(np.array_equal(a, b) for a, b in zip(full, again, strict=True))
+
+
+def test_the_cache_file_keeps_what_the_split_took_over_both_processes(every_unit, monkeypatch, tmp_path):
+    """The seconds saved with the units done before a stop and the seconds of the resumed process add up in
+    the cache file, and a later read from the cache reports them; a partial file from before seconds were
+    kept makes them unknown, never a wrong number."""
+    clock = [0.0]
+    monkeypatch.setattr(partial, "time", SimpleNamespace(monotonic=lambda: clock[0]))
+    reached = PartialExtraction.reached
+
+    def first_process(self, done, out):  # 30 s for the first two batches, then the stop
+        if done == 2:
+            clock[0] = 30.0
+        reached(self, done, out)
+        if done == 2:
+            raise Stop
+
+    def second_process(self, done, out):  # 4 s a batch from 500 s on
+        clock[0] = 500.0 + 4 * (done - 2)
+        reached(self, done, out)
+
+    monkeypatch.setattr(PartialExtraction, "reached", first_process)
+    with pytest.raises(Stop):
+        _extract("per-text", [])
+    (saved,) = (tmp_path / "cache").rglob("*.partial.npz")
+    kept = dict(np.load(saved))
+    clock[0] = 500.0
+    monkeypatch.setattr(PartialExtraction, "reached", second_process)
+    measured = {}
+    pair_features("tiny-qwen2", PAIRS, 64, backbone=_counting_backbone([]), batch_size=2, measured=measured)
+    batches = -(-2 * len(PAIRS) // 2)
+    assert measured == {"texts": 2 * len(PAIRS), "seconds": 30.0 + 4 * (batches - 2), "cached": False}
+    (cached,) = (tmp_path / "cache").rglob("*.npz")
+    assert cached_seconds(cached) == measured["seconds"]
+    again = {}
+    pair_features("tiny-qwen2", PAIRS, 64, backbone=_counting_backbone([]), batch_size=2, measured=again)
+    assert again == measured | {"cached": True}
+
+    cached.unlink()  # the same stop, its partial file written before seconds were kept
+    np.savez(saved, **{k: v for k, v in kept.items() if k != "seconds"})
+    unknown = {}
+    pair_features("tiny-qwen2", PAIRS, 64, backbone=_counting_backbone([]), batch_size=2, measured=unknown)
+    assert unknown == {"texts": 2 * len(PAIRS), "seconds": None, "cached": False}
+    (cached,) = (tmp_path / "cache").rglob("*.npz")
+    assert cached_seconds(cached) is None
