@@ -84,7 +84,12 @@ def saved_inputs(results: Path, weak: str) -> tuple[dict, dict, dict]:
 
 
 def planted_truth(results: str | Path) -> dict:
-    results = Path(results)
+    """Theorem 2 on planted truth for a last-layer results folder (its heads on one thread, as the runs')."""
+    with heads.one_thread():
+        return _planted_truth(Path(results))
+
+
+def _planted_truth(results: Path) -> dict:
     exp, pairs = experiment_of(results)
     if exp.mode != "last_layer":
         raise InvalidInputError(

@@ -88,7 +88,9 @@ class Trainer:
     def _last_layer(self, model, head, train_split, labels, loss, part):
         """A head on frozen features: deterministic given its fit part (the run's seed enters through it)."""
         base = trained_on(model)[0]
-        logits, extra = LAST_LAYER_FITTERS[head](self, base, train_split, labels, loss, part)
+        self.inputs.standardized(base)  # the features first: reading them may extract them (every thread)
+        with heads.one_thread():
+            logits, extra = LAST_LAYER_FITTERS[head](self, base, train_split, labels, loss, part)
         record = self._fit_record(part, train_split, labels, logits[train_split])
         return {s: logits[s] for s in ("train_w2s", "test")}, extra | record
 

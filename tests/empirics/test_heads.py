@@ -1,7 +1,9 @@
-"""Last-layer heads: antisymmetry under swapping the texts, certification, forward KL = forward CE."""
+"""Last-layer heads: antisymmetry under swapping the texts, certification, forward KL = forward CE; one
+thread."""
 
 import numpy as np
 import pytest
+import torch
 
 from core.errors import LossError
 from empirics.training import heads
@@ -103,3 +105,55 @@ def test_heldout_rule_fits_on_the_fit_part_and_scores_on_the_heldout_part():
     y_inv[part.heldout] = 1 - y_inv[part.heldout]
     _, _, inverted = heads.fit_logistic_heldout(u, y_inv, "reverse_kl", 1e-3, grid, part)
     assert {k: 1 - s for k, s in inverted.items()} == pytest.approx(scores, abs=1e-12)
+
+
+def _threads() -> tuple[int, list[int]]:
+    from threadpoolctl import threadpool_info
+
+    return torch.get_num_threads(), [p["num_threads"] for p in threadpool_info()]
+
+
+def test_one_thread_limits_every_pool_and_gives_them_back():
+    inside = []
+
+    def fail_inside():
+        with heads.one_thread():
+            inside.extend(_threads())
+            raise RuntimeError  # given back on the way out of an error too
+
+    torch.set_num_threads(2)
+    try:
+        with pytest.raises(RuntimeError):
+            fail_inside()
+        assert inside[0] == 1
+        assert inside[1]  # torch's OpenMP and numpy's BLAS at least
+        assert set(inside[1]) == {1}
+        assert _threads()[0] == 2
+    finally:
+        torch.set_num_threads(2)
+
+
+@pytest.mark.parametrize("loss", ["forward_ce", "confidence"])  # the certified solver; full-batch Adam
+def test_a_runs_head_is_fit_on_one_thread(loss, data_dir, tmp_path, monkeypatch):
+    """Whatever the process's thread count, a last-layer run fits its head on one thread, so its numbers do
+    not depend on the machine's core count."""
+    from empirics.runs.sweep import run_sweep
+
+    from .fixtures import tiny_sweep
+
+    seen = []
+    for name in ("fit_logistic_heldout", "train_logistic"):
+        real = getattr(heads, name)
+
+        def spy(*args, _real=real, **kw):
+            seen.append(_threads())
+            return _real(*args, **kw)
+
+        monkeypatch.setattr(heads, name, spy)
+    torch.set_num_threads(2)
+    sw = tiny_sweep(data_dir, "last_layer", pairs=["tiny-bert:tiny-qwen2"], losses=[loss], heads=["logistic"])
+    assert run_sweep(sw, tmp_path / "res")["failures"] == 0
+    assert seen
+    assert {n for n, _ in seen} == {1}
+    assert {n for _, pools in seen for n in pools} == {1}
+    assert torch.get_num_threads() == 2
