@@ -65,6 +65,7 @@ def launch_local(sw: Sweep, out: Path, n: int, checkpoint_every=None, log_with=(
     check_workers(n)
     launch, t0 = uuid.uuid4().hex[:12], time.time()
     spec = _saved_sweep(sw, out, launch)
+    features_first(sw, out, launch)
     cmd, env = worker_command(spec, out, checkpoint_every, log_with), worker_environment(n, launch)
     logs = [out / WORKER_LOGS / f"worker-{launch}-{i}.log" for i in range(n)]
     procs = []
@@ -85,6 +86,22 @@ def launch_local(sw: Sweep, out: Path, n: int, checkpoint_every=None, log_with=(
         error = InvalidInputError if code == 2 else StorageError
         raise error(f"worker {i + 1} of {n} stopped: {message} (its log: {logs[i]})")
     return _launch_summary(out, time.time() - t0)
+
+
+def features_first(sw: Sweep, out: Path, launch: str) -> None:
+    """A last-layer sweep's frozen features, read or extracted in this process with all its threads before
+    the workers start: no two workers extract one model at once, and extraction is not cut to a worker's
+    share of the cores (the heads then run on one thread each: empirics.training.heads.one_thread)."""
+    if sw.experiment.mode != "last_layer":
+        return
+    from .pipeline import Pipeline
+    from .sweep import TimingRecord
+
+    t0, pipe = time.time(), Pipeline(sw.experiment, out)
+    pipe.prepare()  # the data read and checked: a bad split is refused before any worker starts
+    for model in dict.fromkeys(m for pair in sw.grid.model_pairs for m in pair):
+        pipe.inputs.features(model)
+    TimingRecord(out, f"{launch}-features").save(pipe.timing, time.time() - t0, pipe.timer.features)
 
 
 def _launch_summary(out: Path, wall: float) -> dict:

@@ -52,9 +52,9 @@ def _events(out: Path) -> list[dict]:
 
 def test_three_workers_make_every_run_once_and_match_one_process(data_dir, tmp_path):
     serial, shared = tmp_path / "serial", tmp_path / "shared"
-    assert _cli([*_options(data_dir), "--out", str(serial)]).wait(timeout=600) == 0
-    p = _cli([*_options(data_dir), "--out", str(shared), "--workers", "3"])
+    p = _cli([*_options(data_dir), "--out", str(shared), "--workers", "3"])  # first: a cold feature cache
     assert p.wait(timeout=600) == 0, p.stdout.read()
+    assert _cli([*_options(data_dir), "--out", str(serial)]).wait(timeout=600) == 0
     assert run_files(shared) == run_files(serial)
     assert len(run_files(serial)) > 40
     finished = [e["run"] for e in _events(shared) if e["event"] == "finished"]
@@ -65,9 +65,19 @@ def test_three_workers_make_every_run_once_and_match_one_process(data_dir, tmp_p
     assert not list((shared / CLAIMS).glob("*.json"))  # no claim left behind
     assert (shared / "summary.json").is_file()
     timing = json.loads((shared / "timing.json").read_text())  # one entry per worker, none lost
-    assert len({t["worker"] for t in timing["invocations"]}) == len(timing["invocations"]) == 3
+    # and one of the launch, which read or extracted every model's features before the workers started
+    assert len({t["worker"] for t in timing["invocations"]}) == len(timing["invocations"]) == 4
+    (first,) = [t for t in timing["invocations"] if t["worker"].endswith("-features")]
+    assert first["extraction"] > 0
+    assert set(timing["features"]) == {"tiny-bert", "tiny-qwen2"}
+    made = [m for splits in timing["features"].values() for m in splits.values()]
+    assert len(made) == 6
+    assert not any(m["cached"] for m in made)  # extracted by this launch
+    worker_logs = [f.read_text() for f in (shared / WORKER_LOGS).glob("worker-*.log")]
+    assert len(worker_logs) == 3
+    assert not any("tiny-qwen2 train_gt" in log for log in worker_logs)  # no worker extracted
     assert timing["total"]["wall"] == pytest.approx(sum(t["wall"] for t in timing["invocations"]), abs=0.05)
-    peaks = [t["peak_rss_mib"] for t in timing["invocations"]]  # each worker's own process
+    peaks = [t["peak_rss_mib"] for t in timing["invocations"]]  # each process's own
     assert min(peaks) > 50  # a worker that loaded torch and a model holds more than 50 MiB
     assert timing["total"]["peak_rss_mib"] == max(peaks)
 
