@@ -231,7 +231,7 @@ def _cmd_replicate(args) -> int:
     for regime in regimes:
         name = REGIMES[regime]
         out = Path(args.results_root) / name
-        sweep_args = ["sweep", "--preset", name, "--out", str(out)]
+        sweep_args = ["sweep", "--preset", name, "--out", str(out), "--workers", str(args.workers)]
         if data_dirs[regime]:
             sweep_args += ["--data-dir", data_dirs[regime]]
         if _cmd_sweep(build_parser().parse_args(sweep_args)):
@@ -434,6 +434,14 @@ def build_parser() -> argparse.ArgumentParser:
         help="one dataset's JSONL splits (or $W2S_DATA_DIR; else the hub): only for regimes of one dataset",
     )
     rp.add_argument("--results-root", default="results", help="where the full results go (default results)")
+    rp.add_argument(
+        "--workers",
+        type=COUNT,
+        default=1,
+        metavar="N",
+        help="each regime's sweep on N worker processes (sweep --workers; last-layer regimes: the features "
+        "first, then heads N at a time, one thread each)",
+    )
     rp.add_argument(
         "--reference",
         help="where the packed regimes go (default RESULTS_ROOT/reference; the committed one: "

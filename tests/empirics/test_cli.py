@@ -171,8 +171,14 @@ def test_replicate_gives_each_regime_its_own_datasets_folder(tmp_path, monkeypat
     of two datasets is refused in one line (it would feed harmless pairs to the helpful regime)."""
     import empirics.cli as cli
 
-    swept = []
-    monkeypatch.setattr(cli, "_cmd_sweep", lambda args: swept.append((args.preset, args.data_dir)) or 0)
+    swept, workers = [], []
+
+    def sweep(args):
+        swept.append((args.preset, args.data_dir))
+        workers.append(args.workers)
+        return 0
+
+    monkeypatch.setattr(cli, "_cmd_sweep", sweep)
     monkeypatch.setattr(cli, "_cmd_audit", lambda args: 0)
     monkeypatch.setattr("empirics.readers.reference.pack", lambda out, dest: {"runs": 0, "bytes": 0})
     monkeypatch.delenv("W2S_DATA_DIR", raising=False)
@@ -190,7 +196,13 @@ def test_replicate_gives_each_regime_its_own_datasets_folder(tmp_path, monkeypat
     one = ["replicate", "--results-root", str(tmp_path / "r"), "--data-dir", str(root / "hh-rlhf-harmless")]
     assert cli.main([*one, "--regime", "ladder-harmless"]) == 0
     assert swept[-1] == ("ladder-harmless", str(root / "hh-rlhf-harmless"))
+    assert cli.main([*one, "--regime", "ladder-harmless", "--workers", "2"]) == 0
+    assert workers[-2:] == [1, 2]  # passed to the regime's sweep
     n = len(swept)
+    with pytest.raises(SystemExit) as stop:  # refused by the parser, in one line
+        cli.main([*one, "--regime", "ladder-harmless", "--workers", "0"])
+    assert stop.value.code == 2
+    assert "--workers" in capsys.readouterr().err
     for bad, message in (
         (one, "cannot hold both; give --data-root"),
         ([*one, "--data-root", str(root)], "both given"),
