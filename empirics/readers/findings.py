@@ -70,7 +70,8 @@ def timing_section(timing: dict) -> list[str]:
         "## Time (wall seconds, all invocations) and memory",
         "",
         ", ".join(f"{k} {v:.0f}" for k, v in t.items())
-        + ("" if peak is None else f"; peak resident memory {peak:.0f} MiB (the largest invocation's)"),
+        + ("" if peak is None else f"; peak resident memory {peak:.0f} MiB (the largest invocation's)")
+        + ". Invocations that ran at once (the workers of a launch) add up beyond the wall clock.",
     ]
     features = timing.get("features") or {}
     if features:
