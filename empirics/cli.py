@@ -134,10 +134,10 @@ def _cmd_verdict_table(args) -> int:
 
     from .readers import verdict_table
 
-    reference = Path(args.reference)
-    if not reference.is_dir() or not verdict_table.regimes(reference):
+    regs = verdict_table.regimes(Path(args.reference))  # none when the folder is missing
+    if not regs:
         raise InvalidInputError(f"no audited regime (<regime>/audit/claims.json) under {args.reference}")
-    block = verdict_table.markdown(reference)
+    block = verdict_table.block(regs)
     if args.readme:
         readme = Path(args.readme)
         if not readme.is_file():

@@ -28,7 +28,7 @@ from ..registries.models import cache_dir, spec
 from . import shared_prefix
 from .data import PreferencePair, content_hash
 from .models import load_backbone, model_identity, pool
-from .partial import PartialExtraction, nan_if_none
+from .partial import PartialExtraction, read_seconds, stored_seconds
 from .precision import inference_autocast
 from .shared_prefix import embed_pairs_shared_prefix
 
@@ -203,7 +203,7 @@ def pair_features(
         second=second,
         record=np.array(json.dumps(record)),
         checksum=np.array(array_checksum(id_array, first, second)),
-        seconds=np.array(nan_if_none(seconds)),
+        seconds=stored_seconds(seconds),
     )
     partial.finish()
     if measured is not None:
@@ -214,5 +214,4 @@ def pair_features(
 def cached_seconds(path: Path) -> float | None:
     """The wall seconds a cache file's features took (None: a file from before they were kept)."""
     with np.load(path, allow_pickle=False) as z:
-        seconds = float(z["seconds"]) if "seconds" in z.files else float("nan")
-    return None if np.isnan(seconds) else seconds
+        return read_seconds(z)

@@ -24,9 +24,15 @@ from core.io import atomic_save_npz
 CHECKPOINT_SECONDS = 60.0
 
 
-def nan_if_none(seconds: float | None) -> float:
-    """Seconds as stored in an .npz (NaN: unknown)."""
-    return float("nan") if seconds is None else seconds
+def stored_seconds(seconds: float | None) -> np.ndarray:
+    """Seconds as an .npz keeps them (NaN: unknown); :func:`read_seconds` reads them back."""
+    return np.array(float("nan") if seconds is None else seconds)
+
+
+def read_seconds(z) -> float | None:
+    """The seconds an open .npz keeps (None: unknown, or a file from before they were kept)."""
+    seconds = float(z["seconds"]) if "seconds" in z.files else float("nan")
+    return None if np.isnan(seconds) else seconds
 
 
 def _checksum(done: int, out: np.ndarray) -> str:
@@ -59,7 +65,7 @@ class PartialExtraction:
         try:
             with np.load(self.path, allow_pickle=False) as z:
                 record, done, saved = json.loads(str(z["record"])), int(z["done"]), z["out"]
-                spent = float(z["seconds"]) if "seconds" in z.files else float("nan")
+                spent = read_seconds(z)
                 ok = record == json.loads(json.dumps(self.record)) and saved.shape == out.shape
                 ok = ok and str(z["checksum"]) == _checksum(done, saved)
         except Exception as exc:  # truncated, not an npz, damaged: never trusted
@@ -70,7 +76,7 @@ class PartialExtraction:
             warnings.warn(f"partial features {self.path}: {why}; starting the split over", stacklevel=2)
             return 0
         out[...] = saved
-        self.spent_before = None if np.isnan(spent) else spent
+        self.spent_before = spent
         return done
 
     def reached(self, done: int, out: np.ndarray) -> None:
@@ -83,7 +89,7 @@ class PartialExtraction:
                 done=np.array(done),
                 out=out,
                 checksum=np.array(_checksum(done, out)),
-                seconds=np.array(nan_if_none(self.seconds())),
+                seconds=stored_seconds(self.seconds()),
             )
             self._saved_at = time.monotonic()
 

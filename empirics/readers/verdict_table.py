@@ -107,8 +107,12 @@ def panel_table(claims: list[dict]) -> list[str]:
 
 
 def markdown(reference: str | Path) -> str:
+    """The README's block of the packed regimes under `reference`."""
+    return block(regimes(Path(reference)))
+
+
+def block(regs: list[tuple[str, list[dict]]]) -> str:
     """The README's block: the pooled table, then each regime's per-panel table."""
-    regs = regimes(Path(reference))
     lines = pooled_table(regs)
     for r, cl in regs:
         panel = panel_table(cl)
