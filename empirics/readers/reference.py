@@ -62,8 +62,8 @@ MAX_SLOPE = 0.2241  # max over z of |z| sigmoid'(z): a probability moves by at m
 def metric_tolerance(precision: str) -> dict[str, float]:
     """How closely what is recomputed from a reference packed at `precision` matches what the runs saved:
     ``prob`` (absolute, a probability), ``rel`` / ``abs`` (a metric: a mean of losses or probabilities, each
-    moved by the probability's error times at most 1/gamma). Measured on the last-layer regime's 543 runs
-    repacked at float16: accuracies equal; AUROC, cross-entropy and both KLs within a relative 5e-5; the
+    moved by the probability's error times at most 1/gamma). Measured on the 12-seed last-layer regime's 543
+    runs repacked at float16: accuracies equal; AUROC, cross-entropy and both KLs within a relative 5e-5; the
     audit's bound terms within 1.6e-5 absolute."""
     prob = MAX_SLOPE * UNIT_ROUNDOFF[precision]
     return {"prob": prob, "rel": max(1e-6, 10 * prob), "abs": max(1e-9, prob)}
