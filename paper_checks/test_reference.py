@@ -47,6 +47,16 @@ def test_the_readme_shows_the_committed_verdicts():
     assert shown == markdown(REFERENCE)
 
 
+@pytest.mark.parametrize("regime", REGIMES or NONE)
+def test_each_regime_has_its_verdicts_picture_and_the_readme_shows_it(regime):
+    """One picture of each regime's verdicts (every interval against zero, its MDE, the paper's range:
+    empirics.readers.plots.verdicts), committed beside its claims and shown in the README."""
+    picture = REFERENCE / regime / "audit" / "verdicts.png"
+    assert picture.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n", picture
+    readme = (REFERENCE.parent.parent / "README.md").read_text()
+    assert f"(paper_checks/reference/{regime}/audit/verdicts.png)" in readme, regime
+
+
 @pytest.fixture(scope="module", params=REGIMES or NONE)
 def unpacked(request, tmp_path_factory) -> tuple[Path, Path]:
     """(the packed regime, its unpacked results folder)."""
