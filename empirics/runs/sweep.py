@@ -133,11 +133,8 @@ def run_sweep(
 
         return launch_local(sw, out, workers, checkpoint_every, log_with)
     main, barrier = process_roles()
-    pipe = Pipeline(sw.experiment, out, checkpoint_every, log_with)
-    pipe.prepare()  # reads and checks the data before anything is written
-    check_training_limits(sw, pipe.folders.split_sizes)
-    record = {**sw.to_json(), "provenance": provenance(pipe)}
-    runs, t0 = planned_runs(sw), time.time()
+    pipe, record, runs = checked_pipeline(sw, out, checkpoint_every, log_with)
+    t0 = time.time()
     if int(os.environ.get("WORLD_SIZE", "1")) > 1:  # one run over several processes: alone, in order
         with folder_lock(out) if main else _no_lock():
             _setup(pipe, record, runs, out, main)
@@ -157,10 +154,27 @@ def run_sweep(
     return summary
 
 
-def _setup(pipe: Pipeline, record: dict, runs: list, out: Path, main: bool, older_than: float = 0.0) -> None:
-    """Before any work: the folder holds this sweep's runs only; stale temporary files go; sweep.json."""
+def checked_pipeline(
+    sw: Sweep, out: Path, checkpoint_every: int | None = None, log_with=()
+) -> tuple[Pipeline, dict, list]:
+    """The sweep's pipeline with its data read and checked before anything is written, its sweep.json record
+    and its planned runs."""
+    pipe = Pipeline(sw.experiment, out, checkpoint_every, log_with)
+    pipe.prepare()
+    check_training_limits(sw, pipe.folders.split_sizes)
+    return pipe, {**sw.to_json(), "provenance": provenance(pipe)}, planned_runs(sw)
+
+
+def check_folder(pipe: Pipeline, record: dict, runs: list, out: Path) -> None:
+    """The folder holds this sweep's runs only: another experiment's folder, or a run finished differently,
+    is refused."""
     check_same_experiment(record, out)
     check_finished_runs(pipe, runs)
+
+
+def _setup(pipe: Pipeline, record: dict, runs: list, out: Path, main: bool, older_than: float = 0.0) -> None:
+    """Before any work: the folder holds this sweep's runs only; stale temporary files go; sweep.json."""
+    check_folder(pipe, record, runs, out)
     if main:
         remove_temporary_files(out, older_than)
         atomic_write_text(out / "sweep.json", json.dumps(record, indent=2))

@@ -94,18 +94,13 @@ def features_first(sw: Sweep, out: Path, launch: str) -> None:
     share of the cores (the heads then run on one thread each: empirics.training.heads.one_thread)."""
     if sw.experiment.mode != "last_layer":
         return
-    from ..plans.grid import planned_runs
-    from .pipeline import Pipeline
-    from .sweep import TimingRecord, check_finished_runs, check_same_experiment, provenance
-    from .validate import check_training_limits
+    from .sweep import TimingRecord, check_folder, checked_pipeline
 
-    t0, pipe = time.time(), Pipeline(sw.experiment, out)
+    t0 = time.time()
     # what each worker checks before any work, checked here first: bad data or a folder of another
     # experiment is refused before a feature is extracted
-    pipe.prepare()
-    check_training_limits(sw, pipe.folders.split_sizes)
-    check_same_experiment({**sw.to_json(), "provenance": provenance(pipe)}, out)
-    check_finished_runs(pipe, planned_runs(sw))
+    pipe, record, runs = checked_pipeline(sw, out)
+    check_folder(pipe, record, runs, out)
     for model in dict.fromkeys(m for pair in sw.grid.model_pairs for m in pair):
         pipe.inputs.features(model)
     TimingRecord(out, f"{launch}-features").save(pipe.timing, time.time() - t0, pipe.timer.features)
