@@ -94,6 +94,15 @@ class Estimate:
         seeds do not reach it (the test pairs' own variance sets a floor)."""
         return next((k for k in range(2, most + 1) if self.mde_with(k, upper) <= goal), None)
 
+    @classmethod
+    def from_saved(cls, c: dict) -> Estimate:
+        """The estimate a claims.json entry was made from (its delta, se, df, seeds, pairs and variance
+        components): the seed means' variance is K (SE^2 - pair component / N), as SE^2 = s^2(seed means)
+        / K + pair component / N (module doc), so what :meth:`mde_with` projects is the saved run's own."""
+        k, n, v = c["seeds"], c["pairs"], c["variance"]
+        var_means = k * (c["se"] ** 2 - v["pair"] / n)
+        return cls(c["delta"], c["se"], c["df"], k, n, v["seed"], v["pair"], v["residual"], var_means)
+
     def in_se(self) -> float:
         """delta in units of its replicate-aware SE (inf when there is no spread)."""
         return float("inf") if self.se == 0 else self.delta / self.se

@@ -11,6 +11,7 @@ from pathlib import Path
 from core.io import read_json
 
 from .claims import CLAIMS
+from .inference import Estimate
 
 # short row labels, in the claims' order (the statements are in each regime's claims.md)
 LABELS = {
@@ -32,6 +33,7 @@ REGIME_NAMES = {
     "ladder-harmless": "ladder, harmless",
     "ladder-helpful": "ladder, helpful",
 }
+MOST_SEEDS = 10_000  # the largest seed count a shortfall is projected to
 BEGIN, END = "<!-- verdict-table: begin -->", "<!-- verdict-table: end -->"
 
 
@@ -43,11 +45,21 @@ def _interval(c: dict) -> str:
     return f"{_pts(c['delta'])} [{_pts(c['ci95'][0])}, {_pts(c['ci95'][1])}]"
 
 
+def seeds_for_goal(c: dict, goal: float) -> str:
+    """The seeds that would bring a claim's MDE to its goal, these runs as a pilot: the audit's count (it
+    looks up to 200), else the same projection from the saved variance components up to MOST_SEEDS."""
+    if c.get("seeds_for_goal") is not None:
+        return str(c["seeds_for_goal"])
+    if "variance" not in c:
+        return "> 200"
+    need = Estimate.from_saved(c).seeds_for(goal, most=MOST_SEEDS)
+    return f"> {MOST_SEEDS}" if need is None else str(need)
+
+
 def _mde(c: dict, goal: float | None) -> str:
     out = f"MDE {100 * c['mde']:.2f}"
     if goal is not None and c["mde"] > goal:
-        need = c.get("seeds_for_goal")
-        out += f" (goal {100 * goal:g}: not met; {'> 200' if need is None else need} seeds would meet it)"
+        out += f" (goal {100 * goal:g}: not met; {seeds_for_goal(c, goal)} seeds would meet it)"
     return out
 
 

@@ -3,11 +3,15 @@ Holm p of its own family and the MDE with its shortfall; regimes come in the REA
 only where a claim has several panels; the CLI writes between the markers and nowhere else."""
 
 import json
+from dataclasses import asdict
 
+import numpy as np
 import pytest
 
 from empirics.cli import main
 from empirics.readers import verdict_table as vt
+from empirics.readers.claims import ClaimResult, _fill
+from empirics.readers.inference import Estimate, crossed_estimate
 
 
 def _claim(key, verdict="inconclusive", delta=0.0012, ci=(-0.003, 0.0054), **kw):
@@ -42,6 +46,26 @@ def test_cells_say_verdict_interval_p_and_mde():
     assert vt.cell(_claim("x", mde=0.0146, seeds_for_goal=None)).endswith("> 200 seeds would meet it)")
     assert vt.cell(_claim("x", "identity", max_abs_dprob=3.2e-7)) == "identity (predictions agree to 3.2e-07)"
     assert vt.cell(_claim("x", delta=None)) == "-"
+
+
+def test_a_shortfall_past_the_audits_200_seeds_is_projected_from_the_saved_components():
+    """A claim as the audit saves it (_fill, asdict, JSON) whose goal needs more seeds than the audit looks
+    for (200): the cell gives the count the estimate itself projects, from the saved numbers alone. Seed sd
+    15 points on 33 seeds x 3,000 pairs: about 2,400 seeds for an MDE of 1 point."""
+    rng = np.random.default_rng(5)
+    d = 0.05 + rng.normal(0, 0.15, (33, 1)) + rng.normal(0, 0.1, (1, 3000)) + rng.normal(0, 1, (33, 3000))
+    e = crossed_estimate(d)
+    res = ClaimResult("stronger_teacher_stronger_student", "x", "reproduced", p_holm=1e-6, mde_goal=0.01)
+    _fill(res, e, d)
+    res.seeds_for_goal = e.seeds_for(0.01)
+    saved = json.loads(json.dumps(asdict(res)))
+    assert saved["seeds_for_goal"] is None  # past the audit's 200
+    need = e.seeds_for(0.01, most=vt.MOST_SEEDS)
+    assert 200 < need < vt.MOST_SEEDS
+    assert vt.cell(saved).endswith(f"(goal 1: not met; {need} seeds would meet it)")
+    back = Estimate.from_saved(saved)
+    assert back.var_seed_means == pytest.approx(e.var_seed_means, rel=1e-9)
+    assert back.mde_with(need) == pytest.approx(e.mde_with(need), rel=1e-9)
 
 
 def test_the_pooled_table_has_a_column_per_regime_in_the_readme_order(tmp_path):
