@@ -51,7 +51,7 @@ def test_cells_say_verdict_interval_p_and_mde():
 def test_a_shortfall_past_the_audits_200_seeds_is_projected_from_the_saved_components():
     """A claim as the audit saves it (_fill, asdict, JSON) whose goal needs more seeds than the audit looks
     for (200): the cell gives the count the estimate itself projects, from the saved numbers alone. Seed sd
-    15 points on 33 seeds x 3,000 pairs: about 2,400 seeds for an MDE of 1 point."""
+    15 points on 33 seeds x 3,000 pairs: about 1,750 seeds for an MDE of 1 point."""
     rng = np.random.default_rng(5)
     d = 0.05 + rng.normal(0, 0.15, (33, 1)) + rng.normal(0, 0.1, (1, 3000)) + rng.normal(0, 1, (33, 3000))
     e = crossed_estimate(d)
