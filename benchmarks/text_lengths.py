@@ -3,8 +3,9 @@
 The extraction's cost grows with the tokens it reads; this says how much a shorter --max-length would save
 before anyone plans a design on it (docs/findings.md, the ladder on helpful). For each data folder and model:
 every text of every split, tokenised as the sweep does (`empirics.inputs.features.token_ids`, special tokens
-included, left truncation), its mean tokens read at each max length and the share of texts it cuts. Reads
-tokenizers only (no forward pass). Writes OUT/text_lengths.json and prints a table.
+included, left truncation), its mean tokens read at each max length and the share of texts it cuts. Each
+model is loaded as a sweep loads it (a packaged one converted into the cache on first use), for its tokenizer;
+no forward pass. Writes OUT/text_lengths.json and prints a table.
 
     python benchmarks/text_lengths.py --data-dir ../shared/data/hh-rlhf-{harmless,helpful}
         [--models qwen2.5-coder-0.5b-instruct-q4] [--max-lengths 256 192 128] [--out results/benchmarks]
