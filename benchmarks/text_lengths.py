@@ -45,9 +45,8 @@ def texts_of(data_dir: str) -> list[str]:
     return [t for s in SPLITS for p in load_split("jsonl", s, data_dir) for t in (p.first, p.second)]
 
 
-def lengths(model: str, texts: list[str]) -> np.ndarray:
+def lengths(tok, texts: list[str]) -> np.ndarray:
     """Every text's token count, untruncated."""
-    _, tok, _ = load_backbone(model)
     return np.array([len(i) for i in token_ids(tok, texts, LONGEST)], dtype=np.int64)
 
 
@@ -63,9 +62,10 @@ def main() -> int:
         spec(m)  # an unknown model is one line, before any work
     tasks = {d: texts_of(d) for d in args.data_dir}  # a bad folder or line, too
     rows = []
-    for data_dir, texts in tasks.items():
-        for model in args.models:
-            n = lengths(model, texts)
+    for model in args.models:
+        _, tok, _ = load_backbone(model)  # once per model, for every task
+        for data_dir, texts in tasks.items():
+            n = lengths(tok, texts)
             row = {"data_dir": data_dir, "model": model, "texts": int(n.size), "mean_tokens": float(n.mean())}
             row["read"] = {
                 str(m): {"mean_tokens": float(np.minimum(n, m).mean()), "share_cut": float(np.mean(n > m))}
