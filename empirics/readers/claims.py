@@ -28,7 +28,7 @@ import numpy as np
 from core.errors import DataError
 from core.io import write_json_and_markdown
 
-from .inference import ALPHA, Estimate, crossed_estimate, holm, verdict
+from .inference import ALPHA, SEEDS_LOOKED, Estimate, crossed_estimate, holm, verdict
 from .metrics import accuracy
 from .records import load_checked_runs
 from .run_folder import RunRecord
@@ -256,7 +256,7 @@ def weak_to_strong(runs: Runs, weak: str, strong: str, head: str) -> dict | None
     if e is None:
         return None
     # from these seeds as a pilot: how many seeds would show this gap at REAL_STUDENT_SE (None: > 200)
-    need = next((k for k in range(2, 201) if e.delta >= REAL_STUDENT_SE * e.se_with(k)), None)
+    need = next((k for k in range(2, SEEDS_LOOKED + 1) if e.delta >= REAL_STUDENT_SE * e.se_with(k)), None)
     return {
         "gap": e.delta,
         "se": e.se,

@@ -8,6 +8,7 @@ from pathlib import Path
 from core.io import atomic_write_text, read_json
 
 from ..registries.losses import LOSSES
+from .inference import SEEDS_LOOKED
 
 GOAL = {True: "yes", False: "no", None: "no decision differs"}
 
@@ -21,7 +22,8 @@ def _seeds(c: dict) -> str:
     80 % upper limit."""
     if c.get("mde_goal_met") is None:
         return ""
-    n = ["> 200" if c.get(k) is None else str(c[k]) for k in ("seeds_for_goal", "seeds_for_goal_upper80")]
+    keys = ("seeds_for_goal", "seeds_for_goal_upper80")
+    n = [f"> {SEEDS_LOOKED}" if c.get(k) is None else str(c[k]) for k in keys]
     return " / ".join(n)
 
 
@@ -35,7 +37,7 @@ def _left_out_numbers(x: dict) -> str:
         out += f"; ceiling - weak {100 * g['gap']:+.2f} pts = {g['in_se']:.1f} replicate SE"
         if g["gap"] > 0 and not g["real"]:  # these seeds as a pilot: how many would show the gap at 3 SE
             need = g.get("seeds_for_real")
-            out += f" (3 SE would take {'> 200' if need is None else need} seeds)"
+            out += f" (3 SE would take {f'> {SEEDS_LOOKED}' if need is None else need} seeds)"
     if "not_pooled" in x:
         n = x["not_pooled"]
         out += (

@@ -43,6 +43,7 @@ import numpy as np
 from scipy import stats
 
 ALPHA, POWER = 0.05, 0.8
+SEEDS_LOOKED = 200  # how far the audit looks for the seeds a goal needs (saved as None beyond)
 
 
 @dataclass(frozen=True)
@@ -89,7 +90,7 @@ class Estimate:
             var_means *= (self.seeds - 1) / stats.chi2.ppf(1 - upper, self.seeds - 1)
         return float(np.sqrt(var_means / seeds + self.var_pair / self.pairs))
 
-    def seeds_for(self, goal: float, upper: float | None = None, most: int = 200) -> int | None:
+    def seeds_for(self, goal: float, upper: float | None = None, most: int = SEEDS_LOOKED) -> int | None:
         """The fewest seeds (2..most) whose MDE is <= goal, from :meth:`mde_with`; None when even `most`
         seeds do not reach it (the test pairs' own variance sets a floor)."""
         return next((k for k in range(2, most + 1) if self.mde_with(k, upper) <= goal), None)

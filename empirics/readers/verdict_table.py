@@ -11,7 +11,7 @@ from pathlib import Path
 from core.io import read_json
 
 from .claims import CLAIMS
-from .inference import Estimate
+from .inference import SEEDS_LOOKED, Estimate
 
 # short row labels, in the claims' order (the statements are in each regime's claims.md)
 LABELS = {
@@ -47,11 +47,12 @@ def _interval(c: dict) -> str:
 
 def seeds_for_goal(c: dict, goal: float) -> str:
     """The seeds that would bring a claim's MDE to its goal, these runs as a pilot: the audit's count (it
-    looks up to 200), else the same projection from the saved variance components up to MOST_SEEDS."""
+    looks up to SEEDS_LOOKED), else the same projection from the saved variance components, up to
+    MOST_SEEDS."""
     if c.get("seeds_for_goal") is not None:
         return str(c["seeds_for_goal"])
     if "variance" not in c:
-        return "> 200"
+        return f"> {SEEDS_LOOKED}"
     need = Estimate.from_saved(c).seeds_for(goal, most=MOST_SEEDS)
     return f"> {MOST_SEEDS}" if need is None else str(need)
 
