@@ -92,6 +92,12 @@ class DataConfig:
         None, "folder of train_gt/train_w2s/test.jsonl (or $W2S_DATA_DIR); else the hub"
     )
     n_pairs: int | None = _opt(None, "pairs per split (default: all)")
+    train_gt_pairs: int | None = _opt(
+        None, "train_gt's first so many pairs (the teachers' and ceilings' pool; default: --n-pairs)"
+    )
+    train_w2s_pairs: int | None = _opt(
+        None, "train_w2s's first so many pairs (the students' training split; default: --n-pairs)"
+    )
     data_seed: int = _opt(0, "seed of each pair's order swap")
     allow_split_overlap: bool = _opt(False, "accept the same pair (by content) in two splits")
     heldout_frac: float = _opt(
@@ -102,10 +108,16 @@ class DataConfig:
 
     def __post_init__(self):
         _check_choices(self)
-        _positive("n_pairs", self.n_pairs, allow_none=True)
+        for name in ("n_pairs", "train_gt_pairs", "train_w2s_pairs"):
+            _positive(name, getattr(self, name), allow_none=True)
         _in_range("heldout_frac", self.heldout_frac, 0.0, 0.9)
         if self.data_seed < 0:
             raise ConfigError(f"--data-seed must be >= 0, got {self.data_seed}")
+
+    def pairs(self, split: str) -> int | None:
+        """How many of a split's pairs the experiment reads (its first ones; None: all)."""
+        own = {"train_gt": self.train_gt_pairs, "train_w2s": self.train_w2s_pairs}.get(split)
+        return own if own is not None else self.n_pairs
 
 
 @dataclass(frozen=True)

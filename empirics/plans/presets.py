@@ -52,6 +52,13 @@ LADDER_TEACHER_SIZES = {"hh-rlhf-harmless": (50, 400), "hh-rlhf-helpful": (12, 1
 # 4,000 test pairs), the stronger-teacher claim the one that needs them (33; the others 3-14 at their 80 %
 # upper limits). The stronger-student claim is read as its kin. Fixed before the main runs.
 SEEDS_LADDER = list(range(33))
+# The budget amendment (docs/findings.md, "The decoder ladder: budget amendment"): each task's regime within
+# 4 h cold on 2 cores. Features are most of the cost and scale with texts; test stays whole (it sets every
+# claim's pair component), the two training splits are read to their first 2,000 pairs: teachers draw their
+# N pairs from train_gt's 2,000 and ceilings fit on them (pilot, train_gt only: every pair still >= 4.9
+# points, >= 5.3 SE, over its teacher; benchmarks/measured/gt-pool-2026-12-07), students fit on train_w2s's
+# 2,000. Projected cold, from the measured per-file seconds: harmless about 3.0 h, helpful about 3.5 h.
+LADDER_TRAIN_PAIRS = 2000
 
 
 def _ladder(dataset: str) -> Sweep:
@@ -59,7 +66,12 @@ def _ladder(dataset: str) -> Sweep:
     n_small, n_mid = LADDER_TEACHER_SIZES[dataset]
     task = dataset.removeprefix("hh-rlhf-")
     return Sweep(
-        experiment=dataclasses.replace(LAST_LAYER, data=DataConfig(dataset=dataset)),
+        experiment=dataclasses.replace(
+            LAST_LAYER,
+            data=DataConfig(
+                dataset=dataset, train_gt_pairs=LADDER_TRAIN_PAIRS, train_w2s_pairs=LADDER_TRAIN_PAIRS
+            ),
+        ),
         grid=GridConfig(
             pairs=[f"{small}@{n_small}:{mid}", f"{small}@{n_small}:{large}", f"{mid}@{n_mid}:{large}"],
             losses=list(LOSSES),
@@ -68,8 +80,8 @@ def _ladder(dataset: str) -> Sweep:
             noises=["none", "flip:0.2"],
             noise_losses=["forward_kl", "reverse_kl"],  # the noise claim's two
         ),
-        description=f"the decoder ladder on HH-RLHF {task} (every pair of its splits, about 4,000 each): "
-        "frozen last-token "
+        description=f"the decoder ladder on HH-RLHF {task} (the first {LADDER_TRAIN_PAIRS:,} pairs of "
+        "train_gt and of train_w2s, all of test's about 4,000): frozen last-token "
         "features of SmolLM2-135M-Instruct, Gemma-3-270M and Qwen2.5-Coder-0.5B-Instruct (4-bit packaged "
         f"stand-ins); teachers SmolLM2 on {n_small} and Gemma on {n_mid} train_gt pairs (weak by their "
         "sample, from a pilot); pairs SmolLM2 -> Gemma, SmolLM2 -> Qwen, Gemma -> Qwen; every loss on the "

@@ -60,7 +60,7 @@ class RunInputs:
     def split(self, name: str) -> list[PreferencePair]:
         if name not in self._splits:
             d = self.exp.data
-            self._splits[name] = load_split(d.dataset, name, d.data_dir, d.n_pairs, d.data_seed)
+            self._splits[name] = load_split(d.dataset, name, d.data_dir, d.pairs(name), d.data_seed)
         return self._splits[name]
 
     def labels(self, split: str) -> np.ndarray:

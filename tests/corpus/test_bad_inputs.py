@@ -60,6 +60,8 @@ OPTION_CASES = [
     (["--n-pairs", "0"], "--n-pairs must be a positive finite number, got 0"),
     (["--n-pairs", "-3"], "--n-pairs must be a positive finite number"),
     (["--n-pairs", "many"], "invalid int value: 'many'"),
+    (["--train-gt-pairs", "0"], "--train-gt-pairs must be a positive finite number, got 0"),
+    (["--train-w2s-pairs", "-2"], "--train-w2s-pairs must be a positive finite number, got -2"),
     (["--data-seed", "-1"], "--data-seed must be >= 0"),
     (["--seeds", "-1"], "seeds must be >= 0, got -1"),
     (["--seeds", "x"], "invalid int value: 'x'"),

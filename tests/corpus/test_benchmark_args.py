@@ -38,6 +38,18 @@ CASES = [
     ),
     ("pilot_ladder.py", ["--data-dir", "x", "--models", "gpt9"], "unknown model 'gpt9'"),
     ("pilot_ladder.py", ["--data-dir", "x", "--seeds", "1", "1"], "--seeds: at least two different seeds"),
+    ("pilot_gt_pool.py", ["--preset", "cpu-demo", "--data-dir", "x"], "--preset: one of ladder-harmless"),
+    (
+        "pilot_gt_pool.py",
+        ["--preset", "ladder-helpful", "--data-dir", "x", "--pools", "3000"],
+        "--pools: each at most --scored-from (2000)",
+    ),
+    (
+        "pilot_gt_pool.py",
+        ["--preset", "ladder-helpful", "--data-dir", "x", "--pools", "50"],
+        "must lie in [100,",
+    ),
+    ("pilot_gt_pool.py", ["--preset", "ladder-helpful", "--data-dir", "no/such/folder"], "no/such/folder"),
     ("text_lengths.py", ["--data-dir", "x", "--max-lengths", "4"], "argument --max-lengths: must lie in [8,"),
     ("text_lengths.py", ["--data-dir", "x", "--models", "gpt9"], "unknown model 'gpt9'"),
     ("text_lengths.py", ["--data-dir", "no/such/folder", "--models", "tiny-gpt2"], "no/such/folder"),

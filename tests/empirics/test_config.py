@@ -20,6 +20,8 @@ OTHER_VALUES = {
     "dataset": ("jsonl", "jsonl"),
     "data_dir": ("/tmp/d", "/tmp/d"),
     "n_pairs": ("7", 7),
+    "train_gt_pairs": ("9", 9),
+    "train_w2s_pairs": ("10", 10),
     "data_seed": ("3", 3),
     "allow_split_overlap": ("true", True),
     "heldout_frac": ("0.3", 0.3),

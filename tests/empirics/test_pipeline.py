@@ -8,6 +8,7 @@ import pytest
 
 from core.errors import ConfigError, InvalidInputError
 from empirics.inputs.baselines import RULES
+from empirics.inputs.data import load_split
 from empirics.inputs.precision import detected_native_bf16, native_bf16
 from empirics.plans.grid import student_specs, with_dependencies
 from empirics.plans.spec import RunSpec
@@ -246,6 +247,37 @@ def test_two_processes_through_torchrun_train_together_and_write_once(data_dir, 
     assert proc.stdout.count("Test accuracy") == 1  # one report, from rank 0
     assert len(list(out.glob("*/metrics.json"))) == 4 + len(RULES)
     assert not list(out.rglob(".*.tmp*"))  # no half-written files left by a second writer
+
+
+def test_each_training_split_reads_its_own_first_pairs(data_dir, tmp_path):
+    """--train-gt-pairs / --train-w2s-pairs: the weak model and the ceiling draw from train_gt's first so many
+    pairs, the student trains on train_w2s's first so many, test stays at --n-pairs; each is in the record."""
+    out = tmp_path / "res"
+    sw = tiny_sweep(
+        data_dir,
+        "last_layer",
+        pairs=["tiny-bert:tiny-qwen2"],
+        heads=["logistic"],
+        train_gt_pairs=10,
+        train_w2s_pairs=12,
+    )
+    assert run_sweep(sw, out)["failures"] == 0
+    runs = {json.loads((d / "metrics.json").read_text())["role"]: d for d in out.glob("*__s0")}
+    ids = {s: [p.id for p in load_split("jsonl", s, data_dir)] for s in ("train_gt", "train_w2s", "test")}
+    for role, split, n in [
+        ("weak", "train_gt", 10),
+        ("ceiling", "train_gt", 10),
+        ("student", "train_w2s", 12),
+    ]:
+        fit = json.loads((runs[role] / "metrics.json").read_text())["fit"]
+        assert (fit["train_split"], fit["n_fit"] + fit["n_heldout"]) == (split, n)
+    for split, n in [("train_w2s", 12), ("test", 16)]:
+        rows = [
+            json.loads(x) for x in (runs["student"] / f"predictions_{split}.jsonl").read_text().splitlines()
+        ]
+        assert [r["id"] for r in rows] == ids[split][:n]
+    record = json.loads((runs["student"] / "config.json").read_text())["experiment"]["data"]
+    assert (record["train_gt_pairs"], record["train_w2s_pairs"], record["n_pairs"]) == (10, 12, 16)
 
 
 def test_resuming_into_a_folder_of_another_experiment_is_refused(data_dir, tmp_path):
