@@ -57,7 +57,7 @@ SEEDS_LADDER = list(range(33))
 # claim's pair component), the two training splits are read to their first 2,000 pairs: teachers draw their
 # N pairs from train_gt's 2,000 and ceilings fit on them (pilot, train_gt only: every pair still >= 4.9
 # points, >= 5.3 SE, over its teacher; benchmarks/measured/gt-pool-2026-12-07), students fit on train_w2s's
-# 2,000. Projected cold, from the measured per-file seconds: harmless about 3.0 h, helpful about 3.5 h.
+# 2,000. Projected cold, from the measured per-file seconds: harmless at most 3.0 h, helpful 3.6 h.
 LADDER_TRAIN_PAIRS = 2000
 
 
