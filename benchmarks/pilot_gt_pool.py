@@ -26,7 +26,7 @@ import sys
 from pathlib import Path
 
 import numpy as np
-from pilot_ladder import accuracy_on, mean_se
+from pilot_ladder import accuracy_on, gap, mean_se
 
 from core.cli import OneLineErrorParser, number, run_command
 from core.errors import InvalidInputError
@@ -106,9 +106,8 @@ def pilot(args) -> int:
         }
         gaps = {}
         for w, s in pairs_grid:
-            c, a = accs[s], accs[w]
-            gap, se = c["mean"] - a["mean"], float(np.hypot(c["se"], a["se"]))
-            gaps[f"{w} -> {s}"] = {"gap": gap, "se": se, "in_se": gap / se}
+            g, se = gap(accs[s], accs[w])
+            gaps[f"{w} -> {s}"] = {"gap": g, "se": se, "in_se": g / se}
         result["pools"][str(pool)] = {"accuracy": accs, "gaps": gaps}
     result["heads_certified"] = int(sum(g <= LOGISTIC_GRAD_TOL for g in grads))
     result["heads"] = len(grads)

@@ -98,6 +98,11 @@ def one_model(model: str, pairs, args) -> dict:
     }
 
 
+def gap(ceiling: dict, teacher: dict) -> tuple[float, float]:
+    """Ceiling minus teacher (means of :func:`mean_se`) and its SE, their seeds taken as independent."""
+    return ceiling["mean"] - teacher["mean"], float(np.hypot(ceiling["se"], teacher["se"]))
+
+
 def table(result: dict) -> str:
     models = list(result["models"])
     lines = [
@@ -110,9 +115,8 @@ def table(result: dict) -> str:
         for size, a in result["models"][t]["teachers"].items():
             cells = []
             for s in models:
-                c = result["models"][s]["ceiling"]
-                gap, se = c["mean"] - a["mean"], float(np.hypot(c["se"], a["se"]))
-                cells.append(f"{100 * gap:+.1f} ({gap / se:.1f})")
+                g, se = gap(result["models"][s]["ceiling"], a)
+                cells.append(f"{100 * g:+.1f} ({g / se:.1f})")
             lines.append(
                 f"| {t} | {size} | {100 * a['mean']:.1f} ({100 * a['se']:.1f}) | " + " | ".join(cells) + " |"
             )
