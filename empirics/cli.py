@@ -52,11 +52,12 @@ def sweep_of(args) -> Sweep:
 
 def _cmd_sweep(args) -> int:
     from .inputs.data import resolve_data_dir
-    from .plans.grid import planned_runs
+    from .plans.grid import check_stage, planned_runs, stage_runs
     from .runs.validate import check_sweep
 
     sw = sweep_of(args)
     check_sweep(sw)  # names and combinations, before torch is imported or any data is read
+    stage = None if args.only_models is None else check_stage(sw.grid, args.only_models)
     if resolve_data_dir(sw.experiment.data.data_dir) is None:
         for note in sw.notes:
             log.warning("note: %s", note)
@@ -65,8 +66,9 @@ def _cmd_sweep(args) -> int:
     )
     if args.dry_run:
         runs = planned_runs(sw)
-        print("\n".join(r.name for r in runs))
-        print(f"{len(runs)} runs")
+        mine = runs if stage is None else stage_runs(runs, stage)
+        print("\n".join(r.name for r in mine))
+        print(f"{len(mine)} runs" + ("" if stage is None else f" of the sweep's {len(runs)} (this stage)"))
         return 0
     from .processes import end_processes
     from .readers.summary import summary_markdown
@@ -74,7 +76,7 @@ def _cmd_sweep(args) -> int:
 
     if args.slurm_workers:
         return _submit_slurm(sw, out, args)
-    summary = run_sweep(sw, out, args.checkpoint_every, args.log_with or (), args.workers)
+    summary = run_sweep(sw, out, args.checkpoint_every, args.log_with or (), args.workers, stage)
     end_processes()  # every process of a launch leaves together
     if summary.get("not_main_process"):  # another process of accelerate launch / torchrun: rank 0 reports
         return 0
@@ -84,6 +86,7 @@ def _cmd_sweep(args) -> int:
 
 
 def _submit_slurm(sw, out: Path, args) -> int:
+    from .plans.grid import check_stage
     from .runs.workers import slurm_executor, submit_array
 
     if args.slurm_gpus < 0:
@@ -91,7 +94,8 @@ def _submit_slurm(sw, out: Path, args) -> int:
     executor = slurm_executor(
         out / ".slurm", args.slurm_partition, args.slurm_minutes, args.slurm_gpus, args.slurm_cpus
     )
-    jobs = submit_array(sw, Path(out), args.slurm_workers, executor, args.checkpoint_every)
+    stage = None if args.only_models is None else check_stage(sw.grid, args.only_models)
+    jobs = submit_array(sw, Path(out), args.slurm_workers, executor, args.checkpoint_every, stage)
     print(f"submitted {len(jobs)} workers (job {jobs[0].job_id.split('_')[0]}) into {out}")
     return 0
 
@@ -234,9 +238,14 @@ def _cmd_replicate(args) -> int:
         sweep_args = ["sweep", "--preset", name, "--out", str(out), "--workers", str(args.workers)]
         if data_dirs[regime]:
             sweep_args += ["--data-dir", data_dirs[regime]]
+        if args.only_models:
+            sweep_args += ["--only-models", *args.only_models]
         if _cmd_sweep(build_parser().parse_args(sweep_args)):
             log.error("%s: some runs failed (see %s/failures.json); not packed", regime, out)
             status = 1
+            continue
+        if args.only_models:
+            _stage_done(regime, out)
             continue
         audit_args = build_parser().parse_args(
             ["audit", str(out), *(["--planted"] if PRESETS[name].experiment.mode == "last_layer" else [])]
@@ -248,6 +257,49 @@ def _cmd_replicate(args) -> int:
         sizes = pack(out, dest)
         print(f"{regime}: {sizes['runs']} runs packed into {dest} ({sizes['bytes'] / 2**20:.1f} MiB)")
     return status
+
+
+def _stage_done(regime: str, out: Path) -> None:
+    """After a stage of a regime (``replicate --only-models``): the planted truth, if this stage saved its
+    inputs (a snapshot carries its result, not its features), and what is left."""
+    from .plans.experiment import Sweep
+    from .plans.grid import planned_runs
+    from .runs.planted import planted_inputs_file, planted_truth
+    from .runs.run_folders import RunFolders
+
+    sw = Sweep.from_json(out / "sweep.json")
+    if sw.experiment.mode == "last_layer" and planted_inputs_file(out, sw.grid.model_pairs[0][0]).is_file():
+        planted_truth(out)
+    runs, folders = planned_runs(sw), RunFolders(out)
+    left = sum(not folders.finished(r) for r in runs)
+    print(
+        f"{regime}: stage done, {len(runs) - left} of {len(runs)} runs finished in {out}; the rest: the same "
+        "command without --only-models (elsewhere: `w2s-empirics snapshot` here, `unpack` there)"
+    )
+
+
+def _cmd_snapshot(args) -> int:
+    from .readers.reference import pack
+
+    sizes = pack(args.results, args.dest, precision="float64")
+    print(
+        f"{sizes['runs']} finished runs of {args.results} in {args.dest} ({sizes['bytes'] / 2**20:.1f} MiB); "
+        f"`w2s-empirics unpack {args.dest} RESULTS` rebuilds them byte for byte"
+    )
+    return 0
+
+
+def _cmd_unpack(args) -> int:
+    from .readers.reference import unpack
+
+    dest = Path(args.dest)
+    if dest.exists() and (not dest.is_dir() or any(dest.iterdir())):
+        raise InvalidInputError(f"{dest} exists and is not an empty folder; unpack into a new one")
+    if dest.is_dir():
+        dest.rmdir()  # unpack makes it
+    unpack(args.reference, dest)
+    print(f"{args.reference} unpacked into {dest}")
+    return 0
 
 
 def _cmd_list(args) -> int:
@@ -364,6 +416,15 @@ def _add_sweep_parser(sub) -> None:
     )
     s.add_argument("--slurm-gpus", type=int, default=1, help="with --slurm-workers: GPUs per worker")
     s.add_argument("--slurm-cpus", type=COUNT, default=8, help="with --slurm-workers: CPUs per worker")
+    s.add_argument(
+        "--only-models",
+        nargs="+",
+        metavar="MODEL",
+        help="one stage of the sweep: only the runs that read these models' features (MODEL, not MODEL@N; "
+        "a student's teacher counts), and only their features; the rest waits for a later run of the same "
+        "command without it, here or, after `snapshot` and `unpack`, on another machine (not saved in the "
+        "sweep; changes no number)",
+    )
     s.add_argument("--dry-run", action="store_true", help="list the runs and exit")
     s.set_defaults(func=_cmd_sweep)
 
@@ -447,7 +508,36 @@ def build_parser() -> argparse.ArgumentParser:
         help="where the packed regimes go (default RESULTS_ROOT/reference; the committed one: "
         "paper_checks/reference)",
     )
+    rp.add_argument(
+        "--only-models",
+        nargs="+",
+        metavar="MODEL",
+        help="one stage of a regime (sweep --only-models): its runs that read only these models, and the "
+        "planted truth if they include its pair; no audit, no pack (for a regime longer than a machine's "
+        "session: then `snapshot`, and `unpack` on the next machine)",
+    )
     rp.set_defaults(func=_cmd_replicate)
+    sn = sub.add_parser(
+        "snapshot",
+        help="carry a results folder (finished or part way) to another machine: its runs, exactly",
+        description="Packs every finished run of RESULTS into DEST with float64 logits, so that `unpack` "
+        "rebuilds each run's files byte for byte and a sweep resumes from them with the numbers it would "
+        "have made in one go. Carried: sweep.json, timing.json, the summary and audit/ (the planted truth's "
+        "result, once computed); not carried: the feature cache and the planted truth's inputs.",
+    )
+    sn.add_argument("results", help="a sweep's results folder")
+    sn.add_argument("dest", help="a new folder (or an empty one)")
+    sn.set_defaults(func=_cmd_snapshot)
+    up = sub.add_parser(
+        "unpack",
+        help="rebuild a results folder from a snapshot or a packed reference",
+        description="Writes every run's files back into DEST (a new or empty folder): from a snapshot, byte "
+        "for byte, ready for the same sweep command to resume (--out DEST); from a packed reference, "
+        "with its logits at the reference's precision.",
+    )
+    up.add_argument("reference", help="a snapshot, or a packed reference (paper_checks/reference/<regime>)")
+    up.add_argument("dest", help="the results folder to make")
+    up.set_defaults(func=_cmd_unpack)
     ls = sub.add_parser("list", help="list models, datasets, losses or presets")
     ls.add_argument("what", choices=["models", "datasets", "losses", "presets"])
     ls.set_defaults(func=_cmd_list)

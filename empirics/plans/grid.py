@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from core.errors import ConfigError
+
 from ..inputs.baselines import RULES
 from ..registries.heads import HEAD_REGISTRY
+from ..registries.models import trained_on
 from .options import GridConfig
 from .spec import RunSpec
 
@@ -62,3 +65,34 @@ def planned_runs(sweep) -> list[RunSpec]:
     mode = sweep.experiment.mode
     teacher_head = sweep.experiment.finetune.teacher_head
     return with_dependencies(student_specs(sweep.grid, mode), mode, teacher_head)
+
+
+def sweep_models(grid: GridConfig) -> list[str]:
+    """The models a sweep reads features of, in the grid's order (MODEL@N counts as MODEL)."""
+    return list(dict.fromkeys(trained_on(m)[0] for pair in grid.model_pairs for m in pair))
+
+
+def check_stage(grid: GridConfig, models) -> tuple[str, ...]:
+    """``--only-models``: names of this sweep's models (MODEL, not MODEL@N), at least one, each once."""
+    models, known = tuple(models), sweep_models(grid)
+    if not models:
+        raise ConfigError("--only-models needs at least one model")
+    unknown = [m for m in models if m not in known]
+    if unknown:
+        raise ConfigError(
+            f"--only-models: {', '.join(unknown)} is not a model of this sweep "
+            f"(its models: {', '.join(known)})"
+        )
+    return tuple(dict.fromkeys(models))
+
+
+def stage_runs(runs: list[RunSpec], models) -> list[RunSpec]:
+    """A stage of a sweep (``--only-models``): the runs, in order, that read only these models -- the run's
+    model and a student's teacher among `models` (MODEL@N counts as MODEL) -- and the rules, which read none.
+    A stage holds its runs' dependencies (a student's teacher and ceiling read the student's models)."""
+    keep = set(models)
+    return [
+        r
+        for r in runs
+        if r.role == "baseline" or all(trained_on(m)[0] in keep for m in (r.model, r.weak_model) if m)
+    ]

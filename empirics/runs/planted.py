@@ -17,6 +17,7 @@ features): the audit never extracts features."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import numpy as np
@@ -59,10 +60,16 @@ def planted_inputs_file(results: Path, weak: str) -> Path:
     return Path(results) / "planted_inputs" / f"{slug(trained_on(weak)[0])}.npz"
 
 
-def save_planted_inputs(pipe, weak: str, strong: str) -> None:
+def save_planted_inputs(pipe, weak: str, strong: str, stage=None) -> None:
     """What the planted-truth experiment needs, saved with the results by the sweep (so that the audit reads
     only the results folder, never extracts features): both models' standardised features (float32) and the
-    ground-truth labels."""
+    ground-truth labels. Not saved by a stage of the sweep without both models (``--only-models``), nor into
+    a folder unpacked from a snapshot that carried the planted truth's result but not its inputs
+    (:func:`kept_planted_truth`): saving them would extract features only for them."""
+    if stage is not None and not {trained_on(weak)[0], trained_on(strong)[0]} <= set(stage):
+        return
+    if not planted_inputs_file(pipe.out, weak).is_file() and kept_planted_truth(pipe.out, weak, strong):
+        return
     u, u_strong = pipe.inputs.standardized(weak), pipe.inputs.standardized(strong)
     arrays = {f"u_{s}": u[s].astype(np.float32) for s in SPLITS}
     arrays |= {f"strong_u_{s}": u_strong[s].astype(np.float32) for s in SPLITS}
@@ -85,10 +92,30 @@ def saved_inputs(results: Path, weak: str) -> tuple[dict, dict, dict]:
     return u, u_strong, y
 
 
+def kept_planted_truth(results: Path, weak: str, strong: str) -> dict | None:
+    """audit/planted.json when it is this pair's (a result that a snapshot carries, while the inputs it was
+    computed from stay on the machine that saved them: ``w2s-empirics snapshot``); else None."""
+    path = Path(results) / "audit" / "planted.json"
+    try:
+        kept = json.loads(path.read_text()) if path.is_file() else None
+    except (OSError, ValueError):
+        return None
+    ok = isinstance(kept, dict) and (kept.get("weak_model"), kept.get("strong_model")) == (weak, strong)
+    return kept if ok else None
+
+
 def planted_truth(results: str | Path) -> dict:
-    """Theorem 2 on planted truth for a last-layer results folder (its heads on one thread, as the runs')."""
+    """Theorem 2 on planted truth for a last-layer results folder (its heads on one thread, as the runs').
+    A folder whose inputs are not here (unpacked from a snapshot) but whose planted.json is this pair's keeps
+    that result: it was computed from this experiment's inputs on the machine that had them."""
+    results = Path(results)
+    exp, pairs = experiment_of(results)
+    if exp.mode == "last_layer" and not planted_inputs_file(results, pairs[0][0]).is_file():
+        kept = kept_planted_truth(results, *pairs[0])
+        if kept is not None and kept.get("gamma") == exp.gamma:
+            return kept
     with heads.one_thread():
-        return _planted_truth(Path(results))
+        return _planted_truth(results)
 
 
 def _planted_truth(results: Path) -> dict:

@@ -32,7 +32,7 @@ from core.io import atomic_write_text
 from ..inputs.data import data_source
 from ..logs import get_logger
 from ..plans.experiment import Experiment, Sweep
-from ..plans.grid import dependencies, planned_runs
+from ..plans.grid import check_stage, dependencies, planned_runs, stage_runs
 from ..processes import pid_alive, process_roles
 from ..readers.summary import summarize
 from .leases import Claims, Worker
@@ -117,38 +117,48 @@ def _check_checkpoint_every(every) -> None:
 
 
 def run_sweep(
-    sw: Sweep, out: str | Path, checkpoint_every: int | None = None, log_with=(), workers: int = 1
+    sw: Sweep,
+    out: str | Path,
+    checkpoint_every: int | None = None,
+    log_with=(),
+    workers: int = 1,
+    only_models=None,
 ) -> dict:
     """Run every run of the sweep that is not finished; a failing run is recorded and the sweep goes on.
     `checkpoint_every`: save each fine-tuning run's state every so many optimiser steps, so that a rerun goes
     on inside an interrupted run (empirics.training.checkpoints); `log_with`: trackers for the fine-tuning
     runs' steps (names such as "tensorboard", or accelerate GeneralTracker objects;
     empirics.training.tracking). Neither changes a number. `workers` > 1: that many worker processes on this
-    machine share the folder (empirics.runs.workers); this process waits for them."""
+    machine share the folder (empirics.runs.workers); this process waits for them. `only_models`: one stage of
+    the sweep, the runs that read only these models (:func:`empirics.plans.grid.stage_runs`), so that a
+    sweep too long for one machine's session can be carried between machines (``w2s-empirics snapshot``);
+    the runs are the ones the whole sweep makes."""
     out = Path(out)
     check_sweep(sw)
     _check_checkpoint_every(checkpoint_every)
+    stage = None if only_models is None else check_stage(sw.grid, only_models)
     if workers != 1:
         from .workers import launch_local
 
-        return launch_local(sw, out, workers, checkpoint_every, log_with)
+        return launch_local(sw, out, workers, checkpoint_every, log_with, stage)
     main, barrier = process_roles()
     pipe, record, runs = checked_pipeline(sw, out, checkpoint_every, log_with)
+    todo = runs if stage is None else stage_runs(runs, stage)
     t0 = time.time()
     if int(os.environ.get("WORLD_SIZE", "1")) > 1:  # one run over several processes: alone, in order
         with folder_lock(out) if main else _no_lock():
             _setup(pipe, record, runs, out, main)
-            failures = _in_order(pipe, runs, out, main)
+            failures = _in_order(pipe, todo, out, main)
             barrier()
-            summary = _finish(sw, pipe, out, failures) if main else _not_main()
+            summary = _finish(sw, pipe, out, failures, stage) if main else _not_main()
     else:
         with folder_lock(out, shared=True):
             claims = Claims(out, Worker())
             with FileLock(str(out / ".sweep.setup.lock")):
                 _setup(pipe, record, runs, out, main, older_than=claims.worker.lease)
-            _claimed(pipe, runs, out, claims)
+            _claimed(pipe, todo, out, claims)
             with FileLock(str(out / ".sweep.finish.lock")):  # the workers finish one after another
-                summary = _finish(sw, pipe, out, claims.failures())
+                summary = _finish(sw, pipe, out, claims.failures(), stage)
     summary["wall_seconds"] = time.time() - t0
     summary["failures"] = len(summary.pop("failed_runs", []))
     return summary
@@ -246,12 +256,14 @@ def _claimed(pipe: Pipeline, runs: list, out: Path, claims: Claims) -> None:
     timing.save(pipe.timing, time.time() - t0, pipe.timer.features)  # a worker that waited counts too
 
 
-def _finish(sw: Sweep, pipe: Pipeline, out: Path, failures: list[dict]) -> dict:
-    """Once every run is done: the planted-truth inputs (last layer), failures.json, the summary."""
+def _finish(sw: Sweep, pipe: Pipeline, out: Path, failures: list[dict], stage=None) -> dict:
+    """Once every run (of the stage) is done: the planted-truth inputs (last layer), failures.json, the
+    summary."""
     if sw.experiment.mode == "last_layer" and not failures:
         from .planted import save_planted_inputs
 
-        save_planted_inputs(pipe, *sw.grid.model_pairs[0])  # the audit's planted truth reads only these
+        # the audit's planted truth reads only these
+        save_planted_inputs(pipe, *sw.grid.model_pairs[0], stage)
     if failures:
         atomic_write_text(out / "failures.json", json.dumps(failures, indent=2))
     else:  # a resume that finished everything leaves no stale failure record

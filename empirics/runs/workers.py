@@ -17,6 +17,7 @@ from core.errors import ConfigError, InvalidInputError, MissingDependencyError, 
 from core.io import atomic_write_text
 
 from ..plans.experiment import Sweep
+from ..plans.grid import sweep_models
 from .leases import LAUNCH_ENV, WORKER_LOGS
 
 THREAD_VARIABLES = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS")
@@ -50,23 +51,26 @@ def worker_environment(n: int, launch: str) -> dict[str, str]:
     return env
 
 
-def worker_command(spec: Path, out: Path, checkpoint_every: int | None, log_with) -> list[str]:
+def worker_command(spec: Path, out: Path, checkpoint_every: int | None, log_with, stage=None) -> list[str]:
     cmd = [sys.executable, "-m", "empirics.cli", "-q", "sweep", "--from-sweep", str(spec), "--out", str(out)]
     if checkpoint_every:
         cmd += ["--checkpoint-every", str(checkpoint_every)]
     if log_with:
         cmd += ["--log-with", *map(str, log_with)]
+    if stage:
+        cmd += ["--only-models", *stage]
     return cmd
 
 
-def launch_local(sw: Sweep, out: Path, n: int, checkpoint_every=None, log_with=()) -> dict:
-    """`n` worker processes on this machine; returns the summary the last of them wrote, once all have
-    ended. A worker that stops with an error is reported in one line with the end of its log."""
+def launch_local(sw: Sweep, out: Path, n: int, checkpoint_every=None, log_with=(), stage=None) -> dict:
+    """`n` worker processes on this machine (on the runs of `stage`'s models only, if given); returns the
+    summary the last of them wrote, once all have ended. A worker that stops with an error is reported in
+    one line with the end of its log."""
     check_workers(n)
     launch, t0 = uuid.uuid4().hex[:12], time.time()
     spec = _saved_sweep(sw, out, launch)
-    features_first(sw, out, launch)
-    cmd, env = worker_command(spec, out, checkpoint_every, log_with), worker_environment(n, launch)
+    features_first(sw, out, launch, stage)
+    cmd, env = worker_command(spec, out, checkpoint_every, log_with, stage), worker_environment(n, launch)
     logs = [out / WORKER_LOGS / f"worker-{launch}-{i}.log" for i in range(n)]
     procs = []
     try:
@@ -88,7 +92,7 @@ def launch_local(sw: Sweep, out: Path, n: int, checkpoint_every=None, log_with=(
     return _launch_summary(out, time.time() - t0)
 
 
-def features_first(sw: Sweep, out: Path, launch: str) -> None:
+def features_first(sw: Sweep, out: Path, launch: str, stage=None) -> None:
     """A last-layer sweep's frozen features, read or extracted in this process with all its threads before
     the workers start: no two workers extract one model at once, and extraction is not cut to a worker's
     share of the cores (the heads then run on one thread each: empirics.training.heads.one_thread)."""
@@ -101,8 +105,9 @@ def features_first(sw: Sweep, out: Path, launch: str) -> None:
     # experiment is refused before a feature is extracted
     pipe, record, runs = checked_pipeline(sw, out)
     check_folder(pipe, record, runs, out)
-    for model in dict.fromkeys(m for pair in sw.grid.model_pairs for m in pair):
-        pipe.inputs.features(model)
+    for model in sweep_models(sw.grid):
+        if stage is None or model in stage:
+            pipe.inputs.features(model)
     TimingRecord(out, f"{launch}-features").save(pipe.timing, time.time() - t0, pipe.timer.features)
 
 
@@ -118,15 +123,16 @@ def _launch_summary(out: Path, wall: float) -> dict:
     return summary
 
 
-def array_worker(sweep: dict, out: str, launch: str, checkpoint_every: int | None = None) -> int:
+def array_worker(sweep: dict, out: str, launch: str, checkpoint_every: int | None = None, stage=None) -> int:
     """One task of a job array: a worker of launch `launch`; returns its number of failed runs."""
     from .sweep import run_sweep
 
     os.environ[LAUNCH_ENV] = launch
-    return run_sweep(Sweep.from_json(sweep, strict=True), out, checkpoint_every)["failures"]
+    sw = Sweep.from_json(sweep, strict=True)
+    return run_sweep(sw, out, checkpoint_every, only_models=stage)["failures"]
 
 
-def submit_array(sw: Sweep, out: Path, n: int, executor, checkpoint_every=None) -> list:
+def submit_array(sw: Sweep, out: Path, n: int, executor, checkpoint_every=None, stage=None) -> list:
     """`n` workers as one job array of a ``submitit`` executor (``AutoExecutor`` for Slurm; the
     ``LocalExecutor`` runs them here); returns the jobs. Summary and failures.json are written by the last
     worker to finish; ``w2s-empirics summarize`` and ``audit`` read the folder afterwards."""
@@ -135,7 +141,7 @@ def submit_array(sw: Sweep, out: Path, n: int, executor, checkpoint_every=None) 
     _saved_sweep(sw, out, launch)
     data = sw.to_json()
     return executor.map_array(
-        array_worker, [data] * n, [str(out.resolve())] * n, [launch] * n, [checkpoint_every] * n
+        array_worker, [data] * n, [str(out.resolve())] * n, [launch] * n, [checkpoint_every] * n, [stage] * n
     )
 
 

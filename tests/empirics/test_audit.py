@@ -196,6 +196,8 @@ def test_planted_truth_reads_only_the_results_folder(data_dir, tmp_path, monkeyp
             want = result["kl_star_teacher"][split] - rec[split]["kl_star_sw"]
             assert rec[split]["gain"] == pytest.approx(want, rel=1e-9, abs=1e-12), (loss, split)
     planted_inputs_file(out, "tiny-bert").unlink()
+    # without its result too (this pair's kept result would be used: test_stages.py)
+    (out / "audit" / "planted.json").unlink()
     with pytest.raises(InvalidInputError, match="reads only what the sweep saved"):
         planted_truth(out)
 
