@@ -66,9 +66,13 @@ def _cmd_sweep(args) -> int:
     )
     if args.dry_run:
         runs = planned_runs(sw)
-        mine = runs if stage is None else stage_runs(runs, stage)
-        print("\n".join(r.name for r in mine))
-        print(f"{len(mine)} runs" + ("" if stage is None else f" of the sweep's {len(runs)} (this stage)"))
+        if stage is not None:  # the folder's finished runs decide which students a stage can make
+            from .runs.run_folders import RunFolders
+
+            e = sw.experiment
+            runs = stage_runs(runs, stage, e.mode, e.finetune.teacher_head, RunFolders(out).finished)
+        print("\n".join(r.name for r in runs))
+        print(f"{len(runs)} runs" + ("" if stage is None else " (this stage)"))
         return 0
     from .processes import end_processes
     from .readers.summary import summary_markdown
@@ -420,10 +424,10 @@ def _add_sweep_parser(sub) -> None:
         "--only-models",
         nargs="+",
         metavar="MODEL",
-        help="one stage of the sweep: only the runs that read these models' features (MODEL, not MODEL@N; "
-        "a student's teacher counts), and only their features; the rest waits for a later run of the same "
-        "command without it, here or, after `snapshot` and `unpack`, on another machine (not saved in the "
-        "sweep; changes no number)",
+        help="one stage of the sweep: only these models' runs (MODEL, not MODEL@N) whose teachers are in the "
+        "stage or finished, and only their features; the rest waits for a later run of the same command "
+        "without it, here or, after `snapshot` and `unpack`, on another machine (not saved in the sweep; "
+        "changes no number)",
     )
     s.add_argument("--dry-run", action="store_true", help="list the runs and exit")
     s.set_defaults(func=_cmd_sweep)

@@ -86,13 +86,16 @@ def check_stage(grid: GridConfig, models) -> tuple[str, ...]:
     return tuple(dict.fromkeys(models))
 
 
-def stage_runs(runs: list[RunSpec], models) -> list[RunSpec]:
-    """A stage of a sweep (``--only-models``): the runs, in order, that read only these models -- the run's
-    model and a student's teacher among `models` (MODEL@N counts as MODEL) -- and the rules, which read none.
-    A stage holds its runs' dependencies (a student's teacher and ceiling read the student's models)."""
-    keep = set(models)
-    return [
-        r
-        for r in runs
-        if r.role == "baseline" or all(trained_on(m)[0] in keep for m in (r.model, r.weak_model) if m)
-    ]
+def stage_runs(
+    runs: list[RunSpec], models, mode: str, teacher_head: str = "same", finished=lambda run: False
+) -> list[RunSpec]:
+    """A stage of a sweep (``--only-models``): the runs, in order, of these models (a run reads its own
+    model's features only, MODEL@N counting as MODEL; a student reads its teacher's saved predictions) whose
+    dependencies are in the stage or `finished`, and the rules, which read no model. A student whose
+    teacher is neither waits for a later stage."""
+    keep, out = set(models), {}
+    for r in runs:  # planned order: dependencies first
+        mine = r.role == "baseline" or trained_on(r.model)[0] in keep
+        if mine and all(d in out or finished(d) for d in dependencies(r, mode, teacher_head)):
+            out[r] = None
+    return list(out)

@@ -143,7 +143,7 @@ def run_sweep(
         return launch_local(sw, out, workers, checkpoint_every, log_with, stage)
     main, barrier = process_roles()
     pipe, record, runs = checked_pipeline(sw, out, checkpoint_every, log_with)
-    todo = runs if stage is None else stage_runs(runs, stage)
+    todo = runs if stage is None else stage_of(sw, runs, stage, pipe.folders.finished)
     t0 = time.time()
     if int(os.environ.get("WORLD_SIZE", "1")) > 1:  # one run over several processes: alone, in order
         with folder_lock(out) if main else _no_lock():
@@ -173,6 +173,12 @@ def checked_pipeline(
     pipe.prepare()
     check_training_limits(sw, pipe.folders.split_sizes)
     return pipe, {**sw.to_json(), "provenance": provenance(pipe)}, planned_runs(sw)
+
+
+def stage_of(sw: Sweep, runs: list, stage, finished) -> list:
+    """The runs of a stage (``--only-models``) in this folder (empirics.plans.grid.stage_runs)."""
+    e = sw.experiment
+    return stage_runs(runs, stage, e.mode, e.finetune.teacher_head, finished)
 
 
 def check_folder(pipe: Pipeline, record: dict, runs: list, out: Path) -> None:

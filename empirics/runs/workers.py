@@ -18,6 +18,7 @@ from core.io import atomic_write_text
 
 from ..plans.experiment import Sweep
 from ..plans.grid import sweep_models
+from ..registries.models import trained_on
 from .leases import LAUNCH_ENV, WORKER_LOGS
 
 THREAD_VARIABLES = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS")
@@ -98,15 +99,17 @@ def features_first(sw: Sweep, out: Path, launch: str, stage=None) -> None:
     share of the cores (the heads then run on one thread each: empirics.training.heads.one_thread)."""
     if sw.experiment.mode != "last_layer":
         return
-    from .sweep import TimingRecord, check_folder, checked_pipeline
+    from .sweep import TimingRecord, check_folder, checked_pipeline, stage_of
 
     t0 = time.time()
     # what each worker checks before any work, checked here first: bad data or a folder of another
     # experiment is refused before a feature is extracted
     pipe, record, runs = checked_pipeline(sw, out)
     check_folder(pipe, record, runs, out)
-    for model in sweep_models(sw.grid):
-        if stage is None or model in stage:
+    todo = runs if stage is None else stage_of(sw, runs, stage, pipe.folders.finished)
+    left = {trained_on(r.model)[0] for r in todo if r.role != "baseline" and not pipe.folders.finished(r)}
+    for model in sweep_models(sw.grid):  # the models whose runs are left (a resume reads no other)
+        if model in left:
             pipe.inputs.features(model)
     TimingRecord(out, f"{launch}-features").save(pipe.timing, time.time() - t0, pipe.timer.features)
 

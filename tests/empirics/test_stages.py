@@ -37,17 +37,23 @@ def _models(run) -> set[str]:
     return {trained_on(m)[0] for m in (run.model, run.weak_model) if m}
 
 
-def test_a_stage_is_the_runs_that_read_only_its_models_with_their_dependencies(data_dir):
+def test_a_stage_is_its_models_runs_whose_teachers_are_in_it_or_finished(data_dir):
     runs = planned_runs(_sweep(data_dir))
-    first = stage_runs(runs, FIRST)
+    first = stage_runs(runs, FIRST, "last_layer")
     rest = [r for r in runs if r not in first]
     assert {m for r in first for m in _models(r)} == set(FIRST)
-    assert all("tiny-qwen2" in _models(r) for r in rest)
+    assert all(trained_on(r.model)[0] == "tiny-qwen2" for r in rest)
     assert rest
     assert len(first) > 10
     assert all(d in first for r in first for d in dependencies(r, "last_layer"))
     assert [r for r in runs if r in first] == first  # the planned order kept
-    assert stage_runs(runs, [*FIRST, "tiny-qwen2"]) == runs
+    assert stage_runs(runs, [*FIRST, "tiny-qwen2"], "last_layer") == runs
+    # tiny-qwen2 alone: on a fresh folder its ceilings (and the rules) only, its students wait for their
+    # teachers; once the first stage is finished, everything that is left
+    alone = stage_runs(runs, ["tiny-qwen2"], "last_layer")
+    assert {r.role for r in alone} == {"baseline", "ceiling"}
+    after = stage_runs(runs, ["tiny-qwen2"], "last_layer", finished=lambda r: r in first)
+    assert [r for r in after if r.role != "baseline"] == [r for r in rest]
 
 
 def _audit_file(out: Path, name: str) -> bytes:
@@ -84,7 +90,7 @@ def test_a_sweep_in_two_stages_on_two_machines_equals_one_sweep(data_dir, tmp_pa
     done = _cli("sweep", "--from-sweep", spec, "--out", first, "--workers", 2, "--only-models", *FIRST)
     assert done.returncode == 0, done.stdout + done.stderr
     made = {p.parent.name for p in first.glob("*__*/metrics.json")}
-    assert made == {r.name for r in stage_runs(planned_runs(sw), FIRST)}
+    assert made == {r.name for r in stage_runs(planned_runs(sw), FIRST, "last_layer")}
     assert set(json.loads((first / "timing.json").read_text())["features"]) == set(FIRST)  # theirs only
     assert planted_inputs_file(first, "tiny-bert@12").is_file()  # the planted pair is this stage's
     planted_truth(first)  # what `replicate --only-models` does after the stage
@@ -106,8 +112,11 @@ def test_a_sweep_in_two_stages_on_two_machines_equals_one_sweep(data_dir, tmp_pa
     monkeypatch.setattr(empirics.training.run_inputs, "load_backbone", only_the_second_stage)
     second = tmp_path / "m2" / "res"
     assert main(["unpack", str(snap), str(second)]) == 0
-    assert main(["sweep", "--from-sweep", str(spec), "--out", str(second)]) == 0
-    assert main(["audit", str(second), "--planted"]) == 0
+    # the whole sweep's command, on two workers: the runs left are tiny-qwen2's, and so are the features
+    done = _cli("sweep", "--from-sweep", spec, "--out", second, "--workers", 2)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert len(list((tmp_path / "m2" / "cache" / "features").glob("*.npz"))) == 3  # its three splits
+    assert main(["audit", str(second), "--planted"]) == 0  # in this process: no model loaded
 
     assert run_files(second) == run_files(whole)
     assert len(run_files(whole)) == 4 * len(planned_runs(sw))  # config, metrics, 2 predictions files
