@@ -52,7 +52,7 @@ def sweep_of(args) -> Sweep:
 
 def _cmd_sweep(args) -> int:
     from .inputs.data import resolve_data_dir
-    from .plans.grid import check_stage, planned_runs, stage_runs
+    from .plans.grid import check_stage, planned_runs
     from .runs.validate import check_sweep
 
     sw = sweep_of(args)
@@ -68,9 +68,9 @@ def _cmd_sweep(args) -> int:
         runs = planned_runs(sw)
         if stage is not None:  # the folder's finished runs decide which students a stage can make
             from .runs.run_folders import RunFolders
+            from .runs.sweep import stage_of
 
-            e = sw.experiment
-            runs = stage_runs(runs, stage, e.mode, e.finetune.teacher_head, RunFolders(out).finished)
+            runs = stage_of(sw, runs, stage, RunFolders(out).finished)
         print("\n".join(r.name for r in runs))
         print(f"{len(runs)} runs" + ("" if stage is None else " (this stage)"))
         return 0
@@ -79,7 +79,7 @@ def _cmd_sweep(args) -> int:
     from .runs.sweep import run_sweep
 
     if args.slurm_workers:
-        return _submit_slurm(sw, out, args)
+        return _submit_slurm(sw, out, args, stage)
     summary = run_sweep(sw, out, args.checkpoint_every, args.log_with or (), args.workers, stage)
     end_processes()  # every process of a launch leaves together
     if summary.get("not_main_process"):  # another process of accelerate launch / torchrun: rank 0 reports
@@ -89,8 +89,7 @@ def _cmd_sweep(args) -> int:
     return 1 if summary["failures"] else 0
 
 
-def _submit_slurm(sw, out: Path, args) -> int:
-    from .plans.grid import check_stage
+def _submit_slurm(sw, out: Path, args, stage=None) -> int:
     from .runs.workers import slurm_executor, submit_array
 
     if args.slurm_gpus < 0:
@@ -98,7 +97,6 @@ def _submit_slurm(sw, out: Path, args) -> int:
     executor = slurm_executor(
         out / ".slurm", args.slurm_partition, args.slurm_minutes, args.slurm_gpus, args.slurm_cpus
     )
-    stage = None if args.only_models is None else check_stage(sw.grid, args.only_models)
     jobs = submit_array(sw, Path(out), args.slurm_workers, executor, args.checkpoint_every, stage)
     print(f"submitted {len(jobs)} workers (job {jobs[0].job_id.split('_')[0]}) into {out}")
     return 0
